@@ -1,0 +1,530 @@
+"""The spec model: what every dataset, raw form, codelist and the study are.
+
+Specs are YAML files under ``specs/``. They are read with ``yaml.safe_load`` (never a
+loader that can build Python objects) and validated against the cerberus schemas
+below as they are loaded, so a broken spec stops the run with a message naming the
+file, the dataset, the variable and the problem — before any data are touched.
+
+The model holds what define.xml and a P21-style spec need:
+
+* study: id, title, data cut-off, arms, strata, month length (30.4375 days);
+* datasets: name, label, class, structure, keys, sort order, variables, methods;
+* variables: name, label, type, length, codelist, origin, source/method, format,
+  mandatory;
+* codelists: NCI code, submission value, decode, collected values (synonyms);
+* raw forms: the columns of each CRF export, their types and allowed values.
+
+Example
+-------
+>>> from trialflow.spec import load_study
+>>> load_study().id
+'PRECIOUS'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cerberus import Validator
+
+from trialflow import SPECS
+from trialflow.errors import SpecError
+
+# --------------------------------------------------------------------------- schemas
+
+_NAME = {"type": "string", "regex": r"^[A-Za-z][A-Za-z0-9_]*$"}
+
+STUDY_SCHEMA: dict[str, Any] = {
+    "study": {
+        "type": "dict",
+        "required": True,
+        "schema": {
+            "id": {"type": "string", "required": True},
+            "title": {"type": "string", "required": True},
+            "registry": {"type": "string"},
+            "protocol": {"type": "string"},
+            "sponsor": {"type": "string"},
+            "phase": {"type": "string"},
+            "indication": {"type": "string"},
+            "sites": {"type": "integer", "min": 1},
+            "data_cutoff": {"type": "date", "required": True},
+            "enrolment_start": {"type": "date"},
+            "enrolment_end": {"type": "date"},
+            "month_length": {"type": "float", "required": True, "allowed": [30.4375]},
+            "seed": {"type": "integer", "required": True, "min": 0},
+            "subjects": {"type": "integer", "required": True, "min": 1},
+            "arms": {
+                "type": "list",
+                "required": True,
+                "minlength": 1,
+                "schema": {
+                    "type": "dict",
+                    "schema": {
+                        "code": {**_NAME, "required": True, "maxlength": 20},
+                        "name": {"type": "string", "required": True, "maxlength": 200},
+                        "number": {"type": "integer", "required": True},
+                        "test": {"type": "boolean", "required": True},
+                    },
+                },
+            },
+            "strata": {
+                "type": "list",
+                "schema": {
+                    "type": "dict",
+                    "schema": {
+                        "name": {**_NAME, "required": True},
+                        "label": {"type": "string", "required": True, "maxlength": 40},
+                        "values": {"type": "list", "required": True, "minlength": 2,
+                                   "schema": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    }
+}
+
+_RAW_COLUMN = {
+    "type": "dict",
+    "schema": {
+        "name": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9_]*$"},
+        "label": {"type": "string", "required": True},
+        "type": {"type": "string", "required": True,
+                 "allowed": ["text", "integer", "float", "date"]},
+        "required": {"type": "boolean", "default": False},
+        "partial": {"type": "boolean", "default": False},
+        "max_length": {"type": "integer", "min": 1},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "allowed": {"type": "list"},
+        "codelist": {"type": "string"},
+    },
+}
+
+FORM_SCHEMA: dict[str, Any] = {
+    "form": {
+        "type": "dict",
+        "required": True,
+        "schema": {
+            "name": {"type": "string", "required": True, "regex": r"^[a-z][a-z0-9_]*$"},
+            "label": {"type": "string", "required": True},
+            "file": {"type": "string", "required": True, "regex": r"^[a-z0-9_]+\.csv$"},
+            "keys": {"type": "list", "required": True, "minlength": 1,
+                     "schema": {"type": "string"}},
+            "repeating": {"type": "boolean", "required": True},
+            "description": {"type": "string"},
+        },
+    },
+    "columns": {"type": "list", "required": True, "minlength": 1, "schema": _RAW_COLUMN},
+}
+
+CODELIST_SCHEMA: dict[str, Any] = {
+    "codelist": {
+        "type": "dict",
+        "required": True,
+        "schema": {
+            "id": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9_]*$"},
+            "name": {"type": "string", "required": True},
+            "nci_code": {"type": "string", "nullable": True, "regex": r"^C\d+$"},
+            "extensible": {"type": "boolean", "required": True},
+            "data_type": {"type": "string", "required": True,
+                          "allowed": ["text", "integer", "float"]},
+            "description": {"type": "string"},
+        },
+    },
+    "terms": {
+        "type": "list",
+        "required": True,
+        "minlength": 1,
+        "schema": {
+            "type": "dict",
+            "schema": {
+                "submission_value": {"required": True, "type": ["string", "integer", "float"]},
+                "nci_code": {"type": "string", "nullable": True,
+                             "regex": r"^C\d+$"},
+                "decode": {"type": "string", "required": True},
+                "order": {"type": "integer"},
+                "synonyms": {"type": "list", "schema": {"type": ["string", "integer"]}},
+            },
+        },
+    },
+}
+
+_VARIABLE = {
+    "type": "dict",
+    "schema": {
+        "name": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]{0,7}$"},
+        "label": {"type": "string", "required": True, "maxlength": 40,
+                  "regex": r"^[\x20-\x7E]*$"},
+        "type": {"type": "string", "required": True, "allowed": ["Char", "Num"]},
+        "length": {"type": "integer", "required": True, "min": 1, "max": 200},
+        "codelist": {"type": "string", "nullable": True},
+        "origin": {"type": "string", "required": True,
+                   "allowed": ["Collected", "Derived", "Assigned", "Protocol", "Predecessor",
+                               "Not Available"]},
+        "source": {"type": "string"},
+        "method": {"type": "string", "nullable": True},
+        "rule": {"type": "dict"},
+        "format": {"type": "string", "nullable": True},
+        "mandatory": {"type": "boolean", "required": True},
+        "core": {"type": "string", "allowed": ["Req", "Exp", "Perm", "Cond"]},
+        "role": {"type": "string"},
+        "comment": {"type": "string"},
+    },
+}
+
+DATASET_SCHEMA: dict[str, Any] = {
+    "dataset": {
+        "type": "dict",
+        "required": True,
+        "schema": {
+            "name": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]{0,7}$"},
+            "label": {"type": "string", "required": True, "maxlength": 40},
+            "class": {"type": "string", "required": True},
+            "structure": {"type": "string", "required": True},
+            "standard": {"type": "string", "required": True},
+            "keys": {"type": "list", "required": True, "minlength": 1,
+                     "schema": {"type": "string"}},
+            "sort": {"type": "list", "required": True, "minlength": 1,
+                     "schema": {"type": "string"}},
+            "builder": {"type": "string"},
+            "comment": {"type": "string"},
+        },
+    },
+    "variables": {"type": "list", "required": True, "minlength": 1, "schema": _VARIABLE},
+    "methods": {
+        "type": "list",
+        "schema": {
+            "type": "dict",
+            "schema": {
+                "id": {"type": "string", "required": True},
+                "description": {"type": "string", "required": True},
+                "type": {"type": "string", "allowed": ["Computation", "Imputation"]},
+            },
+        },
+    },
+    "parameters": {"type": "list"},
+    "derivation": {"type": "dict"},
+}
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Arm:
+    code: str
+    name: str
+    number: int
+    test: bool
+
+
+@dataclass(frozen=True)
+class Stratum:
+    name: str
+    label: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Study:
+    id: str
+    title: str
+    data_cutoff: dt.date
+    month_length: float
+    seed: int
+    subjects: int
+    arms: tuple[Arm, ...]
+    strata: tuple[Stratum, ...]
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def arm(self, code: str) -> Arm:
+        return next(a for a in self.arms if a.code == code)
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    partial: bool = False
+    max_length: int | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[Any, ...] | None = None
+    codelist: str | None = None
+
+
+@dataclass(frozen=True)
+class RawForm:
+    name: str
+    label: str
+    file: str
+    keys: tuple[str, ...]
+    repeating: bool
+    columns: tuple[RawColumn, ...]
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> RawColumn:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Term:
+    submission_value: Any
+    decode: str
+    nci_code: str | None = None
+    order: int | None = None
+    synonyms: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Codelist:
+    id: str
+    name: str
+    nci_code: str | None
+    extensible: bool
+    data_type: str
+    terms: tuple[Term, ...]
+
+    def lookup(self) -> dict[str, Any]:
+        """Collected value (submission value, decode or synonym), case- and space-folded,
+        to submission value."""
+        table: dict[str, Any] = {}
+        for t in self.terms:
+            for v in (t.submission_value, t.decode, *t.synonyms):
+                table[_fold(v)] = t.submission_value
+        return table
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    type: str
+    length: int
+    origin: str
+    mandatory: bool
+    codelist: str | None = None
+    source: str | None = None
+    method: str | None = None
+    rule: dict[str, Any] | None = None
+    format: str | None = None
+    core: str | None = None
+    role: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    id: str
+    description: str
+    type: str = "Computation"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    label: str
+    cls: str
+    structure: str
+    standard: str
+    keys: tuple[str, ...]
+    sort: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    methods: tuple[Method, ...] = ()
+    builder: str | None = None
+    comment: str | None = None
+    parameters: tuple[dict[str, Any], ...] = ()
+    derivation: dict[str, Any] = field(default_factory=dict, compare=False)
+    file: str = ""
+
+    @property
+    def variable_names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _fold(value: Any) -> str:
+    """Case- and whitespace-insensitive key, as sites type the same word many ways."""
+    return " ".join(str(value).split()).upper()
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file with the safe loader; a syntax error becomes a SpecError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(str(path), "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), f"not UTF-8 text ({exc.reason})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), f"invalid YAML: {exc}") from None
+
+
+def _validate(doc: Any, schema: dict[str, Any], path: Path, list_key: str | None = None,
+              dataset: str | None = None) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise SpecError(str(path), "expected a mapping at the top level", dataset)
+    v = Validator(schema, allow_unknown=False)
+    if v.validate(doc):
+        return v.document
+    # Report the first problem, naming the variable where the schema error sits inside
+    # the variables/columns list, so the author can go straight to it.
+    errors = v.errors
+    key = sorted(errors)[0]
+    detail = errors[key]
+    variable = None
+    if list_key and key == list_key and isinstance(detail, list) and isinstance(detail[0], dict):
+        index = sorted(detail[0])[0]
+        items = doc.get(list_key) or []
+        item = items[index] if index < len(items) else {}
+        variable = item.get("name") if isinstance(item, dict) else None
+        if variable is None:
+            variable = f"#{index + 1}"
+        detail = detail[0][index]
+    raise SpecError(str(path), f"{key}: {_flatten(detail)}", dataset, variable)
+
+
+def _flatten(detail: Any) -> str:
+    if isinstance(detail, list):
+        return "; ".join(_flatten(d) for d in detail)
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
+    return str(detail)
+
+
+def load_study(path: Path | None = None) -> Study:
+    """Load ``specs/study.yaml``."""
+    path = Path(path or SPECS / "study.yaml")
+    doc = _validate(read_yaml(path), STUDY_SCHEMA, path)["study"]
+    arms = tuple(Arm(**a) for a in doc["arms"])
+    if len({a.code for a in arms}) != len(arms):
+        raise SpecError(str(path), "arm codes must be unique")
+    strata = tuple(Stratum(s["name"], s["label"], tuple(s["values"]))
+                   for s in doc.get("strata", []))
+    known = {"id", "title", "data_cutoff", "month_length", "seed", "subjects", "arms", "strata"}
+    return Study(id=doc["id"], title=doc["title"], data_cutoff=doc["data_cutoff"],
+                 month_length=doc["month_length"], seed=doc["seed"], subjects=doc["subjects"],
+                 arms=arms, strata=strata,
+                 extra={k: v for k, v in doc.items() if k not in known})
+
+
+def load_form(path: Path) -> RawForm:
+    """Load one raw-form spec (``specs/raw/<form>.yaml``)."""
+    path = Path(path)
+    raw = read_yaml(path)
+    name = raw.get("form", {}).get("name") if isinstance(raw, dict) else None
+    doc = _validate(raw, FORM_SCHEMA, path, "columns", dataset=name)
+    cols = []
+    for c in doc["columns"]:
+        allowed = tuple(c["allowed"]) if "allowed" in c else None
+        cols.append(RawColumn(name=c["name"], label=c["label"], type=c["type"],
+                              required=c.get("required", False), partial=c.get("partial", False),
+                              max_length=c.get("max_length"), min=c.get("min"), max=c.get("max"),
+                              allowed=allowed, codelist=c.get("codelist")))
+    names = [c.name for c in cols]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SpecError(str(path), "column defined twice", name, dup[0])
+    f = doc["form"]
+    for k in f["keys"]:
+        if k not in names:
+            raise SpecError(str(path), "key is not a column of the form", name, k)
+    return RawForm(name=f["name"], label=f["label"], file=f["file"], keys=tuple(f["keys"]),
+                   repeating=f["repeating"], columns=tuple(cols),
+                   description=f.get("description", ""))
+
+
+@lru_cache(maxsize=8)
+def load_forms(directory: Path | None = None) -> dict[str, RawForm]:
+    """All raw-form specs in ``specs/raw/``, by form name, in file-name order."""
+    directory = Path(directory or SPECS / "raw")
+    forms = [load_form(p) for p in sorted(directory.glob("*.yaml"))]
+    return {f.name: f for f in forms}
+
+
+def load_codelist(path: Path) -> Codelist:
+    """Load one codelist (``specs/ct/<id>.yaml``)."""
+    path = Path(path)
+    raw = read_yaml(path)
+    cid = raw.get("codelist", {}).get("id") if isinstance(raw, dict) else None
+    doc = _validate(raw, CODELIST_SCHEMA, path, dataset=cid)
+    c = doc["codelist"]
+    terms = tuple(Term(submission_value=t["submission_value"], decode=t["decode"],
+                       nci_code=t.get("nci_code"), order=t.get("order"),
+                       synonyms=tuple(t.get("synonyms", ()))) for t in doc["terms"])
+    seen: dict[str, Any] = {}
+    for t in terms:
+        for v in (t.submission_value, t.decode, *t.synonyms):
+            k = _fold(v)
+            if k in seen and seen[k] != t.submission_value:
+                raise SpecError(str(path), f"collected value {v!r} maps to two terms "
+                                f"({seen[k]!r} and {t.submission_value!r})", c["id"])
+            seen[k] = t.submission_value
+    return Codelist(id=c["id"], name=c["name"], nci_code=c.get("nci_code"),
+                    extensible=c["extensible"], data_type=c["data_type"], terms=terms)
+
+
+@lru_cache(maxsize=8)
+def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
+    """All codelists in ``specs/ct/``, by id."""
+    directory = Path(directory or SPECS / "ct")
+    out: dict[str, Codelist] = {}
+    for p in sorted(directory.glob("*.yaml")):
+        cl = load_codelist(p)
+        if cl.id in out:
+            raise SpecError(str(p), "codelist id defined in two files", cl.id)
+        out[cl.id] = cl
+    return out
+
+
+def load_dataset_spec(path: Path) -> DatasetSpec:
+    """Load one dataset spec (``specs/sdtm/<domain>.yaml`` or ``specs/adam/<name>.yaml``)."""
+    path = Path(path)
+    raw = read_yaml(path)
+    name = raw.get("dataset", {}).get("name") if isinstance(raw, dict) else None
+    doc = _validate(raw, DATASET_SCHEMA, path, "variables", dataset=name)
+    d = doc["dataset"]
+    variables = tuple(Variable(**v) for v in doc["variables"])
+    names = [v.name for v in variables]
+    for n in names:
+        if names.count(n) > 1:
+            raise SpecError(str(path), "variable defined twice", d["name"], n)
+    for k in (*d["keys"], *d["sort"]):
+        if k not in names:
+            raise SpecError(str(path), "key/sort variable is not in the dataset", d["name"], k)
+    methods = tuple(Method(**m) for m in doc.get("methods", []))
+    method_ids = {m.id for m in methods}
+    for v in variables:
+        if v.method and v.method not in method_ids:
+            raise SpecError(str(path), f"method {v.method!r} is not defined under methods",
+                            d["name"], v.name)
+        if v.origin == "Derived" and not v.method:
+            raise SpecError(str(path), "a Derived variable needs a method", d["name"], v.name)
+    return DatasetSpec(name=d["name"], label=d["label"], cls=d["class"],
+                       structure=d["structure"], standard=d["standard"], keys=tuple(d["keys"]),
+                       sort=tuple(d["sort"]), variables=variables, methods=methods,
+                       builder=d.get("builder"), comment=d.get("comment"),
+                       parameters=tuple(doc.get("parameters", [])),
+                       derivation=doc.get("derivation", {}), file=str(path))
+
+
+def load_dataset_specs(directory: Path) -> dict[str, DatasetSpec]:
+    """All dataset specs in a directory, by dataset name."""
+    return {s.name: s for s in (load_dataset_spec(p) for p in sorted(Path(directory).glob("*.yaml")))}
