@@ -527,4 +527,5 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
 
 def load_dataset_specs(directory: Path) -> dict[str, DatasetSpec]:
     """All dataset specs in a directory, by dataset name."""
-    return {s.name: s for s in (load_dataset_spec(p) for p in sorted(Path(directory).glob("*.yaml")))}
+    specs = (load_dataset_spec(p) for p in sorted(Path(directory).glob("*.yaml")))
+    return {s.name: s for s in specs}

@@ -1,0 +1,472 @@
+"""Read raw CRF exports and check them against their form specs.
+
+A raw export is a UTF-8, comma-separated file with one header line naming the columns
+of its form spec (``specs/raw/<form>.yaml``). Everything is read as text
+(``dtype=str``, blanks stay ``''``) so nothing is silently converted: the checks decide
+what a value means, and the SDTM layer maps the text.
+
+Two kinds of problems are kept apart:
+
+* a file that cannot be read as the form at all (missing, empty, not UTF-8, wrong
+  delimiter, wrong header, a row with the wrong number of fields) raises
+  :class:`~trialflow.errors.InputError` — nothing downstream could be trusted;
+* a record-level problem (blank required value, non-numeric number, out-of-range value,
+  unknown codelist term, bad date ...) becomes a :class:`~trialflow.findings.Finding`,
+  so that one run reports all of them, as a data-management listing would.
+
+EDC dates are ``DD-MON-YYYY`` (``05-JUN-2016``); an unknown day or month is ``UN``
+(``UN-JUN-2016``, ``UN-UN-2016``). :func:`parse_edc_date` turns them into ISO 8601 text,
+keeping partial dates partial, for reuse by SDTM.
+
+Example
+-------
+>>> from trialflow.spec import load_codelists, load_forms
+>>> frames, findings = read_forms(Path("build/raw"), load_forms(),
+...                                load_codelists())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trialflow.errors import InputError, SpecError
+from trialflow.findings import Finding, Severity
+from trialflow.spec import Codelist, RawColumn, RawForm
+
+#: Longest character value SDTM/ADaM (XPT v5) can hold, in bytes.
+MAX_VALUE_BYTES = 200
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+    start=1)}
+_EDC_DATE = r"^(?P<day>\d{2}|UN)-(?P<month>[A-Z]{3}|UN)-(?P<year>\d{4})$"
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_DATE_HELP = ("write dates as DD-MON-YYYY (e.g. 05-JUN-2016), with UN for an unknown day "
+              "or month (UN-JUN-2016, UN-UN-2016)")
+
+_INTEGER = r"[+-]?\d+"
+_FLOAT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+# A quoted CSV field: starts at the beginning of a field, "" is an escaped quote. Removing
+# these before counting commas makes embedded commas and newlines invisible to the count.
+_QUOTED = re.compile(r'(?:^|(?<=[,\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
+# A quote that opens a field but was not closed: everything after it is one field.
+_OPEN_QUOTE = re.compile(r'(?:^|(?<=[,\n]))"')
+_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+_EXPORT_FIX = "re-export the form from the EDC as comma-separated UTF-8 CSV"
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _parse_dates(series: pd.Series) -> pd.DataFrame:
+    """Parse EDC dates; like :func:`parse_edc_date` plus ``well_formed``.
+
+    ``well_formed`` separates text that is not a date at all from a well-formed but
+    impossible date (31-FEB-2016), which need different messages.
+    """
+    text = series.astype("string").str.strip().str.upper()
+    parts = text.str.extract(_EDC_DATE)
+    year = pd.to_numeric(parts["year"], errors="coerce").astype("Int64")
+    month = parts["month"].map(_MONTHS).astype("Int64")
+    day = pd.to_numeric(parts["day"], errors="coerce").astype("Int64")
+    day_unknown = parts["day"].eq("UN").fillna(False).astype(bool)
+    month_unknown = parts["month"].eq("UN").fillna(False).astype(bool)
+
+    # A known day with an unknown month cannot be written in ISO 8601, and a month name
+    # that is not one of the twelve is a typo, not an unknown month.
+    well_formed = (year.notna()
+                   & ((month.notna() & (day.notna() | day_unknown))
+                      | (month_unknown & day_unknown))).fillna(False).astype(bool)
+    full = well_formed & day.notna().to_numpy() & month.notna().to_numpy()
+
+    m = month.fillna(1).to_numpy(dtype=int)
+    y = year.fillna(2000).to_numpy(dtype=int)
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days_in_month = _DAYS_IN_MONTH[np.clip(m, 1, 12) - 1] + ((m == 2) & leap)
+    d = day.fillna(1).to_numpy(dtype=int)
+    possible = (d >= 1) & (d <= days_in_month)
+    valid = well_formed & (~full | possible)
+    partial = valid & (day_unknown | month_unknown)
+
+    yyyy = parts["year"].fillna("")
+    mm = month.astype("string").str.zfill(2).fillna("")
+    dd = parts["day"].fillna("")
+    iso = np.select([valid & full, valid & ~month_unknown, valid],
+                    [(yyyy + "-" + mm + "-" + dd).to_numpy(dtype=object),
+                     (yyyy + "-" + mm).to_numpy(dtype=object), yyyy.to_numpy(dtype=object)],
+                    default="")
+    keep = valid.to_numpy()
+    return pd.DataFrame({
+        "iso": pd.Series(iso, index=series.index, dtype=object),
+        "year": year.where(keep),
+        "month": month.where(keep),
+        "day": day.where(keep),
+        "valid": valid,
+        "partial": partial,
+        "well_formed": well_formed,
+    }, index=series.index)
+
+
+def parse_edc_date(series: pd.Series) -> pd.DataFrame:
+    """Parse EDC ``DD-MON-YYYY`` dates (``UN`` = unknown day or month) to ISO 8601.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Text dates as exported; surrounding blanks and letter case are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``series``, columns:
+
+        ``iso``
+            ISO 8601 text, partial dates kept partial (``2016-06-05``, ``2016-06``,
+            ``2016``); ``''`` when the value is blank or not a valid date.
+        ``year``, ``month``, ``day``
+            Nullable integers; NA where unknown or the date is not valid.
+        ``valid``
+            True for a real calendar date, complete or partial.
+        ``partial``
+            True for a valid date with unknown day or month.
+
+    Examples
+    --------
+    >>> dates = pd.Series(["05-JUN-2016", "UN-JUN-2016", "UN-UN-2016", "31-FEB-2016"])
+    >>> parse_edc_date(dates)["iso"].tolist()
+    ['2016-06-05', '2016-06', '2016', '']
+    """
+    return _parse_dates(series).drop(columns="well_formed")
+
+
+# --------------------------------------------------------------------------- file level
+
+
+def _read_text(path: Path) -> str:
+    """The file as text, or an InputError saying why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found",
+                         fix="run `trialflow simulate` to create raw data, or pass --raw "
+                             "pointing at the directory holding the EDC export") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, not a CSV file",
+                         fix="remove or rename the directory") from None
+    except PermissionError:
+        raise InputError(str(path), "permission denied",
+                         fix="make the file readable for this user") from None
+    try:
+        # utf-8-sig: spreadsheet tools put a byte-order mark in front; it is not data.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, data, exc) from None
+    if not text.strip():
+        raise InputError(str(path), "file is empty (no header line)", fix=_EXPORT_FIX)
+    return text
+
+
+def _encoding_error(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
+    """Locate a non-UTF-8 byte by data row and column, for the person fixing the file."""
+    line_no = data.count(b"\n", 0, exc.start)  # 0 = header line
+    start = data.rfind(b"\n", 0, exc.start) + 1
+    end = data.find(b"\n", exc.start)
+    line = data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
+    prefix = data[start:exc.start].decode("utf-8", "replace")
+    field_no = len(next(csv.reader([prefix]))) - 1 if prefix else 0
+    header_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")
+    header = next(csv.reader([header_line.lstrip("\ufeff").rstrip("\r")]))
+    fields = next(csv.reader([line.rstrip("\r")]), [""])
+    bad = data[exc.start:exc.end]
+    return InputError(
+        str(path), f"not UTF-8 text (byte {bad!r} at offset {exc.start})",
+        row=line_no or None,
+        variable=header[field_no] if line_no and field_no < len(header) else None,
+        value=fields[field_no] if field_no < len(fields) else None,
+        fix="re-export the file as UTF-8 (it is probably Latin-1 or Shift-JIS)")
+
+
+def _check_header(text: str, path: Path, form: RawForm) -> list[str]:
+    """Header names of the file; raise if they are not the form's columns."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([first]))
+    expected = form.column_names
+    if len(header) == 1 and len(expected) > 1:
+        used = [name for sep, name in _OTHER_DELIMITERS.items() if sep in header[0]]
+        if used:
+            raise InputError(str(path), f"wrong delimiter: the header is one column separated "
+                             f"by {used[0]}, trialflow reads comma-separated files",
+                             value=header[0][:80], fix=_EXPORT_FIX)
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputError(str(path), "column appears twice in the header", variable=dup[0],
+                         fix=_EXPORT_FIX)
+    missing = [c for c in expected if c not in header]
+    if missing:
+        raise InputError(str(path), f"header lacks column(s) {', '.join(missing)} of form "
+                         f"{form.name!r}", variable=missing[0],
+                         fix=f"export all columns of specs/raw/{form.name}.yaml "
+                             f"({', '.join(expected)})")
+    extra = [h for h in header if h not in expected]
+    if extra:
+        raise InputError(str(path), f"header has column(s) {', '.join(map(repr, extra))} that "
+                         f"form {form.name!r} does not define", variable=extra[0],
+                         fix=f"drop the column from the export or add it to "
+                             f"specs/raw/{form.name}.yaml")
+    return header
+
+
+def _check_field_counts(text: str, path: Path, header: list[str]) -> int:
+    """Raise on the first data row whose number of fields differs from the header's.
+
+    pandas pads a short row with blanks (and can shift a long row onto the index), so a
+    file cut off mid-line would pass as blank values; counting fields first prevents that.
+    Returns the number of data records.
+    """
+    collapsed = _QUOTED.sub('""', text.rstrip("\r\n"))
+    opened = _OPEN_QUOTE.search(collapsed.replace('""', "\x00\x00"))
+    if opened:
+        row = collapsed[:opened.start()].count("\n")
+        raise InputError(str(path), "unbalanced quote character; rows cannot be told apart",
+                         row=row or None, fix=_EXPORT_FIX)
+    lines = pd.Series(collapsed.split("\n")[1:], dtype=object).str.rstrip("\r")
+    counts = lines.str.count(",").to_numpy() + 1
+    bad = np.flatnonzero(counts != len(header))
+    if bad.size:
+        i = int(bad[0])
+        n, last = int(counts[i]), i == len(lines) - 1
+        if lines.iloc[i] == "":
+            problem = "blank line inside the data"
+        elif n < len(header) and last:
+            problem = (f"last line has {n} of {len(header)} fields: the file looks truncated "
+                       f"(cut off while being written or copied)")
+        else:
+            problem = f"row has {n} fields, the header has {len(header)}"
+        raise InputError(str(path), problem, row=i + 1, value=lines.iloc[i][:80],
+                         fix=_EXPORT_FIX if not last else "copy or re-export the whole file")
+    return len(lines)
+
+
+# --------------------------------------------------------------------------- record level
+
+
+class _Collector:
+    """Collects findings for one file; only flagged rows are visited."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[tuple[int, int, Finding]] = []
+
+    def flag(self, mask: pd.Series | np.ndarray, values: pd.Series, order: int, variable: str,
+             rule: str, message: str, severity: Severity = "error") -> None:
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        text = values.to_numpy()
+        self.items.extend(
+            (int(i), order, Finding(self.source, int(i) + 1, variable, str(text[i]), rule,
+                                    message, severity))
+            for i in rows)
+
+    def sorted(self) -> list[Finding]:
+        # Row first: a data manager works through a listing record by record.
+        return [f for _, _, f in sorted(self.items, key=lambda t: (t[0], t[1]))]
+
+
+def _fold(values: pd.Series) -> pd.Series:
+    """Vectorised twin of ``trialflow.spec._fold`` (case and whitespace folded)."""
+    return values.str.replace(r"\s+", " ", regex=True).str.strip().str.upper()
+
+
+def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
+                  codelists: Mapping[str, Codelist]) -> None:
+    name = col.name
+    # Every check depends on the value alone, and CRF columns repeat few distinct values
+    # (codes, dates, grades): check each distinct value once, then spread the verdicts
+    # back to the rows through the factor codes.
+    codes, distinct = pd.factorize(df[name])
+    s = pd.Series(distinct, dtype=object)
+    v = s.str.strip()
+    present = v.ne("")
+
+    def flag(mask: pd.Series, rule: str, message: str, severity: Severity = "error") -> None:
+        out.flag(np.asarray(mask, dtype=bool)[codes], df[name], order, name, rule, message,
+                 severity)
+
+    if col.required:
+        flag(~present, "required",
+             f"{name} is required but blank — enter it in the EDC or query the site")
+    nbytes = s.str.encode("utf-8").str.len()
+    flag(nbytes > MAX_VALUE_BYTES, "value_bytes",
+         f"{name} is longer than {MAX_VALUE_BYTES} bytes, the most an SDTM character "
+         f"variable holds — shorten it or split it over several records")
+    if col.max_length is not None:
+        flag(s.str.len() > col.max_length, "max_length",
+             f"{name} is longer than the {col.max_length} characters the CRF field "
+             f"allows — correct the entry")
+
+    number = None
+    if col.type in ("integer", "float"):
+        pattern = _INTEGER if col.type == "integer" else _FLOAT
+        numeric = v.str.fullmatch(pattern)
+        what = ("a whole number (digits only, no units)" if col.type == "integer"
+                else "a number (digits with . as decimal point, no units)")
+        flag(present & ~numeric, col.type,
+             f"{name} must be {what} — correct the entry")
+        number = pd.to_numeric(v.where(numeric), errors="coerce")
+        if col.min is not None or col.max is not None:
+            low = -np.inf if col.min is None else col.min
+            high = np.inf if col.max is None else col.max
+            flag((number < low) | (number > high), "range",
+                 f"{name} is outside the plausible range {_range(col)} — verify the "
+                 f"value against the source document")
+
+    if col.allowed is not None:
+        if number is not None:
+            ok = number.isin([float(a) for a in col.allowed]) | number.isna()
+        else:
+            # Allowed values are EDC pick-list entries: compared exactly, so that the
+            # SDTM mapping sees precisely the spelling the spec lists.
+            ok = s.isin([str(a) for a in col.allowed]) | ~present
+        flag(~ok, "allowed",
+             f"{name} must be one of {', '.join(map(str, col.allowed))} — correct the "
+             f"entry or extend 'allowed' in the form spec")
+
+    if col.codelist is not None:
+        codelist = codelists[col.codelist]
+        known = _fold(s).isin(list(codelist.lookup())) | ~present
+        severity: Severity = "warning" if codelist.extensible else "error"
+        flag(~known, "codelist",
+             f"{name} maps to no term of codelist {codelist.id} — correct the entry or "
+             f"add it as a synonym in specs/ct", severity)
+
+    if col.type == "date":
+        dates = _parse_dates(s)
+        flag(present & ~dates["well_formed"], "date",
+             f"{name} is not a date — {_DATE_HELP}")
+        flag(dates["well_formed"] & ~dates["valid"], "impossible_date",
+             f"{name} is not a calendar date (no such day in that month) — correct it")
+        if not col.partial:
+            flag(dates["partial"], "partial_date",
+                 f"{name} must be a complete date; UN is not allowed here — obtain the "
+                 f"full date from the site")
+
+
+def _range(col: RawColumn) -> str:
+    if col.min is not None and col.max is not None:
+        return f"{col.min:g} to {col.max:g}"
+    return f">= {col.min:g}" if col.min is not None else f"<= {col.max:g}"
+
+
+def _check_keys(out: _Collector, df: pd.DataFrame, form: RawForm) -> None:
+    """Flag a record whose key repeats an earlier record's: SDTM could not tell them apart."""
+    keys = list(form.keys)
+    complete = df[keys].apply(lambda c: c.str.strip().ne("")).all(axis=1)
+    dup = df[keys].duplicated(keep="first") & complete
+    key_text = df[keys[0]]
+    if len(keys) > 1:
+        key_text = key_text.str.cat([df[k] for k in keys[1:]], sep="/")
+    out.flag(dup, key_text, -1, "/".join(keys), "duplicate_key",
+             f"another record has the same {'/'.join(keys)} — remove the duplicate or "
+             f"correct the key")
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_form(path: Path, form: RawForm,
+              codelists: Mapping[str, Codelist]) -> tuple[pd.DataFrame, list[Finding]]:
+    """Read one raw CRF export and check it against its form spec.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV export (UTF-8, comma-separated, one header line).
+    form : RawForm
+        Its spec from ``specs/raw/``.
+    codelists : mapping of str to Codelist
+        Codelists by id; every codelist a column names must be present.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        All values as text exactly as exported (blanks are ``''``), columns in spec order.
+    findings : list of Finding
+        Record-level problems, ordered by row.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, not UTF-8, not comma-separated, its header is not the
+        form's columns, or a row has the wrong number of fields.
+    SpecError
+        A column refers to a codelist that is not defined.
+    """
+    path = Path(path)
+    for col in form.columns:
+        if col.codelist is not None and col.codelist not in codelists:
+            raise SpecError(f"specs/raw/{form.name}.yaml",
+                            f"codelist {col.codelist!r} is not defined in specs/ct",
+                            form.name, col.name)
+    text = _read_text(path)
+    header = _check_header(text, path, form)
+    records = _check_field_counts(text, path, header)
+    frame = pd.read_csv(io.StringIO(text.rstrip("\r\n") + "\n"), dtype=str, sep=",",
+                        keep_default_na=False, na_filter=False, skip_blank_lines=False)
+    if len(frame) != records:  # defensive: the quote handling above and pandas disagree
+        raise InputError(str(path), f"read {len(frame)} rows but counted {records}; quoting "
+                         "is irregular", fix=_EXPORT_FIX)
+    frame = frame[form.column_names]
+
+    out = _Collector(str(path))
+    for order, col in enumerate(form.columns):
+        _check_column(out, frame, order, col, codelists)
+    _check_keys(out, frame, form)
+    return frame, out.sorted()
+
+
+def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
+               codelists: Mapping[str, Codelist]
+               ) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+    """Read and check the export of every form in ``raw_dir``.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Directory holding ``<form>.csv`` files (the ``file`` of each form spec).
+    forms : mapping or iterable of RawForm
+        Form specs, e.g. :func:`trialflow.spec.load_forms`.
+    codelists : mapping of str to Codelist
+        Codelists by id, e.g. :func:`trialflow.spec.load_codelists`.
+
+    Returns
+    -------
+    frames : dict of str to pandas.DataFrame
+        Form name to its data (all text).
+    findings : list of Finding
+        Record-level findings of all forms, form by form.
+
+    Raises
+    ------
+    InputError
+        ``raw_dir`` does not exist, or the first file that cannot be read as its form
+        (see :func:`read_form`).
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise InputError(str(raw_dir), "raw data directory not found",
+                         fix="run `trialflow simulate` to create it, or pass --raw pointing at "
+                             "the directory holding the EDC export")
+    items = forms.values() if isinstance(forms, Mapping) else forms
+    frames: dict[str, pd.DataFrame] = {}
+    findings: list[Finding] = []
+    for form in items:
+        frames[form.name], found = read_form(raw_dir / form.file, form, codelists)
+        findings.extend(found)
+    return frames, findings
