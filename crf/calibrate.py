@@ -4,50 +4,146 @@ The generator draws every patient from visit-aware processes; the calibration th
 a deterministic local search (seeded) that proposes small moves — an event a few days
 earlier or later within its visit window, a progression found one visit earlier or
 later, two patients of one arm exchanging outcomes — and keeps a move when the summed
-distance to all targets of the end-point does not grow. A target is met when the
-statistic, rounded half up to the printed precision, equals the published value; its
-distance is zero then, and otherwise grows with how far the unrounded value is outside
-the rounding window. Every proposal respects the per-patient constraints (visit grid,
-order of events, follow-up available before the data cut-off), so the search can only
-reach consistent patients.
+distance to all targets of the end-point does not grow (or, while the search is still
+"hot", grows by little: simulated annealing). A target is met when the statistic,
+rounded half up to the printed precision, equals the published value; its distance is
+zero then, and otherwise grows with how far the value is from the target. Every
+proposal respects the per-patient constraints (visit grid, order of events, follow-up
+available before the data cut-off), so the search can only reach consistent patients.
+
+Speed comes from evaluating only what a move can change. The loss is a sum over
+*components* (one arm's Kaplan-Meier targets, one Cox model, ...), each cached; a move
+names the components it makes dirty, they are recomputed cheapest first, and the
+evaluation stops as soon as the loss is certain to be rejected. Moves are made in place
+and undone when rejected, so no state is copied per step.
+
+The search never looks at a clock: it stops after a number of steps, so the same seed
+gives the same data on any machine.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from crf.fastsurv import Z90, Z95, cox_binary, km_quantile, logrank_p, logrank_z, risk_table
+from crf.fastsurv import Z90, Z95, cox_fit, event_set, km_quantile, logrank_p, logrank_stat
 
 MONTH = 30.4375
+# A target only counts as met this far (in last-digit units) inside its rounding window,
+# so that the fast statistics and the library (equal to ~1e-15) round the same way.
+_EDGE = 1e-7
+STEP = 0.5
 
 
 def rounded(x: float, decimals: int) -> float:
-    """Round half up (SAS ROUND) for a scalar; NaN stays NaN."""
+    """Round half up (SAS ROUND) for a scalar, as ``round_half_up`` does; NaN stays NaN.
+
+    Parameters
+    ----------
+    x : float
+        Value to round.
+    decimals : int
+        Decimals to keep (>= 0).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> rounded(0.9665, 3), rounded(2.675, 2), rounded(-0.125, 2)
+    (0.967, 2.68, -0.13)
+    """
     if x is None or not math.isfinite(x):
         return math.nan
     scale = 10.0 ** decimals
-    return math.floor(x * scale + 0.5 + 1e-9) / scale
+    scaled = abs(x) * scale
+    whole = math.floor(scaled)
+    # the same tolerance as trialflow.stats.descriptive.round_half_up, so a decimal
+    # stored a few ulps below its half rounds up in both
+    tol = min(scaled * 1e-14, 1e-6)
+    up = 1.0 if scaled - whole >= 0.5 - tol else 0.0
+    return math.copysign((whole + up) / scale, x) + 0.0
 
 
-def distance(x: float, target: float | None, decimals: int) -> float:
+def distance(x: float, target: float | None, decimals: int, widen: float = 1.0) -> float:
     """0 when ``x`` rounds to ``target``; otherwise grows with the gap in last-digit units.
 
-    ``target`` None means no target; NaN means "not estimable" is the published value.
+    Parameters
+    ----------
+    x : float
+        The statistic.
+    target : float or None
+        The published value; None means no target, NaN means "not estimable" is the
+        published value.
+    decimals : int
+        Printed decimals of the target.
+    widen : float
+        Rounding window widened this many times (the search's coarse stages); 1 is
+        the printed precision.
+
+    Returns
+    -------
+    float
+        0 inside the rounding window (kept a hair away from its edges), at least 0.5
+        outside; on a log scale, so far-off targets still pull without one of them
+        swamping the rest.
     """
     if target is None:
         return 0.0
     if isinstance(target, float) and math.isnan(target):
         return 0.0 if not math.isfinite(x) else 3.0
-    if not math.isfinite(x):
+    if x is None or not math.isfinite(x):
         return 8.0
-    if abs(rounded(x, decimals) - target) < 1e-9:
+    gap = abs(x - target) * 10.0 ** decimals / widen
+    if gap <= 0.5 - _EDGE and (widen != 1.0 or rounded(x, decimals) == rounded(target,
+                                                                               decimals)):
         return 0.0
-    # log scale: far-off targets still pull, without one of them swamping the rest
-    return 0.5 + math.log1p(abs(x - target) * 10.0 ** decimals)
+    return STEP + math.log1p(max(gap - 0.5, 0.0))
+
+
+def se_window(hr: tuple[float, int], limit: tuple[float, int], z: float,
+              widen: float = 1.0) -> tuple[float, float]:
+    """Standard errors of log HR compatible with a printed HR and one printed limit.
+
+    Parameters
+    ----------
+    hr, limit : tuple of (value, decimals)
+        Printed hazard ratio and one of its confidence limits (upper when above the HR).
+    z : float
+        Normal quantile of the limit.
+    widen : float
+        Widening of the rounding windows (see :func:`distance`).
+
+    Returns
+    -------
+    tuple of float
+        Every (HR, limit) pair inside both rounding windows has its se in this range, so
+        steering the se into it first never excludes a solution.
+    """
+    h = 0.5 * 10.0 ** -hr[1] * widen
+    m = 0.5 * 10.0 ** -limit[1] * widen
+    lo_hr, hi_hr = math.log(max(hr[0] - h, 1e-9)), math.log(hr[0] + h)
+    lo_m, hi_m = math.log(max(limit[0] - m, 1e-9)), math.log(limit[0] + m)
+    if limit[0] > hr[0]:
+        return (max(lo_m - hi_hr, 0.0) / z, (hi_m - lo_hr) / z)
+    return (max(lo_hr - hi_m, 0.0) / z, (hi_hr - lo_m) / z)
+
+
+def se_guide(se: float, window: tuple[float, float]) -> float:
+    """Penalty for a standard error outside ``window``: 0 inside, then log-growing."""
+    lo, hi = window
+    if lo <= se <= hi:
+        return 0.0
+    if not math.isfinite(se):
+        return 8.0
+    half = max((hi - lo) / 2.0, 1e-12)
+    return STEP + math.log1p((lo - se if se < lo else se - hi) / half)
 
 
 @dataclass
@@ -57,9 +153,11 @@ class Targets:
     items: dict[str, tuple[float | None, int]] = field(default_factory=dict)
 
     def loss(self, values: dict[str, float]) -> float:
+        """Summed distance of ``values`` to the targets."""
         return sum(distance(values[k], t, d) for k, (t, d) in self.items.items())
 
     def misses(self, values: dict[str, float]) -> dict[str, tuple[float, float]]:
+        """Targets not met: name -> (value, target)."""
         return {k: (values[k], t) for k, (t, d) in self.items.items()
                 if distance(values[k], t, d) > 0}
 
@@ -80,53 +178,251 @@ def km_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
     """KM median and BC limits in months for the test (1) and reference (0) arm."""
     out = {}
     for arm_name, flag in zip(arms, (True, False), strict=True):
-        sel = test == flag
-        m, lo, hi = km_quantile(time[sel], event[sel], 0.5, Z95)
-        out[f"{prefix}.{arm_name}.median"] = m / MONTH
-        out[f"{prefix}.{arm_name}.lcl"] = lo / MONTH
-        out[f"{prefix}.{arm_name}.ucl"] = hi / MONTH
+        out.update(km_arm_stats(f"{prefix}.{arm_name}", time[test == flag],
+                                event[test == flag]))
     return out
 
 
+def km_arm_stats(prefix: str, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
+    """KM median and BC limits in months of one group."""
+    m, lo, hi = km_quantile(time, event, 0.5, Z95)
+    return {f"{prefix}.median": m / MONTH, f"{prefix}.lcl": lo / MONTH,
+            f"{prefix}.ucl": hi / MONTH}
+
+
 def cox_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
-              strata: np.ndarray | None = None) -> dict[str, float]:
+              strata: np.ndarray | None = None, beta0: float = 0.0) -> dict[str, float]:
     """HR, one-sided 95 % upper limit, two-sided 95 % limits and log-rank p values."""
-    tab = risk_table(time, event, test, strata)
-    b, se = cox_binary(tab)
-    z = logrank_z(tab)
+    es = event_set(time, event, test, strata)
+    b, se = cox_fit(es, beta0)
+    z = logrank_stat(es)
     p2, p1 = logrank_p(z)
-    return {f"{prefix}.hr": math.exp(b), f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
+    return {f"{prefix}.log_hr": b, f"{prefix}.hr": math.exp(b) if math.isfinite(b) else b,
+            f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
             f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
             f"{prefix}.p_1s": p1, f"{prefix}.p_2s": p2, f"{prefix}.logrank_z": z}
 
 
-def search(state: dict[str, np.ndarray], evaluate: Callable[[dict], float],
-           propose: Callable[[dict, np.random.Generator], dict | None],
-           rng: np.random.Generator, max_steps: int, t_start: float = 0.0,
-           t_end: float = 0.01) -> tuple[dict[str, np.ndarray], float, int]:
+# ------------------------------------------------------------------------- the search
+
+
+def accept(new: float, cur: float, temp: float, u: float) -> bool:
+    """The acceptance rule: never worse, or worse with probability exp(-increase / temp).
+
+    Parameters
+    ----------
+    new, cur : float
+        Loss of the proposal and of the current state.
+    temp : float
+        Temperature; 0 gives a pure descent that still drifts across plateaus.
+    u : float
+        A uniform random number in (0, 1).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> accept(1.0, 1.0, 0.0, 0.99), accept(1.1, 1.0, 0.0, 0.0), accept(1.1, 1.0, 1.0, 0.5)
+    (True, False, True)
+    """
+    return new <= cur + slack(temp, u)
+
+
+def slack(temp: float, u: float) -> float:
+    """How much worse a proposal may be and still be kept, for temperature and uniform."""
+    if temp <= 0.0 or u >= 1.0:
+        return 0.0
+    if u <= 0.0:
+        return math.inf
+    return -temp * math.log(u)
+
+
+Component = Callable[[], dict[str, float]]
+PENALTY = "_penalty"
+
+
+class Problem:
+    """A calibration problem searched by :func:`search`, evaluated incrementally.
+
+    Subclasses hold the per-patient state in ``self.arrays`` (name -> numpy array,
+    changed only through :meth:`put`), register components with :meth:`add` and
+    implement :meth:`move`, which changes the state in place and returns the names of
+    the components the change can affect (or None when no valid move was found).
+    """
+
+    def __init__(self, targets: Targets) -> None:
+        self.targets = targets
+        self.arrays: dict[str, np.ndarray] = {}
+        self.components: dict[str, tuple[Component, list[tuple[str, float | None, int]]]] = {}
+        self.order: list[str] = []
+        self.active: set[str] = set()
+        self.comp_loss: dict[str, float] = {}
+        self.comp_values: dict[str, dict[str, float]] = {}
+        self._undo: list[tuple[np.ndarray, Any, Any]] = []
+        self._pending: dict[str, tuple[float, dict[str, float]]] = {}
+        self._dirty: list[str] = []
+        self.loss = math.inf
+        self.widen = 1.0
+
+    # -- set-up --------------------------------------------------------------------
+    def add(self, name: str, fn: Component, keys: list[str]) -> None:
+        """Register a component: ``fn`` returns the values of the target ``keys``.
+
+        Components are evaluated in the order they are added, so add cheap ones first.
+        """
+        items = [(k, *self.targets.items[k]) for k in keys]
+        self.components[name] = (fn, items)
+        self.order.append(name)
+
+    def _compute(self, name: str) -> tuple[float, dict[str, float]]:
+        fn, items = self.components[name]
+        v = fn()
+        # a component may add a penalty of its own (a rule rather than a printed number)
+        w = self.widen
+        return sum(distance(v[k], t, d, w) for k, t, d in items) + v.get(PENALTY, 0.0), v
+
+    def set_active(self, names: set[str] | None = None) -> float:
+        """Choose the components the loss sums (all when None) and recompute them."""
+        self.active = set(self.order) if names is None else set(names)
+        self.refresh()
+        return self.loss
+
+    def set_widen(self, widen: float) -> float:
+        """Widen every target's rounding window ``widen`` times (1 = printed precision)."""
+        self.widen = widen
+        self.refresh()
+        return self.loss
+
+    def refresh(self) -> None:
+        """Recompute every active component from the current state."""
+        for name in self.order:
+            if name in self.active:
+                self.comp_loss[name], self.comp_values[name] = self._compute(name)
+        self.loss = sum(self.comp_loss[n] for n in self.active)
+
+    # -- moves ---------------------------------------------------------------------
+    def put(self, array: str, index: Any, value: Any) -> None:
+        """Change ``self.arrays[array][index]``, remembering the old value for undo."""
+        a = self.arrays[array]
+        old = a[index]
+        self._undo.append((a, index, old.copy() if isinstance(old, np.ndarray) else old))
+        a[index] = value
+
+    def move(self, rng: np.random.Generator) -> set[str] | None:
+        """Change the state in place; return the affected components or None."""
+        raise NotImplementedError
+
+    def propose(self, rng: np.random.Generator) -> bool:
+        """Make a move; False (and nothing changed) when no valid move was found."""
+        dirty = self.move(rng)
+        if dirty is None:
+            self.rollback()
+            return False
+        self._dirty = [n for n in self.order if n in dirty and n in self.active]
+        return True
+
+    def evaluate(self, bound: float = math.inf) -> float:
+        """Loss after the move; ``inf`` as soon as it is certain to exceed ``bound``."""
+        self._pending = {}
+        total = sum(self.comp_loss[n] for n in self.active if n not in self._dirty)
+        if total > bound:
+            return math.inf
+        for name in self._dirty:
+            loss, v = self._compute(name)
+            self._pending[name] = (loss, v)
+            total += loss
+            if total > bound:
+                return math.inf
+        return total
+
+    def commit(self, loss: float) -> None:
+        """Keep the move."""
+        for name, (lo, v) in self._pending.items():
+            self.comp_loss[name] = lo
+            self.comp_values[name] = v
+        self.loss = loss
+        self._undo.clear()
+        self._pending = {}
+
+    def rollback(self) -> None:
+        """Undo the move."""
+        for a, index, old in reversed(self._undo):
+            a[index] = old
+        self._undo.clear()
+        self._pending = {}
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """A copy of the state."""
+        return {k: v.copy() for k, v in self.arrays.items()}
+
+    def restore(self, snap: dict[str, np.ndarray]) -> None:
+        """Return to a snapshot and recompute the active components."""
+        for k, v in snap.items():
+            self.arrays[k][...] = v
+        self.refresh()
+
+    def values(self) -> dict[str, float]:
+        """Every target's statistic in the current state (all components recomputed)."""
+        out: dict[str, float] = {}
+        for name in self.order:
+            out.update(self._compute(name)[1])
+        return out
+
+
+@dataclass
+class StageReport:
+    """What one search stage did."""
+
+    name: str
+    loss: float
+    steps: int
+    accepted: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.name, "loss": self.loss, "steps": self.steps,
+                "accepted": self.accepted, "seconds": round(self.seconds, 3)}
+
+
+def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: float = 0.0,
+           t_end: float = 0.01, patience: int | None = None,
+           name: str = "search") -> StageReport:
     """Stochastic local search (simulated annealing when ``t_start`` > 0).
 
     A proposal that does not raise the loss is always kept, which lets the search drift
     across the plateaus that rounded targets make; a worse one is kept with probability
-    exp(-increase / temperature), the temperature falling geometrically from
-    ``t_start`` to ``t_end``. Returns the best state seen, its loss and the steps used;
-    stops as soon as every target is met (loss 0).
+    exp(-increase / temperature) (see :func:`accept`), the temperature falling
+    geometrically from ``t_start`` to ``t_end``. Stops at loss 0, after ``max_steps``,
+    or after ``patience`` steps without a new best; leaves the problem in the best
+    state seen.
     """
-    cur = evaluate(state)
-    best_state, best = state, cur
-    steps = 0
-    ratio = (t_end / t_start) ** (1.0 / max_steps) if t_start > 0 else 1.0
+    t0 = time.perf_counter()
+    cur = problem.loss
+    best, best_snap = cur, problem.snapshot()
+    ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
     temp = t_start
+    steps = accepted = 0
+    last_best = 0
     for steps in range(1, max_steps + 1):
-        if best == 0.0:
+        if best == 0.0 or (patience is not None and steps - last_best > patience):
+            steps -= 1
             break
         temp *= ratio
-        cand = propose(state, rng)
-        if cand is None:
+        if not problem.propose(rng):
             continue
-        loss = evaluate(cand)
-        if loss <= cur or (temp > 0 and rng.random() < math.exp(-(loss - cur) / temp)):
-            state, cur = cand, loss
+        u = float(rng.random()) if temp > 0 else 1.0
+        bound = cur + slack(temp, u)
+        new = problem.evaluate(bound)
+        if new <= bound:
+            problem.commit(new)
+            cur = new
+            accepted += 1
             if cur < best:
-                best_state, best = state, cur
-    return best_state, best, steps
+                best, best_snap, last_best = cur, problem.snapshot(), steps
+        else:
+            problem.rollback()
+    if cur != best:
+        problem.restore(best_snap)
+    return StageReport(name, problem.loss, steps, accepted, time.perf_counter() - t0)

@@ -9,27 +9,60 @@ analysis value AVAL = t. The generator works per arm from visit-aware processes:
   progresses at the first assessment; SD needs a first assessment at or after the SD
   minimum; a responder responds at the first or second assessment and progresses later;
   "missing" means no post-baseline assessment at all;
-* nothing happens after the patient's data cut-off day ``F`` (cut-off − randomisation + 1).
+* nothing happens after the patient's data cut-off day ``F`` (cut-off - randomisation + 1);
+* death follows progression (or is the PFS event itself) and precedes the cut-off;
+  patients alive at the cut-off were last contacted in its last two months, except a
+  few lost to follow-up;
+* deterioration of quality of life is found at a questionnaire visit.
 
 The calibration stages (:func:`calibrate_pfs`, :func:`calibrate_os`,
-:func:`calibrate_ttd`) then move individual times within those constraints.
+:func:`calibrate_ttd`) then move individual times within those constraints with the
+search of :mod:`crf.calibrate`, evaluating only the statistics a move can change.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crf.allocate import choose, scale_counts
-from crf.calibrate import (MONTH, Targets, cox_stats, km_stats, median_targets, search)
-from crf.fastsurv import risk_table, cox_binary
+from crf.calibrate import (
+    MONTH,
+    PENALTY,
+    Problem,
+    StageReport,
+    Targets,
+    distance,
+    km_arm_stats,
+    median_targets,
+    se_guide,
+    se_window,
+    search,
+)
+from crf.fastsurv import (
+    Z90,
+    Z95,
+    EventSet,
+    cox_fit,
+    event_set,
+    group_scores,
+    logrank_p,
+    logrank_stat,
+)
 from crf.schedule import tumour_nominal_days
 
 RECIST, CLIN, DEATH, CENS = "RECIST", "CLIN", "DEATH", "CENS"
 WINDOW = 7
+
+# integer codes the search works with (string labels in and out)
+KINDS = (RECIST, CLIN, DEATH, CENS)
+K_RECIST, K_CLIN, K_DEATH, K_CENS = range(4)
+BORS = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
+B_CR, B_PR, B_SD, B_NN, B_PD, B_NE, B_MISSING = range(7)
 
 
 @dataclass
@@ -42,6 +75,15 @@ class PfsState:
     resp_visit: np.ndarray  # first response assessment index, -1 if not a responder
     resp_day: np.ndarray
     jitter: np.ndarray      # (n, visits) window jitter per assessment
+
+
+@dataclass
+class OsState:
+    """Overall survival per ITT patient."""
+
+    death: np.ndarray       # died before the cut-off
+    day: np.ndarray         # study day of death, or of the last contact when alive
+    lost: np.ndarray        # lost to follow-up (last contact well before the cut-off)
 
 
 def draw_best_response(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
@@ -190,206 +232,539 @@ def pfs_event(state: PfsState) -> np.ndarray:
     return (state.kind != CENS).astype(int)
 
 
+# --------------------------------------------------------------------------- PFS rules
+
+
+def pfs_consistent(kind: int, bor: int, visit: int, day: int, resp_visit: int,
+                   resp_day: int, jit: np.ndarray, F: int, nominal: np.ndarray,
+                   sd_min: int) -> bool:
+    """Whether one patient's PFS outcome obeys the rules of the module docstring.
+
+    Parameters
+    ----------
+    kind, bor : int
+        Codes of the PFS kind (:data:`KINDS`) and the best response (:data:`BORS`).
+    visit, day : int
+        Assessment index (RECIST, CENS; -1 otherwise) and study day of the outcome.
+    resp_visit, resp_day : int
+        First response assessment and its day (-1 when not a responder).
+    jit : numpy.ndarray
+        The patient's window jitter per assessment.
+    F : int
+        Last study day before the data cut-off.
+    nominal : numpy.ndarray
+        Nominal assessment days.
+    sd_min : int
+        Minimum study day of a stable-disease assessment.
+
+    Returns
+    -------
+    bool
+    """
+    first = nominal[0] + jit[0]
+    if day > F or day < 1:
+        return False
+    if kind == K_RECIST or kind == K_CENS:
+        if visit < 0 or visit >= nominal.size or day != nominal[visit] + jit[visit]:
+            return False
+    responder = bor == B_PR or bor == B_CR
+    if resp_visit >= 0 and not responder:
+        return False
+    if bor == B_MISSING:
+        return (kind == K_CLIN or kind == K_DEATH) and 3 <= day < first
+    if bor == B_PD:
+        return kind == K_RECIST and visit == 0
+    if bor == B_SD or bor == B_NN:
+        if first < sd_min:
+            return False
+        if kind == K_RECIST:
+            return visit >= 1
+        return kind == K_CENS or day > first
+    if bor == B_NE:
+        return kind == K_CENS or (kind != K_RECIST and day > first)
+    if responder:
+        if resp_visit not in (0, 1) or resp_day != nominal[resp_visit] + jit[resp_visit]:
+            return False
+        if kind == K_RECIST:
+            return visit > resp_visit
+        if kind == K_CENS:
+            return visit >= resp_visit
+        return day > resp_day
+    return True
+
+
 # --------------------------------------------------------------------------- PFS stage
 
 
 SUBGROUPS = ("age65", "ecog0", "er_pos", "visceral", "nreg3", "pert_short", "pert_second",
              "tdm1_latest", "measurable")
+_DERIVED = {"age65": ("age", lambda x: x >= 65), "ecog0": ("ecog", lambda x: x == 0),
+            "nreg3": ("nreg", lambda x: x >= 3), "pert_second": ("pert_line", lambda x: x == 2)}
+# The search asks each subgroup's first Newton step log HR to be below -0.01: the exact
+# HR then prints below 1.00 with room to spare (checked exactly in the report).
+SUB_MARGIN = 0.01
+
+
+def subgroup_flags(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The prespecified PFS subgroups (one level each; the other is its complement)."""
+    out = {}
+    for g in SUBGROUPS:
+        if g in df:
+            out[g] = df[g].to_numpy().astype(bool)
+        else:
+            col, rule = _DERIVED[g]
+            out[g] = rule(df[col].to_numpy())
+    return out
+
+
+def _cox_values(prefix: str, es: EventSet, beta0: float,
+                guide: list[tuple[float, float]] | None = None
+                ) -> tuple[dict[str, float], float]:
+    """HR and limits of a Cox fit, plus the se guidance penalty (see ``se_window``)."""
+    b, se = cox_fit(es, beta0)
+    if not math.isfinite(b):
+        nan = math.nan
+        return {f"{prefix}.hr": nan, f"{prefix}.hr_upper_1s": nan, f"{prefix}.hr_lcl": nan,
+                f"{prefix}.hr_ucl": nan, PENALTY: 8.0}, beta0
+    v = {f"{prefix}.hr": math.exp(b), f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
+         f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
+         f"{prefix}.se": se}
+    if guide:
+        v[PENALTY] = sum(se_guide(se, w) for w in guide)
+    return v, b
+
+
+class PfsProblem(Problem):
+    """PFS, PFS in the T-DM1-latest subgroup and duration of response, searched together.
+
+    The state is one row per ITT patient (integer codes); moves keep every patient
+    consistent (:func:`pfs_consistent`). ``mode`` restricts the moves for a stage:
+    ``"dor"`` moves responders only, ``("km", arm)`` non-responders of one arm (so the
+    duration of response stays as it is), ``"all"`` anyone.
+    """
+
+    def __init__(self, cfg: dict, df: pd.DataFrame, bor: np.ndarray, state: PfsState,
+                 targets: Targets) -> None:
+        super().__init__(targets)
+        self.arms = tuple(cfg["arms"])
+        self.test = (df["arm"] == self.arms[0]).to_numpy()
+        self.arm_of = np.where(self.test, 0, 1)
+        self.strata = df["stratum"].to_numpy().astype(np.int64)
+        self.tdm1 = df["tdm1_latest"].to_numpy().astype(bool)
+        self.meas = df["measurable"].to_numpy().astype(bool)
+        self.F = df["F"].to_numpy().astype(np.int64)
+        self.nominal = tumour_nominal_days(cfg, int(self.F.max()))[: state.jitter.shape[1]]
+        self.kmax = np.searchsorted(self.nominal - WINDOW, self.F, side="right") - 1
+        self.sd_min = int(cfg["schedule"]["sd_minimum_days"])
+        flags = subgroup_flags(df)
+        self.sub_names = [f"{g}={lv}" for g in SUBGROUPS for lv in (1, 0)]
+        self.members = np.array([m for g in SUBGROUPS for m in (flags[g], ~flags[g])])
+        self.sub_sig = (self.members[::2].T * (1 << np.arange(len(SUBGROUPS)))).sum(axis=1)
+        self.arrays = {
+            "kind": np.array([KINDS.index(k) for k in state.kind], dtype=np.int64),
+            "bor": np.array([BORS.index(b) for b in bor], dtype=np.int64),
+            "visit": np.asarray(state.visit, dtype=np.int64).copy(),
+            "day": np.asarray(state.day, dtype=np.int64).copy(),
+            "rv": np.asarray(state.resp_visit, dtype=np.int64).copy(),
+            "rday": np.asarray(state.resp_day, dtype=np.int64).copy(),
+            "jit": np.asarray(state.jitter, dtype=np.int64).copy(),
+            "event": np.array([k != CENS for k in state.kind], dtype=np.int64),
+        }
+        self.arm_idx = [np.flatnonzero(self.test), np.flatnonzero(~self.test)]
+        self.mates = {(a, m): np.flatnonzero((self.arm_of == a) & (self.meas == m))
+                      for a in (0, 1) for m in (False, True)}
+        self.stratum_idx = {int(s): np.flatnonzero(self.strata == s)
+                            for s in np.unique(self.strata)}
+        self._beta: dict[str, float] = {}
+        self._register()
+        self.set_mode("all")
+
+    # -- components ----------------------------------------------------------------
+    def _register(self) -> None:
+        A = self.arrays
+        day, ev, rv, rday = A["day"], A["event"], A["rv"], A["rday"]
+        test, strata, tdm1 = self.test, self.strata, self.tdm1
+        for a, arm in enumerate(self.arms):
+            idx = self.arm_idx[a]
+
+            def dor_km(idx: np.ndarray = idx, arm: str = arm) -> dict[str, float]:
+                ii = idx[rv[idx] >= 0]
+                return km_arm_stats(f"dor.{arm}", day[ii] - rday[ii] + 1, ev[ii])
+
+            self.add(f"dor_km_{a}", dor_km, [f"dor.{arm}.median", f"dor.{arm}.ucl"])
+        for prefix, sel in (("itt", np.ones(test.size, bool)), ("tdm1", tdm1)):
+            for a, arm in enumerate(self.arms):
+                idx = self.arm_idx[a][sel[self.arm_idx[a]]]
+
+                def km(idx: np.ndarray = idx, p: str = f"{prefix}.{arm}") -> dict[str, float]:
+                    return km_arm_stats(p, day[idx], ev[idx])
+
+                self.add(f"{prefix}_km_{a}", km,
+                         [f"{prefix}.{arm}.{s}" for s in ("median", "lcl", "ucl")])
+
+        def dor_cox(stratified: bool) -> dict[str, float]:
+            r = rv >= 0
+            name = "dors" if stratified else "dor"
+            es = event_set(day[r] - rday[r] + 1, ev[r], test[r],
+                           strata[r] if stratified else None)
+            v, self._beta[name] = _cox_values(name, es, self._beta.get(name, 0.0),
+                                              self.guide(name))
+            return v
+
+        self.add("dor_cox", lambda: dor_cox(False), ["dor.hr", "dor.hr_upper_1s"])
+        self.add("dor_scox", lambda: dor_cox(True), ["dors.hr", "dors.hr_upper_1s"])
+
+        def itt_cox() -> dict[str, float]:
+            # The published HR 0.76 (upper 0.967) implies se ~0.146, the floor 2/sqrt(184)
+            # for 184 events: only a Cox model without strata gets there (16 strata give
+            # ~0.16). The p value is the stratified log-rank test, as published.
+            v, self._beta["itt"] = _cox_values("itt", event_set(day, ev, test),
+                                               self._beta.get("itt", 0.0), self.guide("itt"))
+            return v
+
+        def itt_lr() -> dict[str, float]:
+            z = logrank_stat(event_set(day, ev, test, strata))
+            return {"itt.p_1s": logrank_p(z)[1], "itt.logrank_z": z}
+
+        def tdm1_cox() -> dict[str, float]:
+            es = event_set(day[tdm1], ev[tdm1], test[tdm1])
+            v, self._beta["tdm1"] = _cox_values("tdm1", es, self._beta.get("tdm1", 0.0),
+                                                self.guide("tdm1"))
+            v["tdm1.p_1s"] = logrank_p(logrank_stat(es))[1]
+            return v
+
+        self.add("itt_cox", itt_cox, ["itt.hr", "itt.hr_upper_1s"])
+        self.add("itt_lr", itt_lr, ["itt.p_1s"])
+        self.add("tdm1_cox", tdm1_cox, ["tdm1.hr", "tdm1.hr_upper_1s", "tdm1.p_1s"])
+
+        def sub() -> dict[str, float]:
+            score, info = group_scores(day, ev, test, self.members)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                excess = np.where(info > 0, score / info, 1.0) + SUB_MARGIN
+            bad = excess > 0
+            return {PENALTY: float(bad.sum() + 10.0 * excess[bad].sum()),
+                    "sub.violations": float(bad.sum())}
+
+        self.add("sub", sub, [])
+
+    def guide(self, prefix: str) -> list[tuple[float, float]]:
+        """The se window of a Cox model's printed HR and upper limit, at the current widening."""
+        t = self.targets.items
+        return [se_window(t[f"{prefix}.hr"], t[f"{prefix}.hr_upper_1s"], Z90, self.widen)]
+
+    # -- moves ---------------------------------------------------------------------
+    def set_mode(self, mode: str | tuple[str, int]) -> None:
+        """Restrict the moves (see the class docstring) and set their mixture.
+
+        Modes: ``"dor"`` responders' own times (the duration-of-response times change),
+        ``"dorswap"`` responders exchange outcomes with patients of their arm (only who
+        has which duration changes, i.e. the stratified analysis), ``("km", arm)`` and
+        ``"nonresp"`` non-responders only (one arm, or both), ``"all"`` anyone.
+        """
+        self.mode = mode
+        A = self.arrays
+        nonresp = A["rv"] < 0
+        # shares of (swap, response, placement) moves; the rest move one time
+        if mode == "dor":
+            self.pool = None
+            self.mix = (0.1, 0.25, 0.3)
+        elif mode == "dorswap":
+            self.pool = None
+            self.mix = (1.0, 0.0, 0.0)
+        elif mode == "all":
+            self.pool = np.arange(self.test.size)
+            self.mix = (0.3, 0.05, 0.2)
+        elif mode == "nonresp":
+            self.pool = np.flatnonzero(nonresp)
+            self.mix = (0.3, 0.0, 0.2)
+        else:
+            a = mode[1]
+            self.pool = self.arm_idx[a][nonresp[self.arm_idx[a]]]
+            self.mix = (0.15, 0.0, 0.2)
+
+    def ok(self, i: int) -> bool:
+        """Patient ``i`` obeys the rules."""
+        A = self.arrays
+        return pfs_consistent(int(A["kind"][i]), int(A["bor"][i]), int(A["visit"][i]),
+                              int(A["day"][i]), int(A["rv"][i]), int(A["rday"][i]),
+                              A["jit"][i], int(self.F[i]), self.nominal, self.sd_min)
+
+    def move(self, rng: np.random.Generator) -> set[str] | None:
+        A = self.arrays
+        pool = self.pool if self.pool is not None else np.flatnonzero(A["rv"] >= 0)
+        i = int(pool[rng.integers(pool.size)])
+        p_swap, p_resp, p_place = self.mix
+        r = rng.random()
+        if r < p_swap:
+            return self._swap(i, rng)
+        r -= p_swap
+        if r < p_resp:
+            return self._respond(i, rng)
+        r -= p_resp
+        if r < p_place:
+            return self._place(i, rng)
+        if A["kind"][i] == K_RECIST or A["kind"][i] == K_CENS:
+            return self._visit(i, rng)
+        return self._day(i, rng)
+
+    def _swap(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """Two patients of one arm and the same measurability exchange outcomes."""
+        A = self.arrays
+        mates = self.mates[(int(self.arm_of[i]), bool(self.meas[i]))]
+        j = int(mates[rng.integers(mates.size)])
+        if j == i or (self.pool is not None and self.mode != "all" and A["rv"][j] >= 0):
+            return None
+        for key in ("kind", "bor", "visit", "day", "rv", "rday", "event"):
+            a = A[key]
+            vi, vj = a[i], a[j]
+            if vi != vj:
+                self.put(key, i, vj)
+                self.put(key, j, vi)
+        ji, jj = A["jit"][i].copy(), A["jit"][j].copy()
+        self.put("jit", i, jj)
+        self.put("jit", j, ji)
+        if not (self.ok(i) and self.ok(j)):
+            return None
+        # the arm keeps its outcomes, so only what depends on who has which changes
+        dirty = set()
+        a = int(self.arm_of[i])
+        if self.strata[i] != self.strata[j]:
+            dirty.add("itt_lr")
+            if A["rv"][i] >= 0 or A["rv"][j] >= 0:
+                dirty.add("dor_scox")
+        if self.tdm1[i] != self.tdm1[j]:
+            dirty.update((f"tdm1_km_{a}", "tdm1_cox"))
+        if self.sub_sig[i] != self.sub_sig[j]:
+            dirty.add("sub")
+        return dirty
+
+    def _respond(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """A responder's first response at another assessment or another day."""
+        A = self.arrays
+        if A["rv"][i] < 0:
+            return None
+        old_day, old_rday = int(A["day"][i]), int(A["rday"][i])
+        if rng.random() < 0.5:
+            rv = int(rng.integers(0, 2))
+            jv = int(rng.integers(-WINDOW, WINDOW + 1))
+        else:
+            rv = int(A["rv"][i])
+            step = int(rng.integers(1, 4)) * (1 if rng.random() < 0.5 else -1)
+            jv = min(WINDOW, max(-WINDOW, int(A["jit"][i, rv]) + step))
+        self.put("jit", (i, rv), jv)
+        self.put("rv", i, rv)
+        self.put("rday", i, int(self.nominal[rv]) + jv)
+        if A["kind"][i] in (K_RECIST, K_CENS) and A["visit"][i] == rv:
+            self.put("day", i, int(A["rday"][i]))
+        if not self.ok(i):
+            return None
+        return self._dirty_single(i, old_day, old_rday)
+
+    def _visit(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """A progression or censoring found at another assessment, or another day of it."""
+        A = self.arrays
+        old_day, old_rday = int(A["day"][i]), int(A["rday"][i])
+        k = int(A["visit"][i])
+        r = rng.random()
+        if r < 0.15:
+            # scans in one stratum on the same day: ties, as real schedules make them
+            mates = self.stratum_idx[int(self.strata[i])]
+            j = int(mates[rng.integers(mates.size)])
+            if j == i or A["visit"][j] < 0:
+                return None
+            k = int(A["visit"][j])
+            self.put("jit", (i, k), int(A["jit"][j, k]))
+        elif r < 0.4:
+            k += 1 if rng.random() < 0.5 else -1
+        elif r < 0.5:
+            k = int(rng.integers(0, max(1, min(int(self.kmax[i]), 14)) + 1))
+        elif 0 <= k < self.nominal.size:
+            step = int(rng.integers(1, 4)) * (1 if rng.random() < 0.5 else -1)
+            self.put("jit", (i, k), min(WINDOW, max(-WINDOW, int(A["jit"][i, k]) + step)))
+        if k < 0 or k >= self.nominal.size or k > self.kmax[i]:
+            return None
+        self.put("visit", i, k)
+        self.put("day", i, int(self.nominal[k] + A["jit"][i, k]))
+        if A["rv"][i] == k:
+            self.put("rday", i, int(A["day"][i]))
+        if not self.ok(i):
+            return None
+        return self._dirty_single(i, old_day, old_rday)
+
+    def _day(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """A clinical progression or death without progression on another day."""
+        A = self.arrays
+        old_day = int(A["day"][i])
+        r = rng.random()
+        if r < 0.2:
+            new = int(rng.integers(3, min(int(self.F[i]), 700) + 1))
+        else:
+            step = int(rng.integers(1, 21 if r < 0.6 else 4))
+            new = old_day + (step if rng.random() < 0.5 else -step)
+        self.put("day", i, new)
+        if not self.ok(i):
+            return None
+        return self._dirty_single(i, old_day, int(A["rday"][i]))
+
+    def _place(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """Put a time right beside (or on) another patient's: the smallest change of ranks.
+
+        Outside the responder modes the PFS day is placed beside another patient's PFS
+        day; in them the duration of response beside another responder's.
+        """
+        A = self.arrays
+        old_day, old_rday = int(A["day"][i]), int(A["rday"][i])
+        delta = int(rng.integers(-1, 2))
+        if self.pool is None:
+            resp = np.flatnonzero(A["rv"] >= 0)
+            j = int(resp[rng.integers(resp.size)])
+            day = int(A["day"][j] - A["rday"][j]) + delta + old_rday
+        else:
+            j = int(rng.integers(self.test.size))
+            day = int(A["day"][j]) + delta
+        if j == i or day == old_day:
+            return None
+        if A["kind"][i] == K_RECIST or A["kind"][i] == K_CENS:
+            # the assessment whose window holds that day, if any
+            k = int(np.searchsorted(self.nominal, day - WINDOW, side="left"))
+            if k >= self.nominal.size or abs(day - int(self.nominal[k])) > WINDOW:
+                return None
+            if k > self.kmax[i]:
+                return None
+            self.put("jit", (i, k), day - int(self.nominal[k]))
+            self.put("visit", i, k)
+            if A["rv"][i] == k:
+                self.put("rday", i, day)
+        self.put("day", i, day)
+        if not self.ok(i):
+            return None
+        return self._dirty_single(i, old_day, old_rday)
+
+    def _dirty_single(self, i: int, old_day: int, old_rday: int) -> set[str]:
+        A = self.arrays
+        a = int(self.arm_of[i])
+        dirty = set()
+        moved = A["day"][i] != old_day
+        if moved:
+            dirty.update((f"itt_km_{a}", "itt_cox", "itt_lr", "sub"))
+            if self.tdm1[i]:
+                dirty.update((f"tdm1_km_{a}", "tdm1_cox"))
+        if A["rv"][i] >= 0 and (moved or A["rday"][i] != old_rday):
+            dirty.update((f"dor_km_{a}", "dor_cox", "dor_scox"))
+        return dirty
+
+    # -- output --------------------------------------------------------------------
+    def inconsistent(self) -> list[int]:
+        """Patients breaking a rule (none, after generation and after every move)."""
+        return [i for i in range(self.test.size) if not self.ok(i)]
+
+    def state(self) -> tuple[PfsState, np.ndarray]:
+        """The PFS state and best responses as string labels."""
+        A = self.arrays
+        kind = np.array([KINDS[k] for k in A["kind"]], dtype=object)
+        bor = np.array([BORS[b] for b in A["bor"]], dtype=object)
+        return PfsState(kind=kind, visit=A["visit"].copy(), day=A["day"].copy(),
+                        resp_visit=A["rv"].copy(), resp_day=A["rday"].copy(),
+                        jitter=A["jit"].copy()), bor
+
+    def subgroup_hrs(self) -> dict[str, float]:
+        """Exact (Newton) unstratified Cox HR of every subgroup level."""
+        A = self.arrays
+        out = {}
+        for name, m in zip(self.sub_names, self.members, strict=True):
+            b, _ = cox_fit(event_set(A["day"][m], A["event"][m], self.test[m]))
+            out[name] = math.exp(b) if math.isfinite(b) else math.nan
+        return out
+
+
+def _stage(prob: Problem, rng: np.random.Generator, name: str, steps: int,
+           reports: list[dict], **kw: float) -> StageReport:
+    rep = search(prob, rng, steps, name=name, **kw)
+    d = rep.as_dict()
+    d["misses"] = _active_misses(prob)
+    reports.append(d)
+    return rep
+
+
+def _active_misses(prob: Problem) -> dict[str, tuple[float, float]]:
+    out = {}
+    for name in prob.order:
+        if name not in prob.active or prob.comp_loss.get(name, 0.0) == 0.0:
+            continue
+        v = prob.comp_values[name]
+        for k, t, d in prob.components[name][1]:
+            if distance(v[k], t, d) > 0:
+                out[k] = (float(v[k]), t)
+        if v.get(PENALTY, 0.0) > 0:
+            out[name] = (float(v[PENALTY]), 0.0)
+    return out
 
 
 def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
                   state: PfsState, max_steps: int = 60000) -> tuple[PfsState, np.ndarray, dict]:
     """Move PFS and response outcomes until the PFS, T-DM1-subgroup and DoR targets hold.
 
-    Returns the calibrated state, the best responses (outcomes can move between
-    patients of one arm with the same measurability, so best response moves with them)
-    and a report of the search.
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The study's generator (the search's only source of randomness).
+    cfg : dict
+        The simulation spec.
+    df : pandas.DataFrame
+        ITT patients: arm, stratum, tdm1_latest, measurable, F and the subgroup columns.
+    bor : numpy.ndarray
+        Best overall responses.
+    state : PfsState
+        The generated PFS outcomes.
+    max_steps : int
+        Budget of proposals over all stages.
+
+    Returns
+    -------
+    tuple
+        The calibrated state, the best responses (outcomes move between patients of one
+        arm with the same measurability, and the best response moves with them) and a
+        report: ``loss``, ``steps``, ``seconds``, ``misses`` (stat -> (value, target)),
+        ``values``, ``subgroup_hr`` and one entry per stage in ``stages``.
     """
-    cal = cfg["calibration"]
+    t0 = time.perf_counter()
     arms = tuple(cfg["arms"])
-    test = (df["arm"] == arms[0]).to_numpy()
-    strata = df["stratum"].to_numpy()
-    tdm1 = df["tdm1_latest"].to_numpy()
-    meas = df["measurable"].to_numpy()
-    F = df["F"].to_numpy()
-    nominal = tumour_nominal_days(cfg, int(F.max()))
-    sd_min = cfg["schedule"]["sd_minimum_days"]
-    n = len(df)
-    sub_masks = [df[g].to_numpy().astype(bool) for g in SUBGROUPS]
-    t = pfs_targets(cal, arms)
-
-    def stats(s: dict) -> dict[str, float]:
-        day, ev = s["day"], s["event"]
-        resp = s["resp_visit"] >= 0
-        v = {}
-        v.update(km_stats("itt", day, ev, test, arms))
-        # The published HR 0.76 (upper 0.967) implies se ~0.146, the floor 2/sqrt(184) for
-        # 184 events: only a Cox model without strata gets there (16 strata give ~0.16).
-        # The p value is the stratified log-rank test, as published.
-        v.update(cox_stats("itt", day, ev, test))
-        v["itt.p_1s"] = cox_stats("itts", day, ev, test, strata)["itts.p_1s"]
-        v.update(km_stats("tdm1", day[tdm1], ev[tdm1], test[tdm1], arms))
-        v.update(cox_stats("tdm1", day[tdm1], ev[tdm1], test[tdm1]))
-        dd = day[resp] - s["resp_day"][resp] + 1
-        v.update(km_stats("dor", dd, ev[resp], test[resp], arms))
-        v.update(cox_stats("dor", dd, ev[resp], test[resp]))
-        v.update({k.replace("dor.", "dors."): x for k, x in
-                  cox_stats("dor", dd, ev[resp], test[resp], strata[resp]).items()})
-        return v
-
-    def subgroup_penalty(s: dict) -> float:
-        pen = 0.0
-        for m in sub_masks:
-            for sel in (m, ~m):
-                if sel.sum() < 4:
-                    continue
-                b, _ = cox_binary(risk_table(s["day"][sel], s["event"][sel], test[sel]))
-                if not math.isfinite(b) or b > -0.02:
-                    pen += 1.0 + max(0.0, b if math.isfinite(b) else 1.0) * 10
-        return pen
-
-    def evaluate(s: dict) -> float:
-        base = t.loss(stats(s))
-        return base + subgroup_penalty(s)
-
-    def consistent(c: dict, i: int) -> bool:
-        """The per-patient rules of the module docstring, for patient ``i``."""
-        k, b, rv = c["kind"][i], c["bor"][i], c["resp_visit"][i]
-        jit = c["jitter"][i]
-        day = c["day"][i]
-        first = nominal[0] + jit[0]
-        if day > F[i] or day < 1:
-            return False
-        if k in (RECIST, CENS):
-            v = c["visit"][i]
-            if v < 0 or day != nominal[v] + jit[v]:
-                return False
-        if b == "MISSING":
-            return k in (CLIN, DEATH) and 3 <= day < first
-        if b == "PD":
-            return k == RECIST and c["visit"][i] == 0
-        if b in ("SD", "NON-CR/NON-PD"):
-            if first < sd_min:
-                return False
-            return {RECIST: c["visit"][i] >= 1, CENS: True}.get(k, day > first)
-        if b == "NE":
-            return k != RECIST and (k == CENS or day > first)
-        if b == "PR":
-            if rv not in (0, 1) or c["resp_day"][i] != nominal[rv] + jit[rv]:
-                return False
-            return {RECIST: c["visit"][i] > rv, CENS: c["visit"][i] >= rv}.get(
-                k, day > c["resp_day"][i])
-        return True
-
-    kmax = np.searchsorted(nominal - WINDOW, F, side="right") - 1
-    rows = ("kind", "bor", "resp_visit", "resp_day", "visit", "day", "event")
-    pool = np.arange(n)
-    swap_share = 0.15
-
-    def propose(s: dict, g: np.random.Generator) -> dict | None:
-        c = {k: v.copy() for k, v in s.items()}
-        i = int(g.choice(pool))
-        move = g.random()
-        touched = [i]
-        if move < swap_share:
-            # two patients of one arm and the same measurability exchange outcomes
-            mates = (test == test[i]) & (meas == meas[i]) & (np.arange(n) != i)
-            if c["resp_visit"][i] >= 0 and g.random() < 0.5:
-                # towards a stratum where the other arm has responders too, which the
-                # stratified duration-of-response analysis needs to compare the arms
-                other = np.unique(strata[(c["resp_visit"] >= 0) & (test != test[i])])
-                near = mates & np.isin(strata, other) & (c["resp_visit"] < 0)
-                mates = near if near.any() else mates
-            j = int(g.choice(np.flatnonzero(mates)))
-            for key in rows:
-                c[key][i], c[key][j] = c[key][j], c[key][i]
-            c["jitter"][[i, j]] = c["jitter"][[j, i]]
-            touched.append(j)
-        elif move < swap_share + 0.1:
-            if c["resp_visit"][i] < 0:
-                return None
-            rv = int(g.integers(0, 2))
-            c["resp_visit"][i] = rv
-            c["jitter"][i, rv] = int(g.integers(-WINDOW, WINDOW + 1))
-            c["resp_day"][i] = nominal[rv] + c["jitter"][i, rv]
-            if c["kind"][i] in (RECIST, CENS) and c["visit"][i] == rv:
-                c["day"][i] = c["resp_day"][i]
-        elif c["kind"][i] in (RECIST, CENS):
-            r = g.random()
-            if r < 0.2:
-                # scans in one stratum on the same day: ties, as real schedules make them
-                mates = np.flatnonzero((strata == strata[i]) & (c["visit"] >= 0)
-                                       & (np.arange(n) != i))
-                if mates.size == 0:
-                    return None
-                j = int(g.choice(mates))
-                k = int(c["visit"][j])
-                c["visit"][i] = k
-                c["jitter"][i, k] = c["jitter"][j, k]
-            elif r < 0.45:
-                c["visit"][i] = int(c["visit"][i] + g.choice([-1, 1]))
-            elif r < 0.6:
-                c["visit"][i] = int(g.integers(0, max(1, min(kmax[i], 14)) + 1))
-            k = int(c["visit"][i])
-            if k < 0 or k >= nominal.size:
-                return None
-            if r >= 0.6:
-                c["jitter"][i, k] = int(np.clip(c["jitter"][i, k] + g.integers(-3, 4),
-                                                -WINDOW, WINDOW))
-            c["day"][i] = nominal[k] + c["jitter"][i, k]
-            if c["resp_visit"][i] == k:
-                c["resp_day"][i] = c["day"][i]
-        else:
-            if g.random() < 0.3:
-                c["day"][i] = int(g.integers(3, min(F[i], 700) + 1))
-            else:
-                c["day"][i] = int(c["day"][i] + g.integers(-20, 21))
-        if not all(consistent(c, j) for j in touched):
-            return None
-        return c
-
-    s = {"kind": state.kind.copy(), "bor": bor.copy(), "resp_visit": state.resp_visit.copy(),
-         "resp_day": state.resp_day.copy(), "visit": state.visit.copy(),
-         "day": state.day.astype(int), "jitter": state.jitter.copy(),
-         "event": pfs_event(state)}
-    bad = [i for i in range(n) if not consistent(s, i)]
+    prob = PfsProblem(cfg, df, bor, state, pfs_targets(cfg["calibration"], arms))
+    bad = prob.inconsistent()
     if bad:
-        detail = [(s["bor"][i], s["kind"][i], s["visit"][i], s["day"][i], F[i],
-                   s["resp_visit"][i]) for i in bad[:5]]
-        raise RuntimeError(f"generated PFS outcomes break the rules for {len(bad)} patients: "
-                           f"{detail}")
-    # Stage 1, per arm: the Kaplan-Meier medians and limits (ITT, T-DM1 subgroup, DoR),
-    # which depend on that arm's patients only.
-    for arm, flag in zip(arms, (True, False), strict=True):
-        arm_t = Targets({k: v for k, v in t.items.items() if k.split(".")[1] == arm})
-
-        def arm_loss(st: dict, arm_t: Targets = arm_t) -> float:
-            day, ev = st["day"], st["event"]
-            resp = st["resp_visit"] >= 0
-            v = {}
-            v.update(km_stats("itt", day, ev, test, arms))
-            v.update(km_stats("tdm1", day[tdm1], ev[tdm1], test[tdm1], arms))
-            dd = day[resp] - st["resp_day"][resp] + 1
-            v.update(km_stats("dor", dd, ev[resp], test[resp], arms))
-            return arm_t.loss(v)
-
-        pool = np.flatnonzero(test == flag)
-        s, _, _ = search(s, arm_loss, propose, rng, max_steps // 6, t_start=1.0)
-    # Stage 2, responders: duration-of-response hazard ratios, keeping everything else.
-    pool = np.flatnonzero(meas & (s["bor"] == "PR") | (s["resp_visit"] >= 0))
-    swap_share = 0.4
-    s, _, _ = search(s, lambda st: t.loss(stats(st)), propose, rng, max_steps // 3,
-                     t_start=0.5)
+        raise RuntimeError(f"generated PFS outcomes break the rules for {len(bad)} patients "
+                           f"(rows {bad[:5]})")
+    stages: list[dict] = []
+    left = max_steps
+    # Stage 1, responders: the duration-of-response targets, which need responder moves.
+    dor = {n for n in prob.order if n.startswith("dor")}
+    prob.set_mode("dor")
+    prob.set_active(dor)
+    left -= _stage(prob, rng, "dor", min(left, max_steps // 8), stages, t_start=0.3,
+                   patience=4000).steps
+    # Stage 2, per arm: the Kaplan-Meier medians and limits (ITT, T-DM1 subgroup), which
+    # depend on that arm's patients only; non-responders move, so DoR stays met.
+    for a, arm in enumerate(arms):
+        prob.set_mode(("km", a))
+        prob.set_active({f"itt_km_{a}", f"tdm1_km_{a}"})
+        left -= _stage(prob, rng, f"km.{arm}", min(left, max_steps // 8), stages,
+                       t_start=0.3, patience=4000).steps
     # Stage 3, everything: hazard ratios, log-rank p values and the subgroups too.
-    pool = np.arange(n)
-    swap_share = 0.5
-    s, loss, steps = search(s, evaluate, propose, rng, max_steps // 3, t_start=0.2)
-    out = PfsState(kind=s["kind"], visit=s["visit"], day=s["day"], resp_visit=s["resp_visit"],
-                   resp_day=s["resp_day"], jitter=s["jitter"])
-    v = stats(s)
-    report = {"loss": loss, "steps": steps, "misses": t.misses(v),
-              "subgroup_penalty": subgroup_penalty(s), "values": v}
-    return out, s["bor"], report
+    prob.set_mode("all")
+    prob.set_active(None)
+    rounds = 0
+    while left > 0 and prob.loss > 0:
+        rounds += 1
+        t_start = 0.3 if rounds == 1 else 0.15
+        left -= _stage(prob, rng, f"all.{rounds}", min(left, max_steps // 3), stages,
+                       t_start=t_start, patience=max_steps // 6).steps
+    state_out, bor_out = prob.state()
+    values = prob.values()
+    report = {"loss": prob.loss, "steps": max_steps - left,
+              "seconds": time.perf_counter() - t0, "misses": prob.targets.misses(values),
+              "subgroup_penalty": prob.comp_loss.get("sub", 0.0), "values": values,
+              "subgroup_hr": prob.subgroup_hrs(), "stages": stages}
+    return state_out, bor_out, report
 
 
 def pfs_targets(cal: dict, arms: tuple[str, str]) -> Targets:

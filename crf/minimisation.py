@@ -59,44 +59,65 @@ def minimise(factors: np.ndarray, seed: int, p_preferred: float = 0.8,
 
 def enrolment_order(factors: np.ndarray, arms: np.ndarray, seed: int,
                     p_preferred: float = 0.8, n_levels: int = 2,
-                    shuffle_seed: int = 0, max_restarts: int = 200) -> np.ndarray:
+                    shuffle_seed: int = 0, max_restarts: int = 500) -> tuple[np.ndarray, int]:
     """An enrolment order in which minimisation allocates every patient to ``arms``.
 
     The simulator draws each arm's patients with exact per-arm margins, then needs an
     order of arrival under which the minimisation algorithm, fed the same Mersenne
     Twister stream as :func:`minimise`, reproduces those arms. At each step it takes
-    the next uniform number and picks at random one of the remaining patients whose
-    allocation by that number would be their own arm. Returns indices into ``factors``.
+    the next uniform number and picks one of the remaining patients whose allocation by
+    that number would be their own arm — among those, one that brings the arms' margins
+    closest to where they must end (so that the few allocations against the preferred
+    arm are spent early, where they are needed, rather than found missing at the end);
+    ties are broken at random. Patients are handled as groups of equal (factor levels,
+    arm), so a step costs the number of groups, not patients. Returns indices into
+    ``factors``, and the seed of the Mersenne Twister stream that reproduces the
+    allocation: ``seed`` itself, or the first of ``seed + 1``, ``seed + 2``... under which
+    such an order exists (some streams ask for more allocations against the preferred
+    arm than the margins allow).
     """
     factors = np.asarray(factors, dtype=int)
     arms = np.asarray(arms, dtype=int)
     n, nf = factors.shape
     f = np.arange(nf)
-    profile = factors @ (n_levels ** np.arange(nf))
+    group = (factors @ (n_levels ** np.arange(nf))) * N_ARMS + arms
+    keys, inverse = np.unique(group, return_inverse=True)
+    key_levels = factors[np.unique(inverse, return_index=True)[1]]
+    key_arms = keys % N_ARMS
+    final = np.zeros((nf, n_levels, N_ARMS), dtype=int)
+    np.add.at(final, (np.tile(f, n), factors.ravel(), np.repeat(arms, nf)), 1)
+    final_diff = final[..., 0] - final[..., 1]
     for attempt in range(max_restarts):
-        mt = random.Random(seed)
+        mt = random.Random(seed + attempt)
         rng = np.random.default_rng([shuffle_seed, attempt])
+        members = [list(rng.permutation(np.flatnonzero(inverse == g))) for g in range(keys.size)]
+        left = np.array([len(m) for m in members])
         counts = np.zeros((nf, n_levels, N_ARMS), dtype=int)
-        remaining = np.ones(n, dtype=bool)
         order = np.empty(n, dtype=int)
         ok = True
         for step in range(n):
             u = mt.random()
-            cand = np.flatnonzero(remaining)
-            # one decision per distinct (profile, arm) group among those remaining
-            keys, first = np.unique(profile[cand] * N_ARMS + arms[cand], return_index=True)
-            fits = np.array([_choose_arm(counts, factors[cand[j]], u, p_preferred)
-                             == arms[cand[j]] for j in first])
-            if not fits.any():
+            live = np.flatnonzero(left > 0)
+            fits = [g for g in live
+                    if _choose_arm(counts, key_levels[g], u, p_preferred) == key_arms[g]]
+            if not fits:
                 ok = False
                 break
-            good_keys = keys[fits]
-            pool = cand[np.isin(profile[cand] * N_ARMS + arms[cand], good_keys)]
-            pick = int(rng.choice(pool))
+            fits = np.asarray(fits)
+            sign = np.where(key_arms[fits] == 0, 1, -1)
+            diff = counts[..., 0] - counts[..., 1]
+            need = np.abs(final_diff - diff).sum()
+            lv = key_levels[fits]
+            before = np.abs(final_diff[f, lv] - diff[f, lv]).sum(axis=1)
+            after = np.abs(final_diff[f, lv] - diff[f, lv] - sign[:, None]).sum(axis=1)
+            score = need - before + after
+            best = fits[score == score.min()]
+            g = int(rng.choice(best, p=left[best] / left[best].sum()))
+            pick = members[g].pop()
+            left[g] -= 1
             order[step] = pick
-            remaining[pick] = False
-            counts[f, factors[pick], arms[pick]] += 1
+            counts[f, key_levels[g], key_arms[g]] += 1
         if ok:
-            return order
+            return order, seed + attempt
     raise RuntimeError("no enrolment order reproduces the allocation; "
                        "the per-arm margins are too unbalanced for minimisation")

@@ -86,7 +86,12 @@ def draw_arm(rng: np.random.Generator, cfg: dict[str, Any], arm: int, n_itt: int
 
     tdm1_any = choose(rng, np.ones(n, bool), min(k(b["tdm1_any"]), n))
     df["tdm1_any"] = tdm1_any
-    df["tdm1_latest"] = choose(rng, tdm1_any, min(k(b["tdm1_latest"]), int(tdm1_any.sum())))
+    # T-DM1 given before the latest line needs a free earlier line: with pertuzumab in
+    # line 1 or 2, at least three regimens
+    earlier_room = tdm1_any & ((nreg >= 3) | periop)
+    n_not_latest = int(tdm1_any.sum()) - min(k(b["tdm1_latest"]), int(tdm1_any.sum()))
+    not_latest = choose(rng, earlier_room, min(n_not_latest, int(earlier_room.sum())))
+    df["tdm1_latest"] = tdm1_any & ~not_latest
     # free regimen lines for lapatinib / other anti-HER2 agents
     used = (df["pert_line"] > 0).astype(int) + df["tdm1_any"].astype(int)
     free = nreg - used.to_numpy()
