@@ -2,8 +2,13 @@
 
 import pandas as pd
 
-from adam.response import (derive_bor, derive_first, derive_last_adequate,
-                           derive_progression, filter_assessments)
+from adam.response import (
+    derive_bor,
+    derive_first,
+    derive_last_adequate,
+    derive_progression,
+    filter_assessments,
+)
 
 D = pd.to_datetime
 ADSL = pd.DataFrame({"USUBJID": ["1"], "RANDDT": D(["2020-01-01"])})

@@ -1,0 +1,1 @@
+"""Independent QC reproduction of the PRECIOUS publication from the raw CRF forms."""
