@@ -141,6 +141,9 @@ def _priorther(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     kind[periop[:, None] & (kind == "TC")] = "CHEMO"
 
     pid, line = np.nonzero(kind != "")
+    # latest line first within each patient: dates are built backwards from randomisation
+    order = np.lexsort((-line, pid))
+    pid, line = pid[order], line[order]
     k = kind[pid, line]
     # durations (days): pertuzumab by the published categories, others typical
     short = p["pert_short"].to_numpy()[pid]
@@ -153,8 +156,6 @@ def _priorther(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     dur = np.where(is_p & ~short & ~second, rng.integers(180, 900, pid.size), dur)
     gap = rng.integers(7, 40, pid.size)
     # build backwards from randomisation: the latest regimen ends 3-8 weeks before it
-    order = np.lexsort((-line, pid))
-    pid, line, k, dur, gap = pid[order], line[order], k[order], dur[order], gap[order]
     first_in = np.r_[True, pid[1:] != pid[:-1]]
     washout = np.where(first_in, rng.integers(21, 57, pid.size), gap)
     step = dur + washout
@@ -197,7 +198,8 @@ def _random(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     p = sim.patients
     return pd.DataFrame({
         "SUBJID": p["subjid"].to_numpy(), "RANDNO": p["randno"].to_numpy(),
-        "RANDDT": edc_date(p["randdt"].to_numpy().astype("datetime64[D]")), "ARM": p["arm"].to_numpy(),
+        "RANDDT": edc_date(p["randdt"].to_numpy().astype("datetime64[D]")),
+        "ARM": p["arm"].to_numpy(),
         "STRER": np.where(p["er_pos"], "POSITIVE", "NEGATIVE"),
         "STRPER": np.where(p["pert_short"], "SHORT", "LONG"),
         "STRNREG": np.where(p["nreg"] >= 3, ">=3", "2"),
@@ -382,7 +384,8 @@ def _survival(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
 def _withdrawal(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     p = sim.patients
     out = p.loc[~p["itt"]]
-    wd = out["randdt"].to_numpy().astype("datetime64[D]") + rng.integers(1, 4, len(out)).astype("timedelta64[D]")
+    wd = (out["randdt"].to_numpy().astype("datetime64[D]")
+          + rng.integers(1, 4, len(out)).astype("timedelta64[D]"))
     rows = pd.DataFrame({"SUBJID": out["subjid"].to_numpy(), "WDDT": edc_date(wd),
                          "DATAUSE": "N",
                          "REASON": "Withdrew consent before treatment, including data use"})

@@ -51,6 +51,9 @@ def draw_treatment(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs_ki
     F = df["F"].to_numpy()
     lo, hi = cfg["enrolment"]["randomisation_to_first_dose_days"]
     first = np.where(treated, 1 + rng.integers(lo, hi + 1, n), 0)
+    # nobody is dosed after her progression or death
+    first = np.where(treated & (pfs_kind != CENS), np.minimum(first, pfs_day - 1), first)
+    first = np.where(treated, np.maximum(first, 2), 0)
     reason = np.full(n, "", dtype=object)
     stop = np.zeros(n, dtype=int)
     event = pfs_kind != CENS
