@@ -68,12 +68,14 @@ class TTEParameter:
     censors: tuple[Source, ...]
     population: dict[str, Any] | None = None
     start_dataset: str = "ADSL"
+    start_condition: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, d: dict[str, Any]) -> TTEParameter:
         return cls(paramcd=d["paramcd"], param=d["param"], start=d["start"]["date"],
                    start_dataset=d["start"].get("dataset", "ADSL"),
+                   start_condition=d["start"].get("condition"),
                    events=tuple(Source.from_spec(s, False) for s in d["events"]),
                    censors=tuple(Source.from_spec(s, True) for s in d["censors"]),
                    population=d.get("population"))
@@ -118,7 +120,9 @@ def derive_param_tte(dataset_adsl: pd.DataFrame, datasets: dict[str, pd.DataFram
     if parameter.population:
         subjects = subjects[select(subjects, parameter.population)]
     start_src = datasets.get(parameter.start_dataset, dataset_adsl)
-    start = start_src[[KEY, parameter.start]].dropna().drop_duplicates(KEY).rename(
+    start_src = start_src[select(start_src, parameter.start_condition)]
+    start = start_src[[KEY, parameter.start]].dropna().sort_values(
+        [KEY, parameter.start], kind="stable").drop_duplicates(KEY).rename(
         columns={parameter.start: "STARTDT"})
     ev = _source_dates(datasets, parameter.events, latest=False)
     ev = ev.sort_values([KEY, "ADT", "_order"], kind="stable").drop_duplicates(KEY)

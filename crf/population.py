@@ -25,18 +25,14 @@ def _per_arm(value: Any, arm: int, factor: float) -> int:
 def _age(rng: np.random.Generator, n: int, median: float, lo: int, hi: int,
          sd: float) -> np.ndarray:
     """Ages with the published median, minimum and maximum holding exactly."""
-    age = np.clip(np.round(rng.normal(median, sd, n)), lo + 1, hi - 1).astype(int)
-    age = np.sort(age)
+    age = np.sort(np.clip(np.round(rng.normal(median, sd, n)), lo, hi).astype(int))
     if n >= 3:
+        mid = n // 2
+        low_end = mid if n % 2 else mid - 1
+        age[low_end: mid + 1] = median
+        age[:low_end] = np.minimum(age[:low_end], median)
+        age[mid + 1:] = np.maximum(age[mid + 1:], median)
         age[0], age[-1] = lo, hi
-        mid = (n - 1) // 2
-        age[mid] = median
-        if n % 2 == 0:
-            age[mid + 1] = median
-        age = np.sort(age)
-        # keep order statistics monotone around the median after the overwrite
-        age[: mid] = np.minimum(age[: mid], median)
-        age[mid + 1 + (n % 2 == 0):] = np.maximum(age[mid + 1 + (n % 2 == 0):], median)
     return rng.permutation(age)
 
 

@@ -105,7 +105,8 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     pat = pd.concat(parts, ignore_index=True)
     flags = [c for c in pat.columns if c in BOOLEAN]
     pat[flags] = pat[flags].astype(bool)
-    pat[["age", "ecog", "nreg", "pert_line"]] = pat[["age", "ecog", "nreg", "pert_line"]].astype(int)
+    ints = ["age", "ecog", "nreg", "pert_line"]
+    pat[ints] = pat[ints].astype(int)
 
     # 2. randomisation and enrolment dates
     factors = np.column_stack([pat["er_pos"], pat["pert_short"], pat["nreg"] >= 3,
@@ -137,12 +138,13 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         itt[col] = False
     for a, arm in enumerate(arms):
         sel = (itt["arm"] == arm).to_numpy()
-        k = lambda key: scale_counts([pop[key][a]], factor)[0]  # noqa: E731
-        itt.loc[choose(rng, sel, k("measurable")), "measurable"] = True
-        itt.loc[choose(rng, sel, k("eligibility_violation")), "fas_violation"] = True
-        unt = choose(rng, sel, k("untreated"))
+        k = {key: scale_counts([pop[key][a]], factor)[0] for key in (
+            "measurable", "eligibility_violation", "untreated", "crossover_to_pertuzumab")}
+        itt.loc[choose(rng, sel, k["measurable"]), "measurable"] = True
+        itt.loc[choose(rng, sel, k["eligibility_violation"]), "fas_violation"] = True
+        unt = choose(rng, sel, k["untreated"])
         itt.loc[unt, "untreated"] = True
-        itt.loc[choose(rng, sel & ~unt, k("crossover_to_pertuzumab")), "crossover"] = True
+        itt.loc[choose(rng, sel & ~unt, k["crossover_to_pertuzumab"]), "crossover"] = True
     itt["treated"] = ~itt["untreated"]
     itt["safety"] = itt["treated"]
     for col, expr in (("age65", itt["age"] >= 65), ("ecog0", itt["ecog"] == 0),
@@ -198,7 +200,8 @@ def _report(rep: dict[str, Any]) -> dict[str, Any]:
 
 
 def _chemo(rng: np.random.Generator, cfg: dict, a: int, n: int, factor: float) -> np.ndarray:
-    counts = {k: scale_counts([v[a]], factor)[0] for k, v in cfg["baseline"]["chemotherapy"].items()}
+    table = cfg["baseline"]["chemotherapy"]
+    counts = {k: scale_counts([v[a]], factor)[0] for k, v in table.items()}
     labels = np.concatenate([[k] * v for k, v in counts.items()]).astype(object)
     labels = np.resize(rng.permutation(labels), n)
     return rng.permutation(labels)

@@ -104,3 +104,19 @@ def test_an_unknown_condition_variable_is_an_error_naming_it():
                        censors=())
     with pytest.raises(KeyError, match="NOPE"):
         run(adsl([["1", "2020-01-01", None]]), adrs([]), bad)
+
+
+def test_duration_of_response_starts_at_the_first_response_of_responders_only():
+    dor = TTEParameter("DOR", "Duration of response", "ADT",
+                       events=(Source("ADRS", "ADT", "Disease progression", {"PARAMCD": "PD"}),),
+                       censors=(Source("ADRS", "ADT", "Last assessment", {"PARAMCD": "LSTA"},
+                                       censor=1),),
+                       start_dataset="ADRS",
+                       start_condition={"PARAMCD": "RSP", "AVALC": "Y"})
+    sl = adsl([["1", "2020-01-01", None], ["2", "2020-01-01", None]])
+    rs = pd.DataFrame({"USUBJID": ["1", "1", "2"], "PARAMCD": ["RSP", "PD", "RSP"],
+                       "AVALC": ["Y", "Y", "N"],
+                       "ADT": D(["2020-02-12", "2020-05-01", None])})
+    out = derive_param_tte(sl, {"ADSL": sl, "ADRS": rs}, dor).set_index("USUBJID")
+    assert out.index.tolist() == ["1"]
+    assert (out.loc["1", "STARTDT"], out.loc["1", "AVAL"]) == (D("2020-02-12"), 80.0)
