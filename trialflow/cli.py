@@ -4,6 +4,8 @@ Subcommands::
 
     trialflow simulate   [--subjects N] [--seed S] [--out DIR]   raw CRF extracts -> DIR
     trialflow check-raw  [--raw DIR] [--reports DIR]             check raw extracts
+    trialflow sdtm       [--raw DIR] [--out DIR] [--reports DIR] raw forms -> SDTM XPT/JSON
+    trialflow validate   [--data DIR] [--specs DIR] [--reports DIR]  check datasets vs specs
     trialflow run        [--raw DIR] [--out DIR]                 every stage built so far
 
 Exit codes: 0 ok, 1 data findings of severity error, 2 usage, spec or input error,
@@ -19,18 +21,28 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialflow import __version__
+from trialflow import SPECS, __version__
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import EXIT_FATAL, Stage, StageResult, one_line, run_stages
 from trialflow.rawdata import read_forms
-from trialflow.spec import load_codelists, load_forms, load_study
+from trialflow.spec import (
+    load_codelists,
+    load_dataset_specs,
+    load_dictionary,
+    load_forms,
+    load_study,
+)
 
 DEFAULT_BUILD = Path("build")
 DEFAULT_RAW = DEFAULT_BUILD / "raw"
 DEFAULT_REPORTS = DEFAULT_BUILD / "reports"
+DEFAULT_SDTM = DEFAULT_BUILD / "sdtm"
 RAW_FINDINGS = "raw_findings.csv"
+SDTM_FINDINGS = "sdtm_findings.csv"
+RECONCILIATION = "reconciliation.csv"
+VALIDATION = "validation.xlsx"
 #: Findings printed to the terminal; the report file always has all of them.
 SHOW_FINDINGS = 50
 
@@ -83,6 +95,72 @@ def _check_stage(raw_dir: Path, report: Path | None) -> Stage:
     return Stage("check-raw", run)
 
 
+def _sdtm_builder() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Import the SDTM layer only when asked (the core does not depend on it)."""
+    from sdtm import build_sdtm, write_sdtm
+
+    return build_sdtm, write_sdtm
+
+
+def _sdtm_stage(raw_dir: Path, out: Path, reports: Path) -> Stage:
+    def run() -> StageResult:
+        from trialflow.reconcile import reconcile
+
+        build_sdtm, write_sdtm = _sdtm_builder()
+        # Everything that can stop the run (specs, codelists, dictionary, raw files) is
+        # read before anything is written: a broken input leaves no half-built SDTM.
+        specs = load_dataset_specs(SPECS / "sdtm")
+        codelists, study = load_codelists(), load_study()
+        raw, raw_findings = read_forms(raw_dir, load_forms(), codelists)
+        result = build_sdtm(raw, specs, codelists, study, load_dictionary())
+        paths, written = write_sdtm(result.datasets, specs, out, study.id)
+        report, lost = reconcile(raw, result.datasets, result.rejections)
+        findings = [*result.findings, *written, *lost]
+        write_csv_atomic(report, reports / RECONCILIATION)
+        write_csv_atomic(findings_frame(findings), reports / SDTM_FINDINGS)
+        _print_findings(findings, reports / SDTM_FINDINGS)
+        rows = sum(len(d) for d in result.datasets.values())
+        for name, data in result.datasets.items():
+            print(f"  {name:<8} {len(data):>8} records", file=sys.stderr)
+        totals = report[report["status"] == "total"]
+        print(f"  reconciliation: {int(totals['raw'].sum())} raw records, "
+              f"{int(totals['mapped'].sum())} mapped, {int(totals['rejected'].sum())} "
+              f"rejected with a reason, {len(lost)} unaccounted -> "
+              f"{reports / RECONCILIATION}", file=sys.stderr)
+        if raw_findings:
+            print(f"  note: the raw data have {len(raw_findings)} findings (see "
+                  f"`trialflow check-raw`)", file=sys.stderr)
+        print(f"  wrote {len(paths)} files to {out}/", file=sys.stderr)
+        return StageResult(rows=rows, findings=findings,
+                           outputs=[*paths, reports / RECONCILIATION, reports / SDTM_FINDINGS])
+
+    return Stage("sdtm", run)
+
+
+def _validate_stage(data: Path, specs_dir: Path, reports: Path) -> Stage:
+    def run() -> StageResult:
+        from trialflow.validate import console_summary, validate_directory, write_report
+
+        if not specs_dir.is_dir():
+            raise TrialflowError(f"{specs_dir}: spec directory not found — pass --specs DIR "
+                                 "(default: specs/sdtm of the repository)")
+        specs = load_dataset_specs(specs_dir)
+        study = load_study()
+        found, summary = validate_directory(data, specs, load_codelists(), study.id)
+        path = write_report(found, summary, reports / VALIDATION)
+        print(console_summary(found, summary))
+        print(f"  wrote {len(found)} findings to {path}", file=sys.stderr)
+        # Validation findings carry counts; the stage reports one Finding per rule hit
+        # so that the exit code follows the errors.
+        as_findings = [Finding(f.dataset, None, f.variable, f.examples, f.rule, f.message,
+                               "error" if f.severity == "error" else "warning")
+                       for f in found]
+        return StageResult(rows=int(summary["records"].sum()), findings=as_findings,
+                           outputs=[path])
+
+    return Stage("validate", run)
+
+
 def _print_findings(findings: list[Finding], report: Path | None) -> None:
     """List findings on stdout (it is the command's product); progress stays on stderr."""
     for f in findings[:SHOW_FINDINGS]:
@@ -109,6 +187,14 @@ def _cmd_check_raw(args: argparse.Namespace) -> int:
     return run_stages([_check_stage(args.raw, args.reports / RAW_FINDINGS)])
 
 
+def _cmd_sdtm(args: argparse.Namespace) -> int:
+    return run_stages([_sdtm_stage(args.raw, args.out, args.reports)])
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    return run_stages([_validate_stage(args.data, args.specs, args.reports)])
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     stages = []
     raw = args.raw
@@ -116,7 +202,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         study = load_study()
         raw = args.out / "raw"
         stages.append(_simulate_stage(study.subjects, study.seed, raw))
-    stages.append(_check_stage(raw, args.out / "reports" / RAW_FINDINGS))
+    reports = args.out / "reports"
+    stages.append(_check_stage(raw, reports / RAW_FINDINGS))
+    stages.append(_sdtm_stage(raw, args.out / "sdtm", reports))
+    stages.append(_validate_stage(args.out / "sdtm", SPECS / "sdtm", reports))
     return run_stages(stages)
 
 
@@ -146,10 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trialflow", formatter_class=fmt,
         description="trialflow turns raw CRF extracts of a clinical trial into CDISC SDTM, "
-                    "ADaM and tables.\nSo far it simulates and checks the raw extracts; the "
-                    "SDTM, ADaM and TLF stages are being added.\nPaths are relative to the "
-                    "current directory; specs are read from specs/ in the repository.",
-        epilog="Start with:  trialflow run      (simulate, then check, into build/)\n"
+                    "ADaM and tables.\nSo far it simulates and checks the raw extracts, maps "
+                    "them to SDTM and validates the SDTM;\nthe ADaM and TLF stages are being "
+                    "added. Paths are relative to the current directory;\nspecs are read "
+                    "from specs/ in the repository.",
+        epilog="Start with:  trialflow run      (simulate, check, SDTM, validate, into "
+               "build/)\n"
                "Help on one command:  trialflow <command> --help\n\n" + _EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"trialflow {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
@@ -184,12 +275,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_check_raw)
 
     p = sub.add_parser(
+        "sdtm", formatter_class=fmt, epilog=_EXIT_CODES,
+        help="map the raw CRF extracts to SDTM domains (XPT v5 and Dataset-JSON)",
+        description="Map every raw form in DIR to the SDTM domains specified in specs/sdtm/ "
+                    "and write\nOUT/<domain>.xpt (SAS transport version 5) and "
+                    "OUT/<domain>.json (Dataset-JSON v1.1).\nAlso writes REPORTS/"
+                    f"{RECONCILIATION} (every raw record mapped, or rejected with\nthe "
+                    f"reason) and REPORTS/{SDTM_FINDINGS} (values that map to no codelist "
+                    "term,\nuncodable AE terms, bad dates, lengths over the spec).")
+    p.add_argument("--raw", type=Path, default=DEFAULT_RAW, metavar="DIR",
+                   help=f"directory holding <form>.csv files (default: {DEFAULT_RAW})")
+    p.add_argument("--out", type=Path, default=DEFAULT_SDTM, metavar="DIR",
+                   help=f"where the datasets are written (default: {DEFAULT_SDTM})")
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, metavar="DIR",
+                   help=f"where the reports are written (default: {DEFAULT_REPORTS})")
+    p.set_defaults(handler=_cmd_sdtm)
+
+    p = sub.add_parser(
+        "validate", formatter_class=fmt, epilog=_EXIT_CODES,
+        help="check SDTM datasets (XPT) against their specs and write a report",
+        description="Read every DIR/*.xpt and check it against its spec in SPECS, rule by "
+                    "rule in a fixed order:\nunspecified variables, missing required "
+                    "variables, types, lengths, labels,\ncontrolled terminology, key "
+                    "uniqueness, sort order, ISO 8601 dates, USUBJID in DM,\n--SEQ unique "
+                    "per subject. A dataset of another study (no spec of ours) gets the\n"
+                    f"checks that need no spec. Writes REPORTS/{VALIDATION} (one row per "
+                    "finding)\nand prints a summary.")
+    p.add_argument("--data", type=Path, default=DEFAULT_SDTM, metavar="DIR",
+                   help=f"directory holding the .xpt files (default: {DEFAULT_SDTM})")
+    p.add_argument("--specs", type=Path, default=SPECS / "sdtm", metavar="DIR",
+                   help="directory of dataset specs (default: specs/sdtm of the repository)")
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, metavar="DIR",
+                   help=f"where {VALIDATION} is written (default: {DEFAULT_REPORTS})")
+    p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser(
         "run", formatter_class=fmt, epilog=_EXIT_CODES,
-        help="run every stage built so far (simulate unless --raw, then check-raw)",
+        help="run every stage built so far (simulate unless --raw, check-raw, sdtm, "
+             "validate)",
         description="Run the whole flow into OUT. Stages so far:\n"
                     "  simulate   raw CRF extracts -> OUT/raw/<form>.csv (skipped with --raw)\n"
                     f"  check-raw  findings       -> OUT/reports/{RAW_FINDINGS}\n"
-                    "SDTM, ADaM and TLF stages are being added.")
+                    "  sdtm       SDTM domains   -> OUT/sdtm/<domain>.xpt and .json, "
+                    f"OUT/reports/{RECONCILIATION}\n"
+                    f"  validate   SDTM checks    -> OUT/reports/{VALIDATION}\n"
+                    "ADaM and TLF stages are being added.")
     p.add_argument("--raw", type=Path, metavar="DIR",
                    help="use the raw extracts in DIR instead of simulating them")
     p.add_argument("--out", type=Path, default=DEFAULT_BUILD, metavar="DIR",

@@ -168,7 +168,9 @@ _VARIABLE = {
                                "Not Available"]},
         "source": {"type": "string"},
         "method": {"type": "string", "nullable": True},
-        "rule": {"type": "dict"},
+        # One mapping rule, or a list of rules of which the first whose condition holds
+        # writes a row (trialflow.mapping checks the vocabulary).
+        "rule": {"type": ["dict", "list"]},
         "format": {"type": "string", "nullable": True},
         "mandatory": {"type": "boolean", "required": True},
         "core": {"type": "string", "allowed": ["Req", "Exp", "Perm", "Cond"]},
@@ -209,6 +211,56 @@ DATASET_SCHEMA: dict[str, Any] = {
     },
     "parameters": {"type": "list"},
     "derivation": {"type": "dict"},
+    # Source blocks: each makes records from one raw form (trialflow.mapping).
+    "sources": {
+        "type": "list",
+        "schema": {
+            "type": "dict",
+            "schema": {
+                "id": {"type": "string", "required": True},
+                "form": {"type": "string", "required": True, "regex": r"^[a-z][a-z0-9_]*$"},
+                "merge": {"type": "list", "schema": {"type": "dict", "schema": {
+                    "form": {"type": "string", "required": True},
+                    "on": {"type": "list", "schema": {"type": "string"}},
+                    "required": {"type": "boolean"},
+                    "reason": {"type": "string"},
+                }}},
+                "when": {"type": "dict"},
+                "unmapped": {"type": "string"},
+                "melt": {"type": "dict", "schema": {
+                    "columns": {"type": "list", "required": True, "minlength": 1,
+                                "schema": {"type": "string"}},
+                    "name": {"type": "string"},
+                    "value": {"type": "string"},
+                    "drop_blank": {"type": "boolean"},
+                }},
+                "set": {"type": "dict"},
+                "comment": {"type": "string"},
+            },
+        },
+    },
+    # Literal records (trial-design datasets such as TS, TA, TE).
+    "rows": {"type": "list", "schema": {"type": "dict"}},
+}
+
+DICTIONARY_SCHEMA: dict[str, Any] = {
+    "dictionary": {"type": "string", "required": True},
+    "version": {"type": "string", "required": True},
+    "terms": {
+        "type": "list",
+        "required": True,
+        "minlength": 1,
+        "schema": {
+            "type": "dict",
+            "schema": {
+                "llt": {"type": "string", "required": True, "maxlength": 200},
+                "pt": {"type": "string", "required": True, "maxlength": 200},
+                "soc": {"type": "string", "required": True, "maxlength": 200},
+                "hlt": {"type": "string"},
+                "verbatim": {"type": "list", "schema": {"type": "string"}},
+            },
+        },
+    },
 }
 
 # --------------------------------------------------------------------------- model
@@ -316,7 +368,7 @@ class Variable:
     codelist: str | None = None
     source: str | None = None
     method: str | None = None
-    rule: dict[str, Any] | None = None
+    rule: dict[str, Any] | list[dict[str, Any]] | None = None
     format: str | None = None
     core: str | None = None
     role: str | None = None
@@ -346,6 +398,8 @@ class DatasetSpec:
     parameters: tuple[dict[str, Any], ...] = ()
     derivation: dict[str, Any] = field(default_factory=dict, compare=False)
     file: str = ""
+    sources: tuple[dict[str, Any], ...] = ()
+    rows: tuple[dict[str, Any], ...] = ()
 
     @property
     def variable_names(self) -> list[str]:
@@ -522,10 +576,60 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
                        sort=tuple(d["sort"]), variables=variables, methods=methods,
                        builder=d.get("builder"), comment=d.get("comment"),
                        parameters=tuple(doc.get("parameters", [])),
-                       derivation=doc.get("derivation", {}), file=str(path))
+                       derivation=doc.get("derivation", {}), file=str(path),
+                       sources=tuple(doc.get("sources", [])), rows=tuple(doc.get("rows", [])))
 
 
 def load_dataset_specs(directory: Path) -> dict[str, DatasetSpec]:
     """All dataset specs in a directory, by dataset name."""
     specs = (load_dataset_spec(p) for p in sorted(Path(directory).glob("*.yaml")))
     return {s.name: s for s in specs}
+
+
+@dataclass(frozen=True)
+class DictionaryTerm:
+    """One coded term: lowest level term, preferred term, system organ class."""
+
+    llt: str
+    pt: str
+    soc: str
+    hlt: str | None = None
+    verbatim: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """A coding dictionary (MedDRA-style) for verbatim terms."""
+
+    name: str
+    version: str
+    terms: tuple[DictionaryTerm, ...]
+
+    def lookup(self) -> dict[str, DictionaryTerm]:
+        """Folded verbatim (or the LLT/PT name itself) to its term."""
+        table: dict[str, DictionaryTerm] = {}
+        for t in self.terms:
+            for v in (t.llt, t.pt, *t.verbatim):
+                table.setdefault(_fold(v), t)
+        return table
+
+
+def load_dictionary(path: Path | None = None) -> Dictionary:
+    """Load a coding dictionary (default ``specs/dictionary/meddra.yaml``).
+
+    A verbatim term listed under two different lowest level terms is a spec error: the
+    coding would depend on the order of the file.
+    """
+    path = Path(path or SPECS / "dictionary" / "meddra.yaml")
+    doc = _validate(read_yaml(path), DICTIONARY_SCHEMA, path, "terms")
+    terms = tuple(DictionaryTerm(llt=t["llt"], pt=t["pt"], soc=t["soc"], hlt=t.get("hlt"),
+                                 verbatim=tuple(t.get("verbatim", ()))) for t in doc["terms"])
+    seen: dict[str, str] = {}
+    for t in terms:
+        for v in (t.llt, *t.verbatim):
+            k = _fold(v)
+            if k in seen and seen[k] != t.llt:
+                raise SpecError(str(path), f"verbatim {v!r} is coded to two terms "
+                                f"({seen[k]!r} and {t.llt!r})", doc["dictionary"])
+            seen[k] = t.llt
+    return Dictionary(name=doc["dictionary"], version=doc["version"], terms=terms)

@@ -1,0 +1,131 @@
+"""SDTM layer: map the raw CRF forms to SDTMIG 3.4 domains, spec-driven.
+
+Each domain has its spec in ``specs/sdtm/<domain>.yaml``. Most domains are fully
+declared there and built by the core mapping engine (:mod:`trialflow.mapping`); a
+domain whose spec names a ``builder`` (``sdtm.dm``, ``sdtm.sv``) is built by that
+module's ``build(inputs, spec) -> DataFrame``, which may add named derivations
+(``DERIVATIONS``) for what the engine cannot declare.
+
+The layer reads only the raw forms and its specs (DESIGN.md: a layer reads what the
+layer before it wrote).
+
+Example
+-------
+>>> result = build_sdtm(raw_frames, load_dataset_specs(SPECS / "sdtm"), ...)
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sdtm import dm, sv
+from trialflow.datasetjson import write_dataset_json
+from trialflow.derivations import registry
+from trialflow.errors import SpecError
+from trialflow.findings import Finding
+from trialflow.mapping import Context, map_dataset
+from trialflow.spec import Codelist, DatasetSpec, Dictionary, Study
+from trialflow.xpt import prepare, write_prepared
+
+#: Build order: DM first (every --DY and EPOCH needs RFSTDTC), a SUPP-- after its parent
+#: (IDVARVAL is the parent's --SEQ), SV after the domains whose visits it collects, TS
+#: after DM (it counts subjects). Specs not listed are built last, in name order.
+BUILD_ORDER: tuple[str, ...] = (
+    "DM", "SUPPDM", "AE", "SUPPAE", "CM", "SUPPCM", "EX", "DS", "DD", "IE", "MI", "FA",
+    "RS", "SUPPRS", "TR", "QS", "CV", "SV", "TE", "TA", "TS",
+)
+_BUILDER = re.compile(r"^sdtm\.[a-z_][a-z0-9_]*$")
+
+DERIVATIONS = registry(dm.DERIVATIONS, sv.DERIVATIONS)
+
+
+@dataclass
+class SdtmResult:
+    """The built domains (with provenance columns) and what mapping found."""
+
+    datasets: dict[str, pd.DataFrame]
+    findings: list[Finding] = field(default_factory=list)
+    rejections: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["form", "row", "reason"]))
+
+
+def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
+    """Dataset names in the order they must be built."""
+    known = [n for n in BUILD_ORDER if n in specs]
+    return known + sorted(n for n in specs if n not in BUILD_ORDER)
+
+
+def _builder(spec: DatasetSpec) -> Callable[[Context, DatasetSpec], pd.DataFrame]:
+    if not spec.builder:
+        return map_dataset
+    # A spec names a module of this package, never arbitrary code.
+    if not _BUILDER.match(spec.builder):
+        raise SpecError(spec.file, f"builder {spec.builder!r} must be a module of the sdtm "
+                        "package (sdtm.<name>)", spec.name)
+    try:
+        module = importlib.import_module(spec.builder)
+    except ModuleNotFoundError:
+        raise SpecError(spec.file, f"builder module {spec.builder!r} does not exist",
+                        spec.name) from None
+    build = getattr(module, "build", None)
+    if build is None:
+        raise SpecError(spec.file, f"builder module {spec.builder!r} has no build()",
+                        spec.name)
+    return build
+
+
+def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
+               codelists: Mapping[str, Codelist], study: Study,
+               dictionary: Dictionary | None = None) -> SdtmResult:
+    """Build every SDTM domain from the raw forms.
+
+    Parameters
+    ----------
+    raw : mapping of str to DataFrame
+        Raw forms by form name, all text.
+    specs : mapping of str to DatasetSpec
+        SDTM dataset specs by dataset name (``specs/sdtm``).
+    codelists, study, dictionary
+        As loaded by :mod:`trialflow.spec`.
+
+    Returns
+    -------
+    SdtmResult
+    """
+    ctx = Context(raw=dict(raw), codelists=codelists, study=study, dictionary=dictionary,
+                  derivations=DERIVATIONS)
+    for name in build_order(specs):
+        spec = specs[name]
+        ctx.domains[name] = _builder(spec)(ctx, spec)
+    rejections = (pd.concat(ctx.rejections, ignore_index=True) if ctx.rejections
+                  else pd.DataFrame(columns=["form", "row", "reason"]))
+    return SdtmResult(datasets=ctx.domains, findings=ctx.findings, rejections=rejections)
+
+
+def write_sdtm(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
+               out: Path, study: str) -> tuple[list[Path], list[Finding]]:
+    """Write each dataset as ``<out>/<name>.xpt`` (XPT v5) and ``<name>.json``.
+
+    Returns
+    -------
+    paths : list of Path
+    findings : list of Finding
+        The writer's value-level findings.
+    """
+    paths: list[Path] = []
+    findings: list[Finding] = []
+    for name, data in datasets.items():
+        spec = specs[name]
+        # One prepared frame feeds both files, so XPT and JSON hold the same records.
+        frame, found = prepare(data, spec)
+        findings.extend(found)
+        paths += [write_prepared(frame, spec, Path(out) / f"{name.lower()}.xpt"),
+                  write_dataset_json(frame, spec, Path(out) / f"{name.lower()}.json", study)]
+    return paths, findings

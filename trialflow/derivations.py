@@ -1,0 +1,403 @@
+"""Named derivations: the rules that are not simple enough to declare.
+
+A spec references them as ``{derive: NAME, params: {...}}``; each is documented here
+and in the spec's ``methods``. They are vectorised functions of DataFrames (no loop
+over records), registered in :data:`CORE`. Domain modules (``sdtm/<domain>.py``) add
+their own through a ``DERIVATIONS`` mapping.
+
+Row-phase derivations receive ``(frame, out, params, ctx, spec)``: the block's raw rows
+and the variables computed so far for them. Dataset-phase derivations receive
+``(data, params, ctx, spec)`` after the records of all blocks are put together and
+sorted (--SEQ). Value derivations (``phase="value"``) return one value for a literal
+record of a trial-design dataset: ``(params, ctx, spec)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialflow.errors import SpecError
+from trialflow.mapping import (
+    FORM_COL,
+    ROW_COL,
+    Context,
+    Derivation,
+    evaluate_condition,
+    fold,
+    iso_dates,
+    text,
+)
+from trialflow.spec import DatasetSpec
+
+_ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _bounds_of(dtc: pd.Series) -> pd.DataFrame:
+    parts = dtc.astype("string").fillna("").str.strip().str.extract(
+        r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
+    year, month, day = parts[0], parts[1], parts[2]
+    lo = pd.to_datetime(year + "-" + month.fillna("01") + "-" + day.fillna("01"),
+                        format="%Y-%m-%d", errors="coerce")
+    hi_month_start = pd.to_datetime(year + "-" + month.fillna("12") + "-01",
+                                    format="%Y-%m-%d", errors="coerce")
+    hi = (hi_month_start + pd.offsets.MonthEnd(0)).where(day.isna(), lo)
+    return pd.DataFrame({"lo": lo, "hi": hi})
+
+
+def iso_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Earliest and latest calendar day an ISO 8601 (possibly partial) date can be.
+
+    ``2016-06-05`` gives that day twice, ``2016-06`` gives 1 and 30 June, ``2016`` gives
+    1 January and 31 December; blank or malformed text gives NaT. Parsed once per
+    distinct value.
+    """
+    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    table = _bounds_of(pd.Series(uniques, dtype=object))
+    lo = pd.Series(table["lo"].to_numpy()[codes], index=dtc.index)
+    hi = pd.Series(table["hi"].to_numpy()[codes], index=dtc.index)
+    return lo, hi
+
+
+def complete_date(dtc: pd.Series) -> pd.Series:
+    """The date of a complete ISO 8601 date (time ignored); NaT for partial or blank."""
+    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    u = pd.Series(uniques, dtype=object).astype("string").fillna("").str.strip()
+    dates = pd.to_datetime(u.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    return pd.Series(dates.to_numpy()[codes], index=dtc.index)
+
+
+def study_day(dates: pd.Series, ref: pd.Series) -> pd.Series:
+    """Study day of ``dates`` relative to ``ref``: day 1 is the reference day, no day 0.
+
+    Both are datetime Series on the same index; missing in either gives NaN.
+    """
+    diff = (dates - ref).dt.days.astype("float64")
+    return diff.where(diff < 0, diff + 1)
+
+
+def _dm_lookup(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
+               ) -> pd.Series:
+    """A DM variable for each record, by USUBJID (from DM itself while building DM)."""
+    if variable in out.columns and spec.name == "DM":
+        return out[variable]
+    dm = ctx.domains.get("DM")
+    if dm is None or "USUBJID" not in out.columns:
+        raise SpecError(spec.file, f"needs DM.{variable}: build DM first and derive USUBJID "
+                        "before this variable", spec.name)
+    table = dm.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
+    return out["USUBJID"].map(table).fillna("")
+
+
+def _study_day(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+               ctx: Context, spec: DatasetSpec) -> pd.Series:
+    dtc = params.get("dtc")
+    if dtc not in out.columns:
+        raise SpecError(spec.file, f"study_day needs params.dtc naming an earlier variable, "
+                        f"got {dtc!r}", spec.name)
+    ref = complete_date(_dm_lookup(out, ctx, spec, params.get("ref", "RFSTDTC")))
+    return study_day(complete_date(out[dtc]), ref)
+
+
+def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
+           spec: DatasetSpec) -> pd.Series:
+    """SCREENING before first dose, TREATMENT to last dose, FOLLOW-UP after it.
+
+    A partial date gets an epoch only when every day it can be falls in the same epoch;
+    a subject never dosed gets none (there is no treatment epoch to place records in).
+    """
+    dtc = params.get("dtc")
+    if dtc not in out.columns:
+        raise SpecError(spec.file, f"epoch needs params.dtc naming an earlier variable, "
+                        f"got {dtc!r}", spec.name)
+    start = complete_date(_dm_lookup(out, ctx, spec, "RFXSTDTC"))
+    end = complete_date(_dm_lookup(out, ctx, spec, "RFXENDTC"))
+    lo, hi = iso_bounds(out[dtc])
+
+    def epoch_of(day: pd.Series) -> np.ndarray:
+        return np.select([day < start, day <= end, day > end],
+                         ["SCREENING", "TREATMENT", "FOLLOW-UP"], default="")
+
+    a, b = epoch_of(lo), epoch_of(hi)
+    return pd.Series(np.where(a == b, a, ""), index=out.index, dtype=object)
+
+
+def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> pd.DataFrame:
+    """Complete ISO dates per subject from one (``form``, ``column``, ``when``) or several
+    (``sources: [{form, column, when}, ...]``) raw forms."""
+    sources = params.get("sources") or [params]
+    parts = []
+    for src in sources:
+        form, column = src.get("form"), src.get("column")
+        if form not in ctx.raw or column not in ctx.raw[form].columns:
+            raise SpecError(spec.file, f"first_date/last_date need a form and column of a raw "
+                            f"form; got {form!r}.{column!r}", spec.name)
+        raw = ctx.raw[form]
+        if "when" in src:
+            raw = raw[evaluate_condition(src["when"], raw, ctx, spec)]
+        iso = iso_dates(raw[column])["iso"]
+        # Only complete dates fix a first or last day; partial ones cannot be ordered.
+        complete = iso.str.len().eq(10)
+        parts.append(pd.DataFrame({"SUBJID": text(raw["SUBJID"])[complete],
+                                   "iso": iso[complete]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _first_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+                ctx: Context, spec: DatasetSpec) -> pd.Series:
+    per = _dates_of_forms(ctx, spec, params).groupby("SUBJID")["iso"].min()
+    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+
+
+def _last_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+               ctx: Context, spec: DatasetSpec) -> pd.Series:
+    per = _dates_of_forms(ctx, spec, params).groupby("SUBJID")["iso"].max()
+    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def _usubjid(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
+             spec: DatasetSpec) -> pd.Series:
+    """USUBJID = STUDYID-SITEID-SUBJID (from the enrolment form by default)."""
+    cols = [params.get("studyid", "enrol.STUDYID"), params.get("siteid", "enrol.SITEID"),
+            params.get("subjid", "SUBJID")]
+    for c in cols:
+        if c not in frame.columns:
+            raise SpecError(spec.file, f"usubjid needs column {c!r}", spec.name, "USUBJID")
+    study, site, subj = (text(frame[c]) for c in cols)
+    return (study + "-" + site + "-" + subj).astype(object)
+
+
+def _seq(data: pd.DataFrame, params: dict[str, Any], ctx: Context,
+         spec: DatasetSpec) -> pd.Series:
+    """--SEQ: 1, 2, ... within subject, in the dataset's sort order."""
+    by = params.get("by", ["USUBJID"])
+    return (data.groupby(by, sort=False, dropna=False).cumcount() + 1).astype("float64")
+
+
+def _parent_seq(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+                ctx: Context, spec: DatasetSpec) -> pd.Series:
+    """IDVARVAL of a supplemental qualifier: the --SEQ of the parent record made from the
+    same raw record (matched on provenance), as text."""
+    domain = params.get("domain")
+    seq = params.get("seq", f"{domain}SEQ")
+    parent = ctx.domains.get(domain)
+    if parent is None or seq not in parent.columns:
+        raise SpecError(spec.file, f"parent_seq needs dataset {domain!r} with {seq} built "
+                        "first", spec.name)
+    key = parent[FORM_COL].astype(str) + "#" + parent[ROW_COL].astype(int).astype(str)
+    table = pd.Series(parent[seq].to_numpy(), index=key.to_numpy())
+    table = table[~table.index.duplicated()]
+    mine = frame[FORM_COL].astype(str) + "#" + frame[ROW_COL].astype(int).astype(str)
+    found = mine.map(table)
+    return found.map(lambda v: "" if pd.isna(v) else str(int(v))).astype(object)
+
+
+# --------------------------------------------------------------------------- visits
+
+
+_VISIT_PATTERNS: list[tuple[str, str, int]] = [
+    # (regex on the folded visit text, VISIT, VISITNUM base); {n} is the captured number
+    (r"^SCREENING$", "SCREENING", 0),
+    (r"^CYCLE (\d+) DAY 1$", "CYCLE {n} DAY 1", 0),
+    (r"^WEEK (\d+)$", "WEEK {n}", 1000),
+    (r"^END OF TREATMENT$", "END OF TREATMENT", 9000),
+    (r"^SURVIVAL FOLLOW-UP$", "SURVIVAL FOLLOW-UP", 9900),
+]
+
+
+def visit_table(visits: pd.Series) -> pd.DataFrame:
+    """Normalise collected visit names and number them.
+
+    The schedule has three clocks, kept apart by VISITNUM ranges: SCREENING = 0,
+    CYCLE n DAY 1 = n (treatment cycles, at most 200), WEEK w = 1000 + w (tumour
+    assessments), END OF TREATMENT = 9000, SURVIVAL FOLLOW-UP = 9900.
+
+    Returns
+    -------
+    DataFrame
+        ``VISIT`` (upper case, single spaces) and ``VISITNUM`` (NaN for a visit outside
+        the schedule), on the index of ``visits``.
+    """
+    codes, uniques = pd.factorize(visits, use_na_sentinel=False)
+    if len(uniques) < len(visits):
+        table = visit_table(pd.Series(uniques, dtype=object))
+        out = table.iloc[codes].reset_index(drop=True)
+        out.index = visits.index
+        return out
+    folded = fold(visits)
+    name = pd.Series("", index=visits.index, dtype=object)
+    num = pd.Series(np.nan, index=visits.index, dtype="float64")
+    for pattern, template, base in _VISIT_PATTERNS:
+        if "{n}" in template:
+            n = pd.to_numeric(folded.str.extract(pattern, expand=False), errors="coerce")
+            hit = n.notna().to_numpy()
+            head, tail = template.split("{n}")
+            name[hit] = head + n[hit].astype(int).astype(str) + tail
+            num[hit] = base + n[hit].astype(float)
+        else:
+            hit = folded.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+            name[hit] = template
+            num[hit] = float(base)
+    return pd.DataFrame({"VISIT": name, "VISITNUM": num})
+
+
+def _cycle_visit(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+                 ctx: Context, spec: DatasetSpec) -> pd.Series:
+    """VISIT of a treatment cycle number: ``CYCLE n DAY 1`` (VISITNUM n)."""
+    col = params.get("column", "CYCLE")
+    if col not in frame.columns:
+        raise SpecError(spec.file, f"cycle_visit needs column {col!r}", spec.name)
+    n = pd.to_numeric(text(frame[col]), errors="coerce")
+    name = "CYCLE " + n.astype("Int64").astype("string") + " DAY 1"
+    return name.fillna("").astype(object)
+
+
+def _visit_column(frame: pd.DataFrame, params: dict[str, Any], spec: DatasetSpec
+                  ) -> pd.Series:
+    col = params.get("column", "VISIT")
+    if col not in frame.columns:
+        raise SpecError(spec.file, f"visit derivations need column {col!r}", spec.name)
+    return text(frame[col])
+
+
+def _visit(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
+           spec: DatasetSpec) -> pd.Series:
+    raw = _visit_column(frame, params, spec)
+    table = visit_table(raw)
+    unknown = table["VISITNUM"].isna().to_numpy() & raw.ne("").to_numpy()
+    ctx.report(unknown, frame, raw, str(params.get("column", "VISIT")), "visit",
+               f"visit name is not in the schedule (Screening, Cycle n Day 1, Week n, End "
+               f"of treatment), so {spec.name}.VISITNUM is blank — correct the visit name")
+    return table["VISIT"].where(~unknown, raw.str.upper())
+
+
+def _visitnum(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
+              spec: DatasetSpec) -> pd.Series:
+    return visit_table(_visit_column(frame, params, spec))["VISITNUM"]
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _lobxfl(data: pd.DataFrame, params: dict[str, Any], ctx: Context,
+            spec: DatasetSpec) -> pd.Series:
+    """--LOBXFL: Y on the last record with a result on or before first dose (DM.RFSTDTC),
+    per subject and test."""
+    by = list(params.get("by", ["USUBJID"]))
+    dtc, result = params.get("dtc"), params.get("result")
+    for c in (*by, dtc, result):
+        if c not in data.columns:
+            raise SpecError(spec.file, f"lobxfl needs variable {c!r}", spec.name)
+    ref = complete_date(_dm_lookup(data, ctx, spec, "RFSTDTC"))
+    when = complete_date(data[dtc])
+    eligible = (when <= ref) & text(data[result]).ne("")
+    cand = data.loc[eligible.to_numpy(), by].assign(_when=when[eligible])
+    # The last eligible record per group; ties broken by dataset order (sorted by spec).
+    last = cand.sort_values("_when", kind="mergesort").groupby(by, sort=False).tail(1).index
+    flag = pd.Series("", index=data.index, dtype=object)
+    flag.loc[last] = "Y"
+    return flag
+
+
+def _dictionary(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
+                ctx: Context, spec: DatasetSpec) -> pd.Series:
+    """Code a verbatim term with the study dictionary (specs/dictionary); ``level`` is
+    ``llt``, ``pt`` (the decode), ``hlt`` or ``soc``. An uncodable term is a finding
+    (only where ``report: true``, so one term is reported once, not once per level)."""
+    if ctx.dictionary is None:
+        raise SpecError(spec.file, "dictionary coding needs a dictionary", spec.name)
+    col, level = params.get("verbatim"), params.get("level", "pt")
+    if col not in frame.columns or level not in ("llt", "pt", "hlt", "soc"):
+        raise SpecError(spec.file, f"dictionary needs params.verbatim (a column) and a level "
+                        f"of llt/pt/hlt/soc; got {col!r}, {level!r}", spec.name)
+    lookup = ctx.dictionary.lookup()
+    raw = text(frame[col])
+    codes, uniques = pd.factorize(fold(raw))
+    coded = np.array([getattr(lookup[u], level) or "" if u in lookup else "" for u in uniques]
+                     + [""], dtype=object)
+    known = np.array([u in lookup for u in uniques] + [False])[codes]
+    if params.get("report"):
+        ctx.report(raw.ne("").to_numpy() & ~known, frame, raw, str(col), "dictionary",
+                   f"verbatim term is not in the coding dictionary ({ctx.dictionary.version}) "
+                   f"— add it as a verbatim of the right term in specs/dictionary",
+                   "error")
+    return pd.Series(coded[codes], index=frame.index, dtype=object)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _study_field(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
+    """A field of specs/study.yaml (``field: id``, ``title``, ``data_cutoff`` ...)."""
+    key = params.get("field")
+    value = getattr(ctx.study, str(key), None)
+    if value is None:
+        value = ctx.study.extra.get(key)
+    if value is None:
+        raise SpecError(spec.file, f"study has no field {key!r}", spec.name)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _count_subjects(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
+    """Number of subjects in DM (optionally those with ``variable`` non-blank)."""
+    dm = ctx.domains.get("DM")
+    if dm is None:
+        raise SpecError(spec.file, "count_subjects needs DM built first", spec.name)
+    var = params.get("variable")
+    return str(int(text(dm[var]).ne("").sum()) if var else len(dm))
+
+
+def _dm_date(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
+    """Earliest (``which: min``) or latest DM date of a variable, e.g. study start."""
+    dm = ctx.domains.get("DM")
+    var = params.get("variable")
+    if dm is None or var not in dm.columns:
+        raise SpecError(spec.file, f"dm_date needs DM.{var}", spec.name)
+    dates = text(dm[var]).str.slice(0, 10)
+    dates = dates[dates.str.len().eq(10)]
+    if dates.empty:
+        return ""
+    return dates.max() if params.get("which") == "max" else dates.min()
+
+
+CORE: dict[str, Derivation] = {d.name: d for d in [
+    Derivation("usubjid", _usubjid, "row", "STUDYID-SITEID-SUBJID"),
+    Derivation("study_day", _study_day, "row",
+               "date - DM.RFSTDTC + 1 on or after the reference day, date - DM.RFSTDTC "
+               "before it (no day 0); complete dates only"),
+    Derivation("epoch", _epoch, "row",
+               "SCREENING before first dose, TREATMENT to last dose, FOLLOW-UP after"),
+    Derivation("first_date", _first_date, "row", "earliest complete date of a form"),
+    Derivation("last_date", _last_date, "row", "latest complete date of a form"),
+    Derivation("visit", _visit, "row", "collected visit name normalised"),
+    Derivation("visitnum", _visitnum, "row", "visit number from the schedule"),
+    Derivation("cycle_visit", _cycle_visit, "row", "CYCLE n DAY 1 from a cycle number"),
+    Derivation("seq", _seq, "dataset", "sequence number within subject, in sort order"),
+    Derivation("lobxfl", _lobxfl, "dataset", "last observation before exposure flag"),
+    Derivation("parent_seq", _parent_seq, "row", "--SEQ of the parent record"),
+    Derivation("dictionary", _dictionary, "row", "dictionary coding of a verbatim term"),
+    Derivation("study_field", _study_field, "value", "a field of specs/study.yaml"),
+    Derivation("count_subjects", _count_subjects, "value", "number of subjects in DM"),
+    Derivation("dm_date", _dm_date, "value", "earliest or latest date of a DM variable"),
+]}
+
+
+def registry(*extra: Mapping[str, Derivation]) -> dict[str, Derivation]:
+    """The core derivations plus those of domain modules; a name defined twice is a bug."""
+    out = dict(CORE)
+    for more in extra:
+        for name, d in more.items():
+            if name in out and out[name] is not d:
+                raise SpecError("trialflow.derivations", f"derivation {name!r} defined twice")
+            out[name] = d
+    return out

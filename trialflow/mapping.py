@@ -1,0 +1,701 @@
+"""The mapping engine: executes the declarative rules of a dataset spec on raw forms.
+
+A dataset spec (``specs/sdtm/<domain>.yaml``) says where every variable's value comes
+from. The simple rules are declared there and run here; the vocabulary follows
+pharmaverse's sdtm.oak:
+
+=================================  ===================================================
+rule                               meaning
+=================================  ===================================================
+``{assign: COL}``                  copy the raw text (assign without CT)
+``{assign: COL, codelist: ID}``    map the collected value through a codelist (its
+                                   submission value, decode or synonym) to the
+                                   submission value; ``decode: true`` gives the decode
+``{hardcode: VALUE}``              a constant (``codelist`` checks it is a term)
+``{iso8601: COL}``                 EDC date text to ISO 8601, partial dates kept
+                                   partial; ``time: COL`` appends a collected time
+``{map: COL, values: {...}}``      a declared value map (``default`` for the rest)
+``{number: COL}``                  the raw text as a number
+``{derive: NAME, params: {...}}``  a named derivation function (``derivations``)
+``when: CONDITION``                on any rule: the rows it writes
+=================================  ===================================================
+
+A variable's ``rule`` is one rule or a list; in a list the first rule whose ``when``
+holds for a row writes that row. A condition is ``{column, op, value}`` with ``op`` one
+of ``eq ne in not_in blank present lt le gt ge`` (``codelist`` maps the column first),
+or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``. Specs hold no code: no eval.
+
+Records come from *source blocks* (``sources:``). Each block takes one raw form, merges
+other forms by key (``merge``), keeps the rows its ``when`` selects (the others are
+recorded with the block's ``unmapped`` reason for reconciliation), optionally melts
+columns into rows (``melt``: one record per item of a questionnaire or per response of
+a tumour assessment) and overrides variable rules for its records (``set``). Rules
+name raw columns as ``COL`` (the block's form) or ``form.COL`` (a merged form).
+
+Every record keeps its provenance (``_FORM``, ``_ROW``: the raw form and its 1-based
+data row) so that reconciliation can account for every raw record; the writer drops
+these columns.
+
+Example
+-------
+>>> ctx = Context(raw={"ae": ae_frame}, codelists=load_codelists(), study=load_study())
+... # doctest: +SKIP
+>>> ae = map_dataset(ctx, spec)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialflow.errors import SpecError
+from trialflow.findings import Finding, Severity
+from trialflow.rawdata import parse_edc_date
+from trialflow.spec import Codelist, DatasetSpec, Dictionary, Study, Variable
+
+FORM_COL = "_FORM"
+ROW_COL = "_ROW"
+PROVENANCE = (FORM_COL, ROW_COL)
+
+ACTIONS = ("assign", "hardcode", "iso8601", "map", "number", "derive")
+MODIFIERS = {"assign": {"codelist", "decode"}, "hardcode": {"codelist"}, "iso8601": {"time"},
+             "map": {"values", "default"}, "number": set(), "derive": {"params"}}
+OPS = ("eq", "ne", "in", "not_in", "blank", "present", "lt", "le", "gt", "ge")
+BLOCK_KEYS = {"id", "form", "merge", "when", "unmapped", "melt", "set", "comment"}
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class Derivation:
+    """A named derivation function a spec may reference with ``{derive: NAME}``.
+
+    Attributes
+    ----------
+    name : str
+    func : callable
+        ``phase == "row"``: ``func(frame, out, params, ctx, spec) -> Series`` where
+        ``frame`` holds the block's raw rows and ``out`` the variables computed so far
+        (same index). ``phase == "dataset"``: ``func(data, params, ctx, spec) -> Series``
+        on the whole dataset, sorted by the spec's sort keys (e.g. --SEQ).
+    phase : {'row', 'dataset'}
+    description : str
+        What it does, for define.xml and reviewers.
+    """
+
+    name: str
+    func: Callable[..., pd.Series]
+    phase: str = "row"
+    description: str = ""
+
+
+@dataclass
+class Context:
+    """Everything a mapping can read, and where it reports.
+
+    Attributes
+    ----------
+    raw : dict of str to DataFrame
+        Raw forms by form name, all text (as :func:`trialflow.rawdata.read_forms` gives).
+    codelists : mapping of str to Codelist
+    study : Study
+    dictionary : Dictionary, optional
+        Coding dictionary for ``{derive: dictionary}``.
+    domains : dict of str to DataFrame
+        Datasets built so far (with provenance columns), e.g. DM for study days.
+    findings : list of Finding
+        Data findings raised while mapping (CT misses, uncodable terms, bad dates).
+    rejections : list of DataFrame
+        Frames with columns form, row, reason: raw records a source block did not take.
+    derivations : dict of str to Derivation
+        The registry of named derivations.
+    """
+
+    raw: dict[str, pd.DataFrame]
+    codelists: Mapping[str, Codelist]
+    study: Study
+    dictionary: Dictionary | None = None
+    domains: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    rejections: list[pd.DataFrame] = field(default_factory=list)
+    derivations: dict[str, Derivation] = field(default_factory=dict)
+
+    def report(self, mask: np.ndarray | pd.Series, frame: pd.DataFrame, values: pd.Series,
+               variable: str, rule: str, message: str, severity: Severity = "error",
+               form_col: str = FORM_COL, row_col: str = ROW_COL) -> None:
+        """Add one finding per flagged row, naming the raw form, row, variable and value.
+
+        Only flagged rows are visited, so the cost is in the number of findings.
+        """
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not idx.size:
+            return
+        forms = frame[form_col].to_numpy()[idx]
+        rows = frame[row_col].to_numpy()[idx]
+        vals = values.to_numpy()[idx]
+        self.findings.extend(
+            Finding(f"{f}.csv", int(r), variable, str(v), rule, message, severity)
+            for f, r, v in zip(forms, rows, vals, strict=True))
+
+    def reject(self, frame: pd.DataFrame, mask: np.ndarray | pd.Series, reason: str) -> None:
+        """Record raw rows a source block did not take, with the reason."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.rejections.append(pd.DataFrame({
+                "form": frame[FORM_COL].to_numpy()[mask],
+                "row": frame[ROW_COL].to_numpy()[mask].astype(int),
+                "reason": reason}))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def per_value(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a Series-to-Series function once per distinct value and spread the results.
+
+    CRF columns repeat a handful of values (codes, dates, grades), so string work on the
+    distinct values and a take by factor codes is what keeps mapping fast at 100 times
+    the study's size. Missing values are passed to ``func`` as one distinct value.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = func(pd.Series(uniques, dtype=object))
+    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=mapped.dtype)
+
+
+def _fold_all(values: pd.Series) -> pd.Series:
+    return (values.astype("string").fillna("").str.replace(r"\s+", " ", regex=True)
+            .str.strip().str.upper().astype(object))
+
+
+def _text_all(values: pd.Series) -> pd.Series:
+    return values.astype("string").fillna("").str.strip().astype(object)
+
+
+def fold(values: pd.Series) -> pd.Series:
+    """Case- and whitespace-insensitive text (twin of ``trialflow.spec._fold``)."""
+    return per_value(values, _fold_all)
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Raw values as stripped text with ``''`` for missing (merged rows with no match)."""
+    return per_value(values, _text_all)
+
+
+def iso_dates(values: pd.Series) -> pd.DataFrame:
+    """:func:`trialflow.rawdata.parse_edc_date`, parsed once per distinct date text."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    parsed = parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))
+    out = parsed.iloc[codes].reset_index(drop=True)
+    out.index = values.index
+    return out
+
+
+def blank_like(index: pd.Index, var: Variable) -> pd.Series:
+    """An all-missing column of the variable's type."""
+    if var.type == "Num":
+        return pd.Series(np.nan, index=index, dtype="float64")
+    return pd.Series("", index=index, dtype=object)
+
+
+def map_codelist(values: pd.Series, codelist: Codelist, decode: bool = False
+                 ) -> tuple[pd.Series, np.ndarray]:
+    """Map collected values to submission values (or decodes) of a codelist.
+
+    Parameters
+    ----------
+    values : Series
+        Collected text; matched case- and space-insensitively against each term's
+        submission value, decode and synonyms.
+    codelist : Codelist
+    decode : bool
+        Return the decode instead of the submission value.
+
+    Returns
+    -------
+    mapped : Series
+        Submission values (or decodes) as text; ``''`` for blanks and for values that
+        match no term.
+    unmapped : ndarray of bool
+        Non-blank values that match no term.
+    """
+    lookup = codelist.lookup()
+    if decode:
+        decodes = {str(t.submission_value): t.decode for t in codelist.terms}
+        lookup = {k: decodes[str(v)] for k, v in lookup.items()}
+    folded = fold(values)
+    # Map each distinct value once: CRF columns repeat a handful of values.
+    codes, uniques = pd.factorize(folded)
+    table = np.array([str(lookup[u]) if u in lookup else "" for u in uniques] + [""],
+                     dtype=object)
+    mapped = pd.Series(table[codes], index=values.index, dtype=object)
+    present = folded.ne("").to_numpy()
+    known = np.array([u in lookup for u in uniques] + [False])[codes]
+    return mapped, present & ~known
+
+
+def _column(frame: pd.DataFrame, name: Any, spec: DatasetSpec, var: str,
+            out: pd.DataFrame | None = None) -> pd.Series:
+    """A raw column (``COL`` or ``form.COL``) or, written ``<DATASET>.VAR``, a variable
+    of this dataset computed earlier in spec order."""
+    if (out is not None and isinstance(name, str) and name.startswith(f"{spec.name}.")
+            and name.split(".", 1)[1] in out.columns):
+        return out[name.split(".", 1)[1]]
+    if not isinstance(name, str) or name not in frame.columns:
+        raise SpecError(spec.file, f"rule refers to column {name!r}, which the source form "
+                        f"(or its merged forms) does not have", spec.name, var)
+    return frame[name]
+
+
+def _codelist(ctx: Context, cid: Any, spec: DatasetSpec, var: str) -> Codelist:
+    if cid not in ctx.codelists:
+        raise SpecError(spec.file, f"codelist {cid!r} is not defined in specs/ct",
+                        spec.name, var)
+    return ctx.codelists[cid]
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def evaluate_condition(cond: Mapping[str, Any], frame: pd.DataFrame, ctx: Context,
+                       spec: DatasetSpec, var: str = "",
+                       out: pd.DataFrame | None = None) -> np.ndarray:
+    """Rows of ``frame`` where a structured condition holds.
+
+    Parameters
+    ----------
+    cond : mapping
+        ``{column, op, value[, codelist]}`` or ``{all: [...]}`` / ``{any: [...]}`` /
+        ``{not: cond}``. Text is compared case- and space-insensitively; ``lt``..``ge``
+        compare numbers; ``codelist`` maps the column to submission values first.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    if not isinstance(cond, Mapping):
+        raise SpecError(spec.file, f"a condition must be a mapping, got {cond!r}",
+                        spec.name, var)
+    if "all" in cond or "any" in cond:
+        key = "all" if "all" in cond else "any"
+        parts = [evaluate_condition(c, frame, ctx, spec, var, out) for c in cond[key]]
+        if not parts:
+            return np.full(len(frame), key == "all")
+        return np.logical_and.reduce(parts) if key == "all" else np.logical_or.reduce(parts)
+    if "not" in cond:
+        return ~evaluate_condition(cond["not"], frame, ctx, spec, var, out)
+    op = cond.get("op", "eq")
+    if op not in OPS or "column" not in cond:
+        raise SpecError(spec.file, f"condition {dict(cond)!r} needs 'column' and an 'op' of "
+                        f"{', '.join(OPS)}", spec.name, var)
+    values = _column(frame, cond["column"], spec, var, out)
+    if "codelist" in cond:
+        values, _ = map_codelist(values, _codelist(ctx, cond["codelist"], spec, var))
+    folded = fold(values)
+    if op == "blank":
+        return folded.eq("").to_numpy()
+    if op == "present":
+        return folded.ne("").to_numpy()
+    if op in ("lt", "le", "gt", "ge"):
+        number = pd.to_numeric(folded, errors="coerce").to_numpy(dtype=float)
+        limit = float(cond["value"])
+        with np.errstate(invalid="ignore"):
+            result = {"lt": number < limit, "le": number <= limit, "gt": number > limit,
+                      "ge": number >= limit}[op]
+        return np.asarray(result, dtype=bool)
+    wanted = cond.get("value")
+    options = wanted if isinstance(wanted, list) else [wanted]
+    targets = fold(pd.Series([str(o) for o in options], dtype=object)).tolist()
+    hit = folded.isin(targets).to_numpy()
+    return ~hit if op in ("ne", "not_in") else hit
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def check_rule(rule: Any, spec: DatasetSpec, var: str) -> None:
+    """Raise SpecError unless ``rule`` is in the vocabulary (one action, known keys)."""
+    rules = rule if isinstance(rule, list) else [rule]
+    for r in rules:
+        if not isinstance(r, Mapping):
+            raise SpecError(spec.file, f"a rule must be a mapping, got {r!r}", spec.name, var)
+        actions = [a for a in ACTIONS if a in r]
+        if len(actions) != 1:
+            raise SpecError(spec.file, f"a rule needs exactly one of {', '.join(ACTIONS)}; "
+                            f"got {sorted(r)}", spec.name, var)
+        unknown = set(r) - {actions[0], "when"} - MODIFIERS[actions[0]]
+        if unknown:
+            raise SpecError(spec.file, f"rule {actions[0]!r} does not take "
+                            f"{', '.join(sorted(unknown))}", spec.name, var)
+        if actions[0] == "map" and not isinstance(r.get("values"), Mapping):
+            raise SpecError(spec.file, "a map rule needs 'values' (raw value: result)",
+                            spec.name, var)
+
+
+def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
+                var: Variable, ctx: Context, spec: DatasetSpec) -> pd.Series:
+    """The values one rule gives for every row of ``frame`` (the caller applies ``when``)."""
+    target = f"{spec.name}.{var.name}"
+    if "assign" in rule:
+        col = rule["assign"]
+        values = text(_column(frame, col, spec, var.name, out))
+        if "codelist" not in rule:
+            return values
+        codelist = _codelist(ctx, rule["codelist"], spec, var.name)
+        mapped, unmapped = map_codelist(values, codelist, bool(rule.get("decode")))
+        if unmapped.any():
+            # Not a silent NA: the value is kept as collected (it stays visible in the
+            # dataset and the validator flags it again) and reported where it came from.
+            severity: Severity = "warning" if codelist.extensible else "error"
+            form_col, row_col = _provenance_of(frame, col)
+            ctx.report(unmapped, frame, values, str(col), "ct_unmapped",
+                       f"{col} maps to no term of codelist {codelist.id} (for {target}) — "
+                       f"correct the value or add it as a synonym in specs/ct",
+                       severity, form_col, row_col)
+            mapped = mapped.where(~unmapped, values.str.upper())
+        return mapped
+    if "hardcode" in rule:
+        value = rule["hardcode"]
+        if "codelist" in rule:
+            codelist = _codelist(ctx, rule["codelist"], spec, var.name)
+            if str(value) not in {str(t.submission_value) for t in codelist.terms}:
+                raise SpecError(spec.file, f"hard-coded value {value!r} is not a term of "
+                                f"codelist {codelist.id}", spec.name, var.name)
+        if var.type == "Num":
+            return pd.Series(float(value), index=frame.index, dtype="float64")
+        return pd.Series(str(value), index=frame.index, dtype=object)
+    if "iso8601" in rule:
+        col = rule["iso8601"]
+        raw = text(_column(frame, col, spec, var.name, out))
+        parsed = iso_dates(raw)
+        iso = parsed["iso"].astype(object)
+        bad = raw.ne("").to_numpy() & ~parsed["valid"].to_numpy(dtype=bool)
+        form_col, row_col = _provenance_of(frame, col)
+        ctx.report(bad, frame, raw, str(col), "iso8601",
+                   f"{col} is not a valid date, so {target} is left blank — correct the "
+                   f"date in the EDC", "error", form_col, row_col)
+        if "time" in rule:
+            tm = text(_column(frame, rule["time"], spec, var.name, out))
+            ok = tm.str.fullmatch(r"\d{2}:\d{2}(:\d{2})?") & iso.str.len().eq(10)
+            iso = iso.where(~ok, iso + "T" + tm)
+        return iso
+    if "map" in rule:
+        col = rule["map"]
+        values = text(_column(frame, col, spec, var.name, out))
+        table = {fold(pd.Series([str(k)])).iloc[0]: v for k, v in rule["values"].items()}
+        folded = fold(values)
+        mapped = folded.map(table)
+        missing = mapped.isna() & folded.ne("")
+        if "default" in rule:
+            mapped = mapped.where(~missing, rule["default"])
+        elif missing.any():
+            form_col, row_col = _provenance_of(frame, col)
+            ctx.report(missing.to_numpy(), frame, values, str(col), "value_unmapped",
+                       f"{col} has a value the spec's map for {target} does not list — add "
+                       f"it to the map in {spec.file}", "error", form_col, row_col)
+            mapped = mapped.where(~missing, values)
+        if var.type == "Num":
+            return pd.to_numeric(mapped, errors="coerce").astype("float64")
+        return mapped.fillna("").astype(str).astype(object)
+    if "number" in rule:
+        col = rule["number"]
+        raw = text(_column(frame, col, spec, var.name, out))
+        number = pd.to_numeric(raw, errors="coerce").astype("float64")
+        bad = raw.ne("").to_numpy() & number.isna().to_numpy()
+        form_col, row_col = _provenance_of(frame, col)
+        ctx.report(bad, frame, raw, str(col), "number",
+                   f"{col} is not a number, so {target} is left blank — correct the entry",
+                   "error", form_col, row_col)
+        return number
+    name = rule["derive"]
+    derivation = ctx.derivations.get(name)
+    if derivation is None:
+        raise SpecError(spec.file, f"derivation {name!r} is not defined (known: "
+                        f"{', '.join(sorted(ctx.derivations))})", spec.name, var.name)
+    if derivation.phase != "row":
+        raise SpecError(spec.file, f"derivation {name!r} works on the whole dataset and "
+                        "cannot be used with 'when' or in a rule list", spec.name, var.name)
+    return derivation.func(frame, out, dict(rule.get("params") or {}), ctx, spec)
+
+
+def _provenance_of(frame: pd.DataFrame, col: Any) -> tuple[str, str]:
+    """Provenance columns for a column: a merged form's own form and row, if merged."""
+    if isinstance(col, str) and "." in col:
+        form = col.split(".", 1)[0]
+        if f"{form}.{ROW_COL}" in frame.columns:
+            return f"{form}.{FORM_COL}", f"{form}.{ROW_COL}"
+    return FORM_COL, ROW_COL
+
+
+def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable,
+                ctx: Context, spec: DatasetSpec) -> pd.Series:
+    """Evaluate a variable's rule (or rule list) on the rows of ``frame``.
+
+    In a list, each row is written by the first rule whose ``when`` holds for it; rows
+    that no rule writes are missing.
+    """
+    check_rule(rule, spec, var.name)
+    rules = rule if isinstance(rule, list) else [rule]
+    result = blank_like(frame.index, var)
+    todo = np.ones(len(frame), dtype=bool)
+    for r in rules:
+        mask = todo.copy()
+        if "when" in r:
+            mask &= evaluate_condition(r["when"], frame, ctx, spec, var.name, out)
+        if not mask.any():
+            continue
+        # Evaluate on the selected rows only, so that findings (CT misses, bad dates)
+        # are raised for values that are actually written.
+        sub = frame.loc[mask]
+        values = _apply_rule(r, sub, out.loc[mask], var, ctx, spec)
+        result.loc[mask] = _coerce(values, var).to_numpy()
+        todo &= ~mask
+    return result
+
+
+def _coerce(values: pd.Series, var: Variable) -> pd.Series:
+    if var.type == "Num":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    return values.astype("string").fillna("").astype(object)
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
+           spec: DatasetSpec) -> tuple[pd.DataFrame, np.ndarray]:
+    """Left-join another form on keys; its columns become ``form.COL``.
+
+    Returns the merged frame and the rows that found no partner (for ``required``).
+    """
+    form = merge.get("form")
+    if form not in ctx.raw:
+        raise SpecError(spec.file, f"merge names form {form!r}, which is not a raw form",
+                        spec.name)
+    on = merge.get("on", ["SUBJID"])
+    other = ctx.raw[form].copy()
+    other[FORM_COL] = form
+    other[ROW_COL] = np.arange(1, len(other) + 1)
+    missing = [k for k in on if k not in other.columns or k not in frame.columns]
+    if missing:
+        raise SpecError(spec.file, f"merge with {form} on {missing} : no such column",
+                        spec.name)
+    # A merged form adds attributes to a record; it must not multiply records. Duplicate
+    # keys are reported by the raw checks; the first record is used.
+    other = other.drop_duplicates(subset=on, keep="first")
+    other = other.rename(columns={c: f"{form}.{c}" for c in other.columns})
+    left_keys = [text(frame[k]) for k in on]
+    right = other.assign(**{f"__key{i}": text(other[f"{form}.{k}"]) for i, k in enumerate(on)})
+    left = frame.assign(**{f"__key{i}": s for i, s in enumerate(left_keys)})
+    keys = [f"__key{i}" for i in range(len(on))]
+    merged = left.merge(right, on=keys, how="left", sort=False).drop(columns=keys)
+    merged.index = frame.index
+    unmatched = merged[f"{form}.{ROW_COL}"].isna().to_numpy()
+    return merged, unmatched
+
+
+def _melt(frame: pd.DataFrame, melt: Mapping[str, Any], spec: DatasetSpec) -> pd.DataFrame:
+    """One row per (record, item): ``columns`` become rows with ``name`` and ``value``."""
+    columns = list(melt.get("columns") or [])
+    name, value = melt.get("name", "ITEM"), melt.get("value", "RESULT")
+    missing = [c for c in columns if c not in frame.columns]
+    if not columns or missing:
+        raise SpecError(spec.file, f"melt needs 'columns' of the form; not found: {missing}",
+                        spec.name)
+    n, k = len(frame), len(columns)
+    # Record-major order: all items of the first record, then the next, as collected.
+    base = frame.drop(columns=columns).iloc[np.repeat(np.arange(n), k)].reset_index(drop=True)
+    base[name] = np.tile(np.array(columns, dtype=object), n)
+    base[value] = frame[columns].to_numpy(dtype=object).reshape(-1)
+    if melt.get("drop_blank"):
+        base = base[text(base[value]).ne("").to_numpy()].reset_index(drop=True)
+    return base
+
+
+def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
+    """The raw rows a source block makes records from (merged, filtered, melted)."""
+    unknown = set(block) - BLOCK_KEYS
+    if unknown:
+        raise SpecError(spec.file, f"source block {block.get('id', '?')!r} has unknown "
+                        f"key(s) {', '.join(sorted(unknown))}", spec.name)
+    form = block.get("form")
+    if form not in ctx.raw:
+        raise SpecError(spec.file, f"source block names form {form!r}, which is not a raw "
+                        "form", spec.name)
+    frame = ctx.raw[form].copy()
+    frame[FORM_COL] = form
+    frame[ROW_COL] = np.arange(1, len(frame) + 1)
+    merges = list(spec.derivation.get("merge", [])) + list(block.get("merge", []))
+    for m in merges:
+        frame, unmatched = _merge(frame, m, ctx, spec)
+        if m.get("required"):
+            reason = m.get("reason") or f"no {m['form']} record for this subject"
+            ctx.reject(frame, unmatched, reason)
+            frame = frame[~unmatched]
+    if "when" in block:
+        keep = evaluate_condition(block["when"], frame, ctx, spec)
+        reason = block.get("unmapped") or f"not selected by source block {block.get('id')}"
+        ctx.reject(frame, ~keep, reason)
+        frame = frame[keep]
+    if "melt" in block:
+        frame = _melt(frame, block["melt"], spec)
+    return frame.reset_index(drop=True)
+
+
+def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
+    """Records of one source block: every spec variable (row-phase rules) + provenance."""
+    frame = source_frame(block, ctx, spec)
+    overrides = block.get("set") or {}
+    unknown = set(overrides) - set(spec.variable_names)
+    if unknown:
+        raise SpecError(spec.file, f"source block {block.get('id', '?')!r} sets variables "
+                        f"not in the dataset: {', '.join(sorted(unknown))}", spec.name)
+    out = pd.DataFrame(index=frame.index)
+    rules = {}
+    for var in spec.variables:
+        rule = overrides.get(var.name, var.rule)
+        if rule is None:
+            raise SpecError(spec.file, f"no rule says where {var.name} comes from in source "
+                            f"block {block.get('id', '?')!r}", spec.name, var.name)
+        rules[var.name] = rule
+    # Spec order is SDTM order (EPOCH before --DTC), not dependency order: evaluate plain
+    # rules first, then derivations (which read them), then rules that read this
+    # dataset's own variables (written DM.ACTARMCD).
+    for var in sorted(spec.variables, key=lambda v: _rule_pass(rules[v.name], spec)):
+        rule = rules[var.name]
+        if _is_dataset_phase(rule, ctx):
+            out[var.name] = blank_like(frame.index, var)
+            continue
+        out[var.name] = apply_rules(rule, frame, out, var, ctx, spec)
+    out = out[spec.variable_names]
+    out[FORM_COL] = frame[FORM_COL].to_numpy()
+    out[ROW_COL] = frame[ROW_COL].to_numpy()
+    return out
+
+
+def _rule_pass(rule: Any, spec: DatasetSpec) -> int:
+    """1: plain rule; 2: uses a derivation; 3: reads a variable of this dataset."""
+    if f"'{spec.name}." in repr(rule):
+        return 3
+    rules = rule if isinstance(rule, list) else [rule]
+    return 2 if any(isinstance(r, Mapping) and "derive" in r for r in rules) else 1
+
+
+def _is_dataset_phase(rule: Any, ctx: Context) -> bool:
+    if isinstance(rule, Mapping) and "derive" in rule:
+        d = ctx.derivations.get(rule["derive"])
+        return d is not None and d.phase == "dataset"
+    return False
+
+
+def literal_rows(spec: DatasetSpec, ctx: Context) -> pd.DataFrame:
+    """Records written out in the spec (``rows:``), e.g. TS, TA, TE.
+
+    A value may be a literal, ``{study: FIELD}`` (from specs/study.yaml) or
+    ``{derive: NAME, params: {...}}`` (a derivation returning one value).
+    """
+    records = []
+    for i, row in enumerate(spec.rows, start=1):
+        unknown = set(row) - set(spec.variable_names)
+        if unknown:
+            raise SpecError(spec.file, f"row {i} has variables not in the dataset: "
+                            f"{', '.join(sorted(unknown))}", spec.name)
+        record = {k: _literal(v, ctx, spec, k) for k, v in row.items()}
+        # A variable a row leaves out takes its variable rule when that gives one value
+        # for every record: a constant or a value derivation (the study identifier).
+        for var in spec.variables:
+            rule = var.rule
+            if var.name in record or not isinstance(rule, Mapping):
+                continue
+            if "hardcode" in rule:
+                record[var.name] = rule["hardcode"]
+            elif "derive" in rule and getattr(ctx.derivations.get(rule["derive"]), "phase",
+                                              None) == "value":
+                record[var.name] = _literal(rule, ctx, spec, var.name)
+        records.append(record)
+    frame = pd.DataFrame(records, columns=spec.variable_names)
+    for var in spec.variables:
+        frame[var.name] = _coerce(frame[var.name], var)
+    frame[FORM_COL] = ""
+    frame[ROW_COL] = 0
+    return frame
+
+
+def _literal(value: Any, ctx: Context, spec: DatasetSpec, var: str) -> Any:
+    if isinstance(value, Mapping):
+        if "study" in value:
+            key = value["study"]
+            study = ctx.study
+            found = getattr(study, key, None)
+            if found is None:
+                found = study.extra.get(key)
+            if found is None:
+                raise SpecError(spec.file, f"study has no field {key!r}", spec.name, var)
+            return found.isoformat() if hasattr(found, "isoformat") else found
+        if "derive" in value:
+            derivation = ctx.derivations.get(value["derive"])
+            if derivation is None or derivation.phase != "value":
+                raise SpecError(spec.file, f"{value['derive']!r} is not a value derivation",
+                                spec.name, var)
+            return derivation.func(dict(value.get("params") or {}), ctx, spec)
+        raise SpecError(spec.file, f"cannot read value {dict(value)!r}", spec.name, var)
+    return value
+
+
+def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Sort as SAS does: missing (blank or NaN) first, stable for equal keys."""
+    if data.empty:
+        return data.reset_index(drop=True)
+    sortable = pd.DataFrame(index=data.index)
+    for k in keys:
+        col = data[k]
+        if col.dtype == object:
+            # Blank sorts before any text, as a SAS missing character value does.
+            sortable[k] = col.fillna("").astype(str)
+        else:
+            sortable[k] = col
+    order = sortable.sort_values(list(keys), kind="mergesort", na_position="first").index
+    return data.loc[order].reset_index(drop=True)
+
+
+def map_dataset(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
+    """Build a dataset from its spec: source blocks or literal rows, then dataset phase.
+
+    Returns
+    -------
+    DataFrame
+        The spec's variables in spec order, sorted by the spec's sort keys, then the
+        provenance columns ``_FORM`` and ``_ROW``.
+    """
+    for var in spec.variables:
+        if var.rule is not None:
+            check_rule(var.rule, spec, var.name)
+    if spec.rows:
+        data = literal_rows(spec, ctx)
+    elif spec.sources:
+        parts = [map_block(b, ctx, spec) for b in spec.sources]
+        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    else:
+        raise SpecError(spec.file, "a dataset spec needs 'sources' or 'rows'", spec.name)
+    return finish_dataset(data, spec, ctx)
+
+
+def finish_dataset(data: pd.DataFrame, spec: DatasetSpec, ctx: Context) -> pd.DataFrame:
+    """Sort by the spec's keys, run dataset-phase derivations (--SEQ ...), order columns."""
+    for var in spec.variables:
+        if var.name not in data.columns:
+            data[var.name] = blank_like(data.index, var)
+    for col in PROVENANCE:
+        if col not in data.columns:
+            data[col] = "" if col == FORM_COL else 0
+    data = sort_frame(data, spec.sort)
+    for var in spec.variables:
+        if var.rule is not None and _is_dataset_phase(var.rule, ctx):
+            params = dict(var.rule.get("params") or {})
+            derivation = ctx.derivations[var.rule["derive"]]
+            data[var.name] = _coerce(derivation.func(data, params, ctx, spec), var).to_numpy()
+    return data[[*spec.variable_names, *PROVENANCE]]

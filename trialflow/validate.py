@@ -1,0 +1,380 @@
+"""Validate datasets on disk against their specs, in a fixed order of rules.
+
+``trialflow validate`` reads every ``*.xpt`` in a directory and checks each dataset,
+rule by rule, always in this order (so that reports compare between runs):
+
+1. ``unspecified``   variables in the data that the spec does not define
+2. ``required``      spec variables missing from the data, mandatory ones left blank
+3. ``type``          Char/Num as the spec says
+4. ``length``        values no longer than the declared length; stored width as declared
+5. ``label``         dataset and variable labels as the spec says, at most 40 ASCII
+6. ``ct``            values of a variable with a codelist are terms of it
+7. ``key_unique``    no two records share the spec's keys
+8. ``sort``          records in the spec's sort order (missing first, as SAS sorts)
+9. ``iso8601``       --DTC values are ISO 8601 dates/times (partial allowed)
+10. ``usubjid_in_dm`` every USUBJID is a subject of DM
+11. ``seq_unique``   --SEQ unique within subject
+
+A dataset without a spec of this study (another study's data, such as the CDISC pilot)
+gets what can be checked without one: names and labels within XPT limits, ISO 8601,
+USUBJID in DM and --SEQ uniqueness; a note says the rest was skipped.
+
+The report has one row per (dataset, variable, rule) with the number of records and up
+to five examples.
+
+Example
+-------
+>>> findings, summary = validate_directory(Path("build/sdtm"), specs, codelists, "PRECIOUS")
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trialflow.errors import InputError
+from trialflow.io import write_atomic
+from trialflow.mapping import per_value, sort_frame
+from trialflow.spec import Codelist, DatasetSpec
+from trialflow.xpt import MAX_CHAR_BYTES, MAX_LABEL, MAX_NAME, XptDataset, read_xpt
+
+RULES = ("read", "spec", "unspecified", "required", "type", "length", "label", "ct",
+         "key_unique", "sort", "iso8601", "usubjid_in_dm", "seq_unique")
+REPORT_COLUMNS = ["dataset", "variable", "rule", "severity", "count", "examples", "message"]
+EXAMPLES = 5
+
+# ISO 8601 date/time as SDTM uses it: complete or partial (right-truncated), or with a
+# hyphen standing for an unknown component in the middle (2003---15).
+_YEAR = r"(?:\d{4}|-)"
+_ISO = re.compile(
+    rf"^{_YEAR}(?:-(?:0[1-9]|1[0-2]|-)(?:-(?:0[1-9]|[12]\d|3[01]|-)"
+    r"(?:T(?:[01]\d|2[0-3]|-)(?::(?:[0-5]\d|-)(?::[0-5]\d(?:\.\d+)?)?)?)?)?)?$")
+_ASCII = re.compile(r"^[\x20-\x7E]*$")
+
+
+@dataclass(frozen=True)
+class ValidationFinding:
+    """One broken rule for one variable of one dataset, with how often and examples."""
+
+    dataset: str
+    variable: str
+    rule: str
+    severity: str
+    count: int
+    examples: str
+    message: str
+
+
+def _examples(values: pd.Series, rows: np.ndarray) -> str:
+    """Up to five 'row N: value' examples (rows 1-based in the file's record order)."""
+    picked = rows[:EXAMPLES]
+    return "; ".join(f"row {int(i) + 1}: {values.iloc[int(i)]!r}" for i in picked)
+
+
+class _Checker:
+    def __init__(self, ds: XptDataset) -> None:
+        self.ds = ds
+        self.found: list[ValidationFinding] = []
+
+    def add(self, variable: str, rule: str, message: str, count: int = 1, examples: str = "",
+            severity: str = "error") -> None:
+        self.found.append(ValidationFinding(self.ds.name, variable, rule, severity, count,
+                                            examples, message))
+
+    def flag(self, variable: str, rule: str, mask: np.ndarray, values: pd.Series,
+             message: str, severity: str = "error") -> None:
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            self.add(variable, rule, message, int(rows.size), _examples(values, rows),
+                     severity)
+
+
+def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
+                     codelists: Mapping[str, Codelist],
+                     dm_subjects: set[str] | None) -> list[ValidationFinding]:
+    """Check one dataset read from disk; ``spec`` None runs the spec-free checks only.
+
+    Parameters
+    ----------
+    ds : XptDataset
+    spec : DatasetSpec or None
+    codelists : mapping of str to Codelist
+    dm_subjects : set of str or None
+        USUBJIDs of DM; None skips that rule (no DM in the directory).
+    """
+    c = _Checker(ds)
+    data = ds.data
+    for f in ds.findings:
+        c.add("", "read", f.message, severity=f.severity)
+    if spec is None:
+        c.add("", "spec", "no spec of this study for this dataset: checked names, labels, "
+              "lengths, ISO 8601 dates, USUBJID in DM and --SEQ uniqueness only",
+              severity="info")
+        _xpt_limits(c, ds)
+    else:
+        _with_spec(c, ds, spec, codelists)
+    _iso8601(c, data)
+    if dm_subjects is not None and "USUBJID" in data.columns and ds.name != "DM":
+        c.flag("USUBJID", "usubjid_in_dm", ~data["USUBJID"].isin(dm_subjects).to_numpy(),
+               data["USUBJID"], "USUBJID is not a subject of DM")
+    _seq_unique(c, ds)
+    order = {r: i for i, r in enumerate(RULES)}
+    return sorted(c.found, key=lambda f: order.get(f.rule, len(RULES)))
+
+
+def _xpt_limits(c: _Checker, ds: XptDataset) -> None:
+    """What XPT v5 and SDTM allow, whatever the spec."""
+    for name in ds.data.columns:
+        if len(name) > MAX_NAME:
+            c.add(name, "label", f"variable name longer than {MAX_NAME} characters")
+        label = ds.labels.get(name, "")
+        if len(label) > MAX_LABEL or not _ASCII.match(label):
+            c.add(name, "label", f"label {label!r} is longer than {MAX_LABEL} characters or "
+                  "not ASCII")
+        if ds.widths.get(name, 0) > MAX_CHAR_BYTES:
+            c.add(name, "length", f"stored width {ds.widths[name]} exceeds {MAX_CHAR_BYTES}")
+    if len(ds.label) > MAX_LABEL or not _ASCII.match(ds.label):
+        c.add("", "label", f"dataset label {ds.label!r} is longer than {MAX_LABEL} "
+              "characters or not ASCII")
+
+
+def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
+               codelists: Mapping[str, Codelist]) -> None:
+    data = ds.data
+    names = spec.variable_names
+    # 1. unspecified
+    for col in data.columns:
+        if col not in names:
+            c.add(col, "unspecified", f"{col} is not defined in the spec of {spec.name}")
+    # 2. required
+    for var in spec.variables:
+        if var.name not in data.columns:
+            mandatory = var.mandatory or var.core == "Req"
+            c.add(var.name, "required", f"{var.name} is in the spec but not in the data",
+                  severity="error" if mandatory else "warning")
+        elif var.mandatory or var.core == "Req":
+            col = data[var.name]
+            empty = (col.isna() if ds.types.get(var.name) == "Num"
+                     else per_value(col, lambda u: u.astype(str).str.strip().eq(""))
+                     ).to_numpy(dtype=bool)
+            c.flag(var.name, "required", empty, col,
+                   f"{var.name} is required but blank")
+    present = [v for v in spec.variables if v.name in data.columns]
+    # 3. type
+    for var in present:
+        if ds.types.get(var.name) != var.type:
+            c.add(var.name, "type", f"{var.name} is {ds.types.get(var.name)}, the spec says "
+                  f"{var.type}")
+    # 4. length
+    for var in present:
+        if var.type != "Char" or ds.types.get(var.name) != "Char":
+            continue
+        nbytes = per_value(data[var.name], lambda u: u.astype(str).str.encode("utf-8")
+                           .str.len()).to_numpy()
+        c.flag(var.name, "length", nbytes > var.length, data[var.name],
+               f"value longer than the declared length {var.length}")
+        width = ds.widths.get(var.name)
+        if width is not None and width != var.length:
+            c.add(var.name, "length", f"stored width {width} differs from the declared "
+                  f"length {var.length}", severity="warning")
+    # 5. label
+    if ds.label != spec.label:
+        c.add("", "label", f"dataset label {ds.label!r} is not the spec's {spec.label!r}")
+    for var in present:
+        label = ds.labels.get(var.name, "")
+        if label != var.label:
+            c.add(var.name, "label", f"label {label!r} is not the spec's {var.label!r}")
+    _xpt_limits_names_only(c, ds)
+    # 6. controlled terminology
+    for var in present:
+        if not var.codelist:
+            continue
+        codelist = codelists.get(var.codelist)
+        if codelist is None:
+            c.add(var.name, "ct", f"codelist {var.codelist} is not defined in specs/ct")
+            continue
+        terms = {str(t.submission_value) for t in codelist.terms}
+        col = data[var.name]
+        values = (col.astype(str) if ds.types.get(var.name) == "Char"
+                  else col.map(lambda v: "" if pd.isna(v) else f"{v:g}"))
+        bad = values.ne("").to_numpy() & ~values.isin(terms).to_numpy()
+        c.flag(var.name, "ct", bad, col, f"value is not a term of codelist {codelist.id}",
+               "warning" if codelist.extensible else "error")
+    # 7. key uniqueness
+    keys = [k for k in spec.keys if k in data.columns]
+    if keys and len(keys) == len(spec.keys):
+        dup = data.duplicated(subset=keys, keep=False).to_numpy()
+        key_text = data[keys[0]].astype(str).str.cat([data[k].astype(str) for k in keys[1:]],
+                                                     sep="/")
+        c.flag("/".join(keys), "key_unique", dup, key_text,
+               "records share the same key values")
+    # 8. sort order
+    sort_keys = [k for k in spec.sort if k in data.columns]
+    if sort_keys and len(data) > 1:
+        expected = sort_frame(data.reset_index(drop=True)[sort_keys].assign(
+            _pos=np.arange(len(data))), sort_keys)["_pos"].to_numpy()
+        out_of_order = expected != np.arange(len(data))
+        if out_of_order.any():
+            first = int(np.flatnonzero(out_of_order)[0])
+            c.add("/".join(sort_keys), "sort", "records are not in the spec's sort order",
+                  int(out_of_order.sum()), f"first at row {first + 1}")
+
+
+def _xpt_limits_names_only(c: _Checker, ds: XptDataset) -> None:
+    for name in ds.data.columns:
+        label = ds.labels.get(name, "")
+        if len(name) > MAX_NAME or len(label) > MAX_LABEL or not _ASCII.match(label):
+            c.add(name, "label", f"name or label beyond XPT v5 limits ({name!r}, {label!r})")
+
+
+def _iso8601(c: _Checker, data: pd.DataFrame) -> None:
+    for col in data.columns:
+        if not col.endswith("DTC") or data[col].dtype != object:
+            continue
+        values = data[col].astype(str)
+        present = values.ne("").to_numpy()
+        ok = per_value(values, lambda u: u.str.fullmatch(_ISO).fillna(False)
+                       .astype(bool)).to_numpy(dtype=bool)
+        c.flag(col, "iso8601", present & ~ok, data[col], "not an ISO 8601 date/time")
+
+
+def _seq_unique(c: _Checker, ds: XptDataset) -> None:
+    data = ds.data
+    prefix = ds.name[4:] if ds.name.startswith("SUPP") else ds.name
+    seq = f"{prefix[:2]}SEQ"
+    if seq not in data.columns or "USUBJID" not in data.columns:
+        return
+    dup = data.duplicated(subset=["USUBJID", seq], keep=False).to_numpy() & \
+        data[seq].notna().to_numpy()
+    c.flag(seq, "seq_unique", dup, data["USUBJID"] + "/" + data[seq].astype(str),
+           f"{seq} repeats within a subject")
+
+
+def _study_of(ds: XptDataset) -> set[str]:
+    if "STUDYID" not in ds.data.columns:
+        return set()
+    return set(ds.data["STUDYID"].astype(str).unique()) - {""}
+
+
+def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
+                       codelists: Mapping[str, Codelist], study: str
+                       ) -> tuple[list[ValidationFinding], pd.DataFrame]:
+    """Validate every ``*.xpt`` of a directory, datasets in name order.
+
+    A spec applies to a dataset of the same name whose STUDYID is ``study`` (or that has
+    no STUDYID); another study's dataset is checked without a spec.
+
+    Returns
+    -------
+    findings : list of ValidationFinding
+    summary : DataFrame
+        One row per dataset: records, variables, whether a spec applied, errors,
+        warnings.
+
+    Raises
+    ------
+    InputError
+        The directory does not exist or holds no XPT file, or a file cannot be read.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "data directory not found",
+                         fix="run `trialflow sdtm` first, or pass --data DIR")
+    files = sorted(directory.glob("*.xpt"))
+    if not files:
+        raise InputError(str(directory), "no .xpt files to validate",
+                         fix="run `trialflow sdtm` first, or pass --data DIR")
+    read = [read_xpt(p) for p in files]
+    dm = next((d for d in read if d.name == "DM"), None)
+    dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
+        "USUBJID" in dm.data.columns else None
+    findings: list[ValidationFinding] = []
+    summary = []
+    for path, ds in zip(files, read, strict=True):
+        spec = specs.get(ds.name)
+        studies = _study_of(ds)
+        if spec is not None and studies and studies != {study}:
+            spec = None
+        if spec is not None and path.stem != ds.name.lower():
+            findings.append(ValidationFinding(ds.name, "", "read", "warning", 1, path.name,
+                                              "file name is not the lower-case dataset name"))
+        found = validate_dataset(ds, spec, codelists, dm_subjects)
+        findings.extend(found)
+        summary.append({"dataset": ds.name, "file": path.name, "records": len(ds.data),
+                        "variables": ds.data.shape[1], "spec": spec is not None,
+                        "errors": sum(f.count for f in found if f.severity == "error"),
+                        "warnings": sum(f.count for f in found if f.severity == "warning")})
+    return findings, pd.DataFrame(summary)
+
+
+def findings_table(findings: list[ValidationFinding]) -> pd.DataFrame:
+    """The report table: one row per finding, columns :data:`REPORT_COLUMNS`."""
+    return pd.DataFrame([asdict(f) for f in findings], columns=REPORT_COLUMNS)
+
+
+def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
+                 path: Path) -> Path:
+    """Write ``validation.xlsx`` (sheets ``findings`` and ``datasets``), atomically.
+
+    The workbook's creation time is fixed (``SOURCE_DATE_EPOCH`` or 1970) so that the
+    same findings give the same file content.
+    """
+    table = findings_table(findings)
+    created = dt.datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0),
+                                        tz=dt.UTC).replace(tzinfo=None)
+
+    def write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            table.to_excel(xl, sheet_name="findings", index=False)
+            summary.to_excel(xl, sheet_name="datasets", index=False)
+            xl.book.properties.created = created
+            xl.book.properties.modified = created
+            for sheet in xl.book.worksheets:
+                sheet.freeze_panes = "A2"
+                for col in sheet.columns:
+                    width = max(len(str(cell.value or "")) for cell in col[:200])
+                    sheet.column_dimensions[col[0].column_letter].width = min(80, width + 2)
+        _fix_zip_times(tmp, created)
+
+    return write_atomic(path, write)
+
+
+def _fix_zip_times(path: Path, when: dt.datetime) -> None:
+    """Give every member of the xlsx (a zip) the same fixed time: zip writers stamp the
+    wall clock into each entry, which would make identical reports differ."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in members:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, data)
+
+
+def console_summary(findings: list[ValidationFinding], summary: pd.DataFrame) -> str:
+    """A few lines for the terminal: per dataset, records and finding counts."""
+    lines = [f"{'dataset':<9} {'records':>8} {'spec':>5} {'errors':>7} {'warnings':>9}"]
+    for row in summary.itertuples():
+        lines.append(f"{row.dataset:<9} {row.records:>8} {'yes' if row.spec else 'no':>5} "
+                     f"{row.errors:>7} {row.warnings:>9}")
+    errors = [f for f in findings if f.severity == "error"]
+    for f in errors[:20]:
+        lines.append(f"error: {f.dataset}.{f.variable} [{f.rule}] {f.message} "
+                     f"({f.count}x; {f.examples})")
+    if len(errors) > 20:
+        lines.append(f"... and {len(errors) - 20} more errors")
+    total_e = sum(f.count for f in errors)
+    total_w = sum(f.count for f in findings if f.severity == "warning")
+    lines.append(f"validation: {len(summary)} datasets, {total_e} errors, {total_w} warnings")
+    return "\n".join(lines)
