@@ -265,6 +265,9 @@ class Problem:
         self._dirty: list[str] = []
         self.loss = math.inf
         self.widen = 1.0
+        # extra widening of some targets (hazard ratios and their limits while the search
+        # first steers the standard errors, see ``se_window``)
+        self.loose: dict[str, float] = {}
 
     # -- set-up --------------------------------------------------------------------
     def add(self, name: str, fn: Component, keys: list[str]) -> None:
@@ -280,8 +283,9 @@ class Problem:
         fn, items = self.components[name]
         v = fn()
         # a component may add a penalty of its own (a rule rather than a printed number)
-        w = self.widen
-        return sum(distance(v[k], t, d, w) for k, t, d in items) + v.get(PENALTY, 0.0), v
+        lo = self.loose
+        return sum(distance(v[k], t, d, lo.get(k, 1.0)) for k, t, d in items
+                   ) + v.get(PENALTY, 0.0), v
 
     def set_active(self, names: set[str] | None = None) -> float:
         """Choose the components the loss sums (all when None) and recompute them."""
@@ -289,9 +293,14 @@ class Problem:
         self.refresh()
         return self.loss
 
-    def set_widen(self, widen: float) -> float:
-        """Widen every target's rounding window ``widen`` times (1 = printed precision)."""
+    def set_widen(self, widen: float, loose: dict[str, float] | None = None) -> float:
+        """Widen the rounding windows of some targets (1 = printed precision).
+
+        ``loose`` maps target name -> widening factor; ``widen`` is the precision level
+        the standard-error guidance works at.
+        """
         self.widen = widen
+        self.loose = dict(loose or {})
         self.refresh()
         return self.loss
 
@@ -387,8 +396,8 @@ class StageReport:
 
 
 def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: float = 0.0,
-           t_end: float = 0.01, patience: int | None = None,
-           name: str = "search") -> StageReport:
+           t_end: float = 0.01, patience: int | None = None, name: str = "search",
+           keep_best: bool = True) -> StageReport:
     """Stochastic local search (simulated annealing when ``t_start`` > 0).
 
     A proposal that does not raise the loss is always kept, which lets the search drift
@@ -396,7 +405,8 @@ def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: 
     exp(-increase / temperature) (see :func:`accept`), the temperature falling
     geometrically from ``t_start`` to ``t_end``. Stops at loss 0, after ``max_steps``,
     or after ``patience`` steps without a new best; leaves the problem in the best
-    state seen.
+    state seen (in the last one with ``keep_best`` False: a random walk that shakes a
+    stuck search loose).
     """
     t0 = time.perf_counter()
     cur = problem.loss
@@ -406,7 +416,8 @@ def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: 
     steps = accepted = 0
     last_best = 0
     for steps in range(1, max_steps + 1):
-        if best == 0.0 or (patience is not None and steps - last_best > patience):
+        if (keep_best and best == 0.0) or (patience is not None
+                                           and steps - last_best > patience):
             steps -= 1
             break
         temp *= ratio
@@ -420,9 +431,11 @@ def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: 
             cur = new
             accepted += 1
             if cur < best:
-                best, best_snap, last_best = cur, problem.snapshot(), steps
+                best, last_best = cur, steps
+                if keep_best:
+                    best_snap = problem.snapshot()
         else:
             problem.rollback()
-    if cur != best:
+    if keep_best and cur != best:
         problem.restore(best_snap)
     return StageReport(name, problem.loss, steps, accepted, time.perf_counter() - t0)

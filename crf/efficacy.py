@@ -52,6 +52,8 @@ from crf.fastsurv import (
     group_scores,
     logrank_p,
     logrank_stat,
+    percentile5,
+    rank_sum_p,
 )
 from crf.schedule import tumour_nominal_days
 
@@ -107,18 +109,43 @@ def draw_best_response(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
 
 def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
              factor: float) -> PfsState:
-    """Initial PFS kinds and times, consistent with best response and follow-up."""
+    """Initial PFS kinds and times, consistent with best response and follow-up.
+
+    Non-responders progress at a latent time drawn from the arm's PFS distribution
+    (exponential with the published median, a starting point); responders respond at
+    the first or second assessment and their response then lasts a latent time from the
+    arm's duration-of-response distribution (Weibull with a falling hazard and the
+    published median), so that long responses exist in both arms.
+    Responders whose response outlasts the follow-up are the ones censored for PFS
+    (ongoing at the cut-off); RECIST progression is placed at the assessment nearest to
+    the latent time.
+    """
     n = len(df)
-    horizon = int(df["F"].max())
-    nominal = tumour_nominal_days(cfg, horizon)
+    arms = list(cfg["arms"])
+    arm_of = np.array([arms.index(a) for a in df["arm"]])
+    F = df["F"].to_numpy()
+    nominal = tumour_nominal_days(cfg, int(F.max()))
     nv = nominal.size
     # sites book scans on the scheduled day more often than anywhere else in the window
     offsets = np.arange(-WINDOW, WINDOW + 1)
     w = np.exp(-np.abs(offsets) / 0.6)
     jitter = rng.choice(offsets, size=(n, nv), p=w / w.sum())
-    kind = np.empty(n, dtype=object)
     p = cfg["pfs"]
-    for a, arm in enumerate(cfg["arms"]):
+    responders = np.isin(bor, ["PR", "CR"])
+    # a third of the responses are first seen at the second assessment
+    resp_visit = np.where(responders, (rng.random(n) < 0.35).astype(int), -1)
+    rv0 = np.maximum(resp_visit, 0)
+    resp_day = np.where(responders, nominal[rv0] + jitter[np.arange(n), rv0], -1)
+    pfs_median = np.asarray(p["median_months"], dtype=float)[arm_of] * MONTH
+    dor_median = np.asarray(cfg["response"]["dor_median_months"], dtype=float)[arm_of] * MONTH
+    # responses last a Weibull time with a falling hazard: some responders stay in
+    # response for years, in both arms, as with HER2-targeted therapy
+    shape = float(cfg["response"]["dor_weibull_shape"])
+    dor = dor_median * (rng.exponential(1.0, n) / math.log(2)) ** (1.0 / shape)
+    latent = np.where(responders, resp_day + dor, rng.exponential(pfs_median / math.log(2)))
+
+    kind = np.empty(n, dtype=object)
+    for a, arm in enumerate(arms):
         sel = (df["arm"] == arm).to_numpy()
         n_arm = int(sel.sum())
         n_ev = min(scale_counts([p["events"][a]], factor)[0], n_arm)
@@ -142,38 +169,31 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
         kind[ne & ~ne_clin] = CENS
         free &= ~ne
         n_events_left = n_ev - int(np.isin(kind[sel & ~free], [RECIST, CLIN, DEATH]).sum())
-        # responders censored without progression (ongoing response at the cut-off)
+        # responders censored without progression: those still responding at the cut-off
         n_resp_cens = scale_counts([cfg["response"]["responders_censored"][a]], factor)[0]
-        resp_cens = choose(rng, free & (bor == "PR"), n_resp_cens)
+        beyond = 1.0 / (1.0 + np.exp(-np.clip((latent - F) / 45.0, -30, 30))) + 0.02
+        arm_resp = free & responders
+        resp_cens = choose(rng, arm_resp, min(n_resp_cens, int(arm_resp.sum())),
+                           weights=beyond)
         kind[resp_cens] = CENS
-        free &= ~resp_cens
-        kind[free & (bor == "PR")] = RECIST
-        free &= ~(bor == "PR")
+        kind[arm_resp & ~resp_cens] = RECIST
+        n_events_left -= int((arm_resp & ~resp_cens).sum())
+        free &= ~arm_resp
         # censored: favour patients with short follow-up (ongoing at the cut-off)
-        n_cens = int(free.sum()) - n_events_left + int(
-            (kind[sel & (bor == "PR")] == RECIST).sum())
-        w = 1.0 / df["F"].to_numpy().astype(float) ** 1.5
-        cens = choose(rng, free, max(n_cens, 0), weights=w)
+        n_cens = int(free.sum()) - n_events_left
+        w = 1.0 / F.astype(float) ** 1.5
+        cens = choose(rng, free, min(max(n_cens, 0), int(free.sum())), weights=w)
         kind[cens] = CENS
         free &= ~cens
-        clin = choose(rng, free, max(n_clin, 0))
+        clin = choose(rng, free, min(max(n_clin, 0), int(free.sum())))
         kind[clin] = CLIN
         free &= ~clin
-        death = choose(rng, free, max(n_death, 0))
+        death = choose(rng, free, min(max(n_death, 0), int(free.sum())))
         kind[death] = DEATH
         free &= ~death
         kind[free] = RECIST
 
-    resp_visit = np.full(n, -1)
-    responders = bor == "PR"
-    resp_visit[responders] = (rng.random(responders.sum()) < 0.35).astype(int)
-    resp_day = np.where(responders, nominal[np.maximum(resp_visit, 0)]
-                        + jitter[np.arange(n), np.maximum(resp_visit, 0)], -1)
-
-    F = df["F"].to_numpy()
     kmax = np.searchsorted(nominal + WINDOW, F, side="right") - 1
-    median = np.array([p["median_months"][cfg["arms"].index(a)] for a in df["arm"]]) * MONTH
-    latent = rng.exponential(median / math.log(2))
     visit = np.full(n, -1)
     day = np.zeros(n, dtype=int)
     for i in range(n):  # per-patient constraint resolution on a handful of scalars
@@ -202,7 +222,7 @@ def _min_visit(bor: str, resp_visit: int, kind: str) -> int:
         return 0
     if bor == "MISSING":
         return -1
-    if bor == "PR":
+    if bor in ("PR", "CR"):
         return resp_visit + (1 if kind == RECIST else 0)
     if kind == RECIST:
         return 1
@@ -216,7 +236,7 @@ def _day_bounds(bor: str, kind: str, nominal: np.ndarray, jit: np.ndarray, resp_
     if bor == "MISSING":
         return (3, first - 1)
     lo = first + 1
-    if bor == "PR":
+    if bor in ("PR", "CR"):
         lo = int(resp_day) + 1
     return (lo, max(lo, int(F)))
 
@@ -229,6 +249,7 @@ def _fix_days(state: PfsState, nominal: np.ndarray) -> None:
 
 
 def pfs_event(state: PfsState) -> np.ndarray:
+    """PFS event indicator (1 = progression or death, 0 = censored)."""
     return (state.kind != CENS).astype(int)
 
 
@@ -261,7 +282,7 @@ def pfs_consistent(kind: int, bor: int, visit: int, day: int, resp_visit: int,
     -------
     bool
     """
-    first = nominal[0] + jit[0]
+    first = int(nominal[0] + jit[0])
     if day > F or day < 1:
         return False
     if kind == K_RECIST or kind == K_CENS:
@@ -303,6 +324,13 @@ _DERIVED = {"age65": ("age", lambda x: x >= 65), "ecog0": ("ecog", lambda x: x =
 # The search asks each subgroup's first Newton step log HR to be below -0.01: the exact
 # HR then prints below 1.00 with room to spare (checked exactly in the report).
 SUB_MARGIN = 0.01
+# crf.treatment: censored for PFS this close to the cut-off means still on treatment
+ONGOING_DAYS = 75
+# cycles are 21 days; some are a week late (about one in six, 5.5 % on average): 6 % room
+EXPOSURE_DELAY_ROOM = 1.06
+# patients long enough on treatment for the published maximum number of cycles per arm
+# (crf.treatment should spare her the adverse-event stops)
+EXPOSURE_CANDIDATES = 1
 
 
 def subgroup_flags(df: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -337,10 +365,13 @@ def _cox_values(prefix: str, es: EventSet, beta0: float,
 class PfsProblem(Problem):
     """PFS, PFS in the T-DM1-latest subgroup and duration of response, searched together.
 
-    The state is one row per ITT patient (integer codes); moves keep every patient
-    consistent (:func:`pfs_consistent`). ``mode`` restricts the moves for a stage:
-    ``"dor"`` moves responders only, ``("km", arm)`` non-responders of one arm (so the
-    duration of response stays as it is), ``"all"`` anyone.
+    The state is one row per ITT patient (integer codes), changed in place; every move
+    checks the patients it touches against :func:`pfs_consistent` and is undone when one
+    breaks a rule. A move names the components (one arm's Kaplan-Meier targets, one Cox
+    model, the subgroups) its change can affect, and only those are recomputed: an
+    exchange of outcomes between two patients of one arm leaves that arm's curve and the
+    unstratified Cox model alone, a non-responder's move leaves the duration of response
+    alone. ``mode`` restricts the moves for a stage (see :meth:`set_mode`).
     """
 
     def __init__(self, cfg: dict, df: pd.DataFrame, bor: np.ndarray, state: PfsState,
@@ -376,6 +407,18 @@ class PfsProblem(Problem):
         self.stratum_idx = {int(s): np.flatnonzero(self.strata == s)
                             for s in np.unique(self.strata)}
         self._beta: dict[str, float] = {}
+        self._last_mate = -1
+        # Treatment runs to progression (or past the cut-off when ongoing), so the
+        # published maximum number of cycles per arm needs patients progression-free
+        # that long: the latest first dose, plus the cycles with room for week delays.
+        treated = (df["treated"].to_numpy().astype(bool) if "treated" in df
+                   else np.ones(len(df), dtype=bool))
+        self.treated_idx = [idx[treated[idx]] for idx in self.arm_idx]
+        ex = cfg["exposure"]["cycles"]["max"]
+        first = int(cfg["enrolment"]["randomisation_to_first_dose_days"][1]) + 1
+        cycle = int(cfg["schedule"]["cycle_days"])
+        self.horizon = [first + int(math.ceil((m - 1) * cycle * EXPOSURE_DELAY_ROOM))
+                        for m in ex]
         self._register()
         self.set_mode("all")
 
@@ -447,19 +490,35 @@ class PfsProblem(Problem):
 
         self.add("sub", sub, [])
 
+        def exposure() -> dict[str, float]:
+            # as crf.treatment reads PFS: a patient censored near the cut-off is still on
+            # treatment, anyone else stops on her PFS day
+            ongoing = (ev == 0) & (day >= self.F - ONGOING_DAYS)
+            horizon = np.where(ongoing, self.F + 1, day)
+            pen = 0.0
+            for a in (0, 1):
+                h = np.sort(horizon[self.treated_idx[a]])
+                short = np.maximum(self.horizon[a] - h[::-1][:EXPOSURE_CANDIDATES], 0)
+                pen += float((short > 0).sum()) + float(short.sum()) / 100.0
+            return {PENALTY: pen, "exposure.short": pen}
+
+        self.add("exposure", exposure, [])
+
     def guide(self, prefix: str) -> list[tuple[float, float]]:
         """The se window of a Cox model's printed HR and upper limit, at the current widening."""
         t = self.targets.items
-        return [se_window(t[f"{prefix}.hr"], t[f"{prefix}.hr_upper_1s"], Z90, self.widen)]
+        return [se_window(t[f"{prefix}.hr"], t[f"{prefix}.hr_upper_1s"], Z90, 1.0)]
 
     # -- moves ---------------------------------------------------------------------
     def set_mode(self, mode: str | tuple[str, int]) -> None:
         """Restrict the moves (see the class docstring) and set their mixture.
 
         Modes: ``"dor"`` responders' own times (the duration-of-response times change),
-        ``"dorswap"`` responders exchange outcomes with patients of their arm (only who
-        has which duration changes, i.e. the stratified analysis), ``("km", arm)`` and
-        ``"nonresp"`` non-responders only (one arm, or both), ``"all"`` anyone.
+        ``"dorswap"`` responders exchange outcomes with patients of their arm in other
+        strata (only who has which duration changes, i.e. the stratified analysis),
+        ``"dormix"`` mostly such exchanges and some of the responders' own times,
+        ``("km", arm)`` and ``"nonresp"`` non-responders only (one arm, or both),
+        ``"all"`` anyone.
         """
         self.mode = mode
         A = self.arrays
@@ -471,6 +530,9 @@ class PfsProblem(Problem):
         elif mode == "dorswap":
             self.pool = None
             self.mix = (1.0, 0.0, 0.0)
+        elif mode == "dormix":
+            self.pool = None
+            self.mix = (0.7, 0.05, 0.15)
         elif mode == "all":
             self.pool = np.arange(self.test.size)
             self.mix = (0.3, 0.05, 0.2)
@@ -496,6 +558,8 @@ class PfsProblem(Problem):
         p_swap, p_resp, p_place = self.mix
         r = rng.random()
         if r < p_swap:
+            if self.mode == "dor" and rng.random() < 0.5:
+                return self._swap_place(i, rng)
             return self._swap(i, rng)
         r -= p_swap
         if r < p_resp:
@@ -511,9 +575,28 @@ class PfsProblem(Problem):
         """Two patients of one arm and the same measurability exchange outcomes."""
         A = self.arrays
         mates = self.mates[(int(self.arm_of[i]), bool(self.meas[i]))]
+        if self.mode in ("dorswap", "dormix"):
+            # only who is in which stratum matters here
+            mates = mates[self.strata[mates] != self.strata[i]]
+        if mates.size and rng.random() < 0.5:
+            # a near-swap: the mate's outcome is like this one's (a responder with a
+            # similar duration, or a similar PFS day), so only the few comparisons
+            # between the two times change: the finest step the strata allow
+            if A["rv"][i] >= 0:
+                mates = mates[A["rv"][mates] >= 0]
+                t = A["day"][mates] - A["rday"][mates]
+                t_i = A["day"][i] - A["rday"][i]
+            else:
+                mates = mates[A["rv"][mates] < 0]
+                t, t_i = A["day"][mates], A["day"][i]
+            if mates.size > 4:
+                mates = mates[np.argsort(np.abs(t - t_i), kind="stable")[:4]]
+        if mates.size == 0:
+            return None
         j = int(mates[rng.integers(mates.size)])
         if j == i or (self.pool is not None and self.mode != "all" and A["rv"][j] >= 0):
             return None
+        self._last_mate = j
         for key in ("kind", "bor", "visit", "day", "rv", "rday", "event"):
             a = A[key]
             vi, vj = a[i], a[j]
@@ -536,7 +619,26 @@ class PfsProblem(Problem):
             dirty.update((f"tdm1_km_{a}", "tdm1_cox"))
         if self.sub_sig[i] != self.sub_sig[j]:
             dirty.add("sub")
+        if self.F[i] != self.F[j]:
+            dirty.add("exposure")
         return dirty
+
+    def _swap_place(self, i: int, rng: np.random.Generator) -> set[str] | None:
+        """Hand a responder's outcome to an arm mate, then re-time it there.
+
+        The mate's follow-up may allow a duration of response the first patient's could
+        not (a response ongoing for years needs years of follow-up).
+        """
+        A = self.arrays
+        dirty = self._swap(i, rng)
+        if dirty is None:
+            return None
+        holders = [k for k in (i, self._last_mate) if A["rv"][k] >= 0]
+        k = holders[int(rng.integers(len(holders)))]
+        more = self._place(k, rng)
+        if more is None:
+            return None
+        return dirty | more
 
     def _respond(self, i: int, rng: np.random.Generator) -> set[str] | None:
         """A responder's first response at another assessment or another day."""
@@ -577,7 +679,13 @@ class PfsProblem(Problem):
         elif r < 0.4:
             k += 1 if rng.random() < 0.5 else -1
         elif r < 0.5:
-            k = int(rng.integers(0, max(1, min(int(self.kmax[i]), 14)) + 1))
+            # within the first two years, where most events are; for non-responders in
+            # the last stages sometimes up to the cut-off (treatment long enough for the
+            # published maximum of cycles)
+            top = min(int(self.kmax[i]), 14)
+            if self.mode in ("nonresp", "all") and rng.random() < 0.5:
+                top = int(self.kmax[i])
+            k = int(rng.integers(0, max(1, top) + 1))
         elif 0 <= k < self.nominal.size:
             step = int(rng.integers(1, 4)) * (1 if rng.random() < 0.5 else -1)
             self.put("jit", (i, k), min(WINDOW, max(-WINDOW, int(A["jit"][i, k]) + step)))
@@ -613,19 +721,26 @@ class PfsProblem(Problem):
         day; in them the duration of response beside another responder's.
         """
         A = self.arrays
-        old_day, old_rday = int(A["day"][i]), int(A["rday"][i])
         delta = int(rng.integers(-1, 2))
         if self.pool is None:
             resp = np.flatnonzero(A["rv"] >= 0)
             j = int(resp[rng.integers(resp.size)])
-            day = int(A["day"][j] - A["rday"][j]) + delta + old_rday
+            day = int(A["day"][j] - A["rday"][j]) + delta + int(A["rday"][i])
         else:
             j = int(rng.integers(self.test.size))
             day = int(A["day"][j]) + delta
-        if j == i or day == old_day:
+        if j == i:
+            return None
+        return self.place_day(i, day)
+
+    def place_day(self, i: int, day: int) -> set[str] | None:
+        """Move patient ``i``'s PFS outcome to study ``day`` (on the assessment whose
+        window holds it, for RECIST progression and censoring); None when not allowed."""
+        A = self.arrays
+        old_day, old_rday = int(A["day"][i]), int(A["rday"][i])
+        if day == old_day:
             return None
         if A["kind"][i] == K_RECIST or A["kind"][i] == K_CENS:
-            # the assessment whose window holds that day, if any
             k = int(np.searchsorted(self.nominal, day - WINDOW, side="left"))
             if k >= self.nominal.size or abs(day - int(self.nominal[k])) > WINDOW:
                 return None
@@ -646,7 +761,7 @@ class PfsProblem(Problem):
         dirty = set()
         moved = A["day"][i] != old_day
         if moved:
-            dirty.update((f"itt_km_{a}", "itt_cox", "itt_lr", "sub"))
+            dirty.update((f"itt_km_{a}", "itt_cox", "itt_lr", "sub", "exposure"))
             if self.tdm1[i]:
                 dirty.update((f"tdm1_km_{a}", "tdm1_cox"))
         if A["rv"][i] >= 0 and (moved or A["rday"][i] != old_rday):
@@ -677,6 +792,41 @@ class PfsProblem(Problem):
         return out
 
 
+# Coarse-to-fine: (widening of the rounding windows of the Cox/log-rank targets, extra
+# widening of the hazard ratios and their limits). While the hazard ratios are loose, the
+# se guidance (see ``se_window``) steers the standard errors — which need the right
+# *structure* of the data (who is at risk when) and move slowly — before the ratios are
+# pulled in. The final level is the printed precision.
+CONTINUATION = ((10.0, 20.0), (3.0, 20.0), (3.0, 5.0), (1.0, 5.0), (1.0, 2.0), (1.0, 1.0))
+
+
+def _continue(prob: Problem, rng: np.random.Generator, name: str, widen_keys: list[str],
+              hr_keys: list[str], budget: int, reports: list[dict], patience: int,
+              t_walk: float, held: dict[str, float] | None = None) -> int:
+    """Search from coarse to printed precision; at printed precision, walk.
+
+    Each level ends at loss 0 or after ``patience`` steps without a better state. The
+    last level walks at a constant temperature, which keeps the search moving near the
+    targets: a printed precision of three decimals on a hazard ratio from 35 patients is
+    a needle that single moves overshoot, so exact hits come from visiting many nearby
+    configurations. ``held`` targets keep a fixed widening throughout (a later stage
+    meets them). Returns the steps used.
+    """
+    used = 0
+    for widen, loose in CONTINUATION:
+        factors = {k: widen for k in widen_keys}
+        factors.update({k: widen * loose for k in hr_keys})
+        factors.update(held or {})
+        prob.set_widen(widen, factors)
+        if prob.loss == 0 or used >= budget:
+            continue
+        last = widen == 1.0 and loose == 1.0
+        used += _stage(prob, rng, f"{name}.w{widen:g}.l{loose:g}", budget - used, reports,
+                       t_start=t_walk if last else 0.3, t_end=t_walk if last else 0.05,
+                       patience=None if last else patience).steps
+    return used
+
+
 def _stage(prob: Problem, rng: np.random.Generator, name: str, steps: int,
            reports: list[dict], **kw: float) -> StageReport:
     rep = search(prob, rng, steps, name=name, **kw)
@@ -696,12 +846,13 @@ def _active_misses(prob: Problem) -> dict[str, tuple[float, float]]:
             if distance(v[k], t, d) > 0:
                 out[k] = (float(v[k]), t)
         if v.get(PENALTY, 0.0) > 0:
-            out[name] = (float(v[PENALTY]), 0.0)
+            out[f"{name}.penalty"] = (float(v[PENALTY]), 0.0)
     return out
 
 
 def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
-                  state: PfsState, max_steps: int = 60000) -> tuple[PfsState, np.ndarray, dict]:
+                  state: PfsState, max_steps: int = 250000
+                  ) -> tuple[PfsState, np.ndarray, dict]:
     """Move PFS and response outcomes until the PFS, T-DM1-subgroup and DoR targets hold.
 
     Parameters
@@ -725,7 +876,25 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
         The calibrated state, the best responses (outcomes move between patients of one
         arm with the same measurability, and the best response moves with them) and a
         report: ``loss``, ``steps``, ``seconds``, ``misses`` (stat -> (value, target)),
-        ``values``, ``subgroup_hr`` and one entry per stage in ``stages``.
+        ``values``, ``subgroup_hr`` and one entry per search stage in ``stages``.
+
+    Notes
+    -----
+    The stages, each from coarse to printed precision (:data:`CONTINUATION`):
+
+    1. responders' own times: duration-of-response medians, limits and unstratified
+       hazard ratio;
+    2. responders exchanging outcomes with arm mates in other strata: the stratified DoR
+       hazard ratio (only who has which duration changes, so stage 1's targets stay
+       met); every other try also moves responders' own times, since some sets of
+       durations admit no assignment to strata that meets the stratified targets;
+    3. per arm, non-responders: the Kaplan-Meier targets (ITT, T-DM1 subgroup);
+    4. non-responders of both arms: everything (DoR stays met, as responders no longer
+       move).
+
+    The first stage whose targets are not met runs next, so a later stage never works on
+    top of an unmet earlier one; a stage that fails is retried after a short hot random
+    walk, within the budget.
     """
     t0 = time.perf_counter()
     arms = tuple(cfg["arms"])
@@ -735,33 +904,68 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
         raise RuntimeError(f"generated PFS outcomes break the rules for {len(bad)} patients "
                            f"(rows {bad[:5]})")
     stages: list[dict] = []
-    left = max_steps
-    # Stage 1, responders: the duration-of-response targets, which need responder moves.
-    dor = {n for n in prob.order if n.startswith("dor")}
-    prob.set_mode("dor")
-    prob.set_active(dor)
-    left -= _stage(prob, rng, "dor", min(left, max_steps // 8), stages, t_start=0.3,
-                   patience=4000).steps
-    # Stage 2, per arm: the Kaplan-Meier medians and limits (ITT, T-DM1 subgroup), which
-    # depend on that arm's patients only; non-responders move, so DoR stays met.
+    used = 0
+    dor_a = {"dor_km_0", "dor_km_1", "dor_cox"}
+    dor_km = [f"dor.{arm}.{s}" for arm in arms for s in ("median", "ucl")]
+    # name: moves, components, widened keys, loosened hazard ratios, steps of one try,
+    # patience per level, walking temperature
+    plan = {"dor": ("dor", dor_a, dor_km, ["dor.hr", "dor.hr_upper_1s"], 25000, 3000, 0.3),
+            "dors": ("dorswap", dor_a | {"dor_scox"}, [], ["dors.hr", "dors.hr_upper_1s"],
+                     12000, 1000, 1.0)}
     for a, arm in enumerate(arms):
-        prob.set_mode(("km", a))
-        prob.set_active({f"itt_km_{a}", f"tdm1_km_{a}"})
-        left -= _stage(prob, rng, f"km.{arm}", min(left, max_steps // 8), stages,
-                       t_start=0.3, patience=4000).steps
-    # Stage 3, everything: hazard ratios, log-rank p values and the subgroups too.
+        plan[f"km.{arm}"] = (("km", a), {f"itt_km_{a}", f"tdm1_km_{a}"}, [], [], 8000, 2000,
+                             0.3)
+    plan["all"] = ("nonresp", None, ["itt.p_1s", "tdm1.p_1s"],
+                   ["itt.hr", "itt.hr_upper_1s", "tdm1.hr", "tdm1.hr_upper_1s"], 40000, 3000,
+                   0.2)
+    order = list(plan)
+    tries = dict.fromkeys(order, 0)
+    shaken = False
+    # The first stage whose targets are not met runs next; a stage that fails is shaken
+    # (a short hot walk) before its next try, and a stratified-DoR stage that fails twice
+    # sends the search back to the responders' own times.
+    while used < max_steps:
+        todo = None
+        for name in order:
+            mode, active, *_ = plan[name]
+            prob.set_mode(mode)
+            prob.set_active(active)
+            prob.set_widen(1.0)
+            if prob.loss > 0:
+                todo = name
+                break
+        if todo is None:
+            break
+        mode, active, widen_keys, hr_keys, try_steps, patience, t_walk = plan[todo]
+        tries[todo] += 1
+        if todo == "dors" and tries[todo] % 2 == 0:
+            # every other try, responders' own times move too: some durations admit no
+            # stratum assignment that meets the stratified targets
+            mode, t_walk = "dormix", 0.5
+        if tries[todo] > 1 and not shaken:
+            shake = todo if not (todo == "dors" and tries[todo] % 4 == 1) else "dor"
+            s_mode, s_active, *_ = plan[shake]
+            prob.set_mode(s_mode)
+            prob.set_active(s_active)
+            prob.set_widen(10.0, {k: 200.0 for k in plan[shake][3]})
+            used += _stage(prob, rng, f"{shake}.shake", min(1000, max_steps - used), stages,
+                           t_start=1.0, t_end=1.0, keep_best=False).steps
+            if shake != todo:
+                shaken = True
+                continue  # the earlier stage is unmet now: it runs first
+            prob.set_mode(mode)
+            prob.set_active(active)
+        shaken = False
+        budget = min(try_steps, max_steps - used)
+        used += _continue(prob, rng, f"{todo}.{tries[todo]}", widen_keys, hr_keys, budget,
+                          stages, patience, t_walk)
     prob.set_mode("all")
     prob.set_active(None)
-    rounds = 0
-    while left > 0 and prob.loss > 0:
-        rounds += 1
-        t_start = 0.3 if rounds == 1 else 0.15
-        left -= _stage(prob, rng, f"all.{rounds}", min(left, max_steps // 3), stages,
-                       t_start=t_start, patience=max_steps // 6).steps
+    prob.set_widen(1.0)
     state_out, bor_out = prob.state()
     values = prob.values()
-    report = {"loss": prob.loss, "steps": max_steps - left,
-              "seconds": time.perf_counter() - t0, "misses": prob.targets.misses(values),
+    report = {"loss": prob.loss, "steps": used, "seconds": time.perf_counter() - t0,
+              "misses": prob.targets.misses(values),
               "subgroup_penalty": prob.comp_loss.get("sub", 0.0), "values": values,
               "subgroup_hr": prob.subgroup_hrs(), "stages": stages}
     return state_out, bor_out, report
@@ -788,3 +992,699 @@ def pfs_targets(cal: dict, arms: tuple[str, str]) -> Targets:
     t.items["dors.hr"] = tuple(dor["hr_stratified"])
     t.items["dors.hr_upper_1s"] = tuple(dor["hr_stratified_upper_1s"])
     return t
+
+
+# --------------------------------------------------------------------------- OS
+
+
+def _arm_factor(cfg: dict, df: pd.DataFrame, a: int) -> float:
+    """This arm's ITT size relative to the published one (1 for the published study)."""
+    pop = cfg["populations"]
+    published = pop["randomised"][a] - pop["not_itt_withdrew_data_consent"][a]
+    return float((df["arm"] == cfg["arms"][a]).sum()) / published
+
+
+def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState) -> OsState:
+    """Deaths and last contacts, consistent with PFS and follow-up.
+
+    A patient whose PFS event is death died on her PFS day; the other deaths follow a
+    progression, after a post-progression survival drawn from the arm's exponential
+    distribution (the patients more likely to die before the cut-off being the ones who
+    die, with exact per-arm counts), on a day no later than the cut-off. The survivors
+    were last contacted in the two months before the cut-off, except a few lost to
+    follow-up, whose last contact falls anywhere from their PFS day on.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The study's generator.
+    cfg : dict
+        The simulation spec (``os`` block).
+    df : pandas.DataFrame
+        ITT patients with ``arm`` and ``F``.
+    pfs : PfsState
+        The (calibrated) PFS outcomes.
+
+    Returns
+    -------
+    OsState
+    """
+    n = len(df)
+    o = cfg["os"]
+    F = df["F"].to_numpy().astype(np.int64)
+    pday = np.asarray(pfs.day, dtype=np.int64)
+    kind = np.asarray(pfs.kind)
+    death = kind == DEATH
+    day = np.where(death, pday, 0).astype(np.int64)
+    lost = np.zeros(n, dtype=bool)
+    can_die = np.isin(kind, [RECIST, CLIN]) & (pday < F)
+    for a, arm in enumerate(cfg["arms"]):
+        sel = (df["arm"] == arm).to_numpy()
+        factor = _arm_factor(cfg, df, a)
+        n_death = scale_counts([o["deaths"][a]], factor)[0]
+        mean = o["post_progression_median_months"][a] * MONTH / math.log(2)
+        room = (F - pday).astype(float)
+        p_die = 1.0 - np.exp(-np.maximum(room, 0.0) / mean)
+        elig = sel & can_die
+        k = min(max(n_death - int((sel & death).sum()), 0), int(elig.sum()))
+        dies = choose(rng, elig, k, weights=p_die + 1e-9)
+        idx = np.flatnonzero(dies)
+        # post-progression survival, truncated at the cut-off (inverse CDF)
+        u = rng.random(idx.size)
+        pps = -mean * np.log1p(-u * p_die[idx])
+        day[idx] = np.clip(pday[idx] + np.maximum(np.ceil(pps), 1).astype(np.int64),
+                           pday[idx] + 1, F[idx])
+        death |= dies
+        n_lost = scale_counts([o["lost_to_follow_up"][a]], factor)[0]
+        alive = sel & ~death
+        lost |= choose(rng, alive, min(n_lost, int(alive.sum())))
+    alive = ~death
+    lo = np.where(lost, pday, np.maximum(pday, F - LAST_CONTACT_WINDOW))
+    span = np.maximum(F - lo, 0) + 1
+    day = np.where(alive, lo + (rng.random(n) * span).astype(np.int64), day)
+    return OsState(death=death, day=day.astype(np.int64), lost=lost)
+
+
+LAST_CONTACT_WINDOW = 60  # days before the cut-off in which survivors were last contacted
+
+
+def os_consistent(death: bool, day: int, lost: bool, pfs_kind: str, pfs_day: int,
+                  F: int) -> bool:
+    """The OS rules of the module docstring for one patient.
+
+    Parameters
+    ----------
+    death, day, lost : bool, int, bool
+        Died, day of death or last contact, lost to follow-up.
+    pfs_kind, pfs_day : str, int
+        The patient's PFS outcome.
+    F : int
+        Last study day before the data cut-off.
+
+    Returns
+    -------
+    bool
+    """
+    if day > F or day < pfs_day:
+        return False
+    if pfs_kind == DEATH:
+        return death and day == pfs_day and not lost
+    if death:
+        return pfs_kind in (RECIST, CLIN) and day > pfs_day and not lost
+    return lost or day >= F - LAST_CONTACT_WINDOW
+
+
+class OsProblem(Problem):
+    """Overall survival and follow-up: deaths, death days and last contacts move.
+
+    Moves: a death day or last contact within its allowed range (often right beside
+    another patient's time), a death passing from one patient to a survivor of the same
+    arm, lost-to-follow-up status passing between survivors, and times placed at a
+    quantile target (see :meth:`_quantile_swap`). The follow-up quartiles are order
+    statistics, so their components also count how many times lie on the wrong side.
+    """
+
+    def __init__(self, cfg: dict, df: pd.DataFrame, pfs: PfsState, state: OsState,
+                 targets: Targets) -> None:
+        super().__init__(targets)
+        self.arms = tuple(cfg["arms"])
+        self.test = (df["arm"] == self.arms[0]).to_numpy()
+        self.arm_of = np.where(self.test, 0, 1)
+        self.F = df["F"].to_numpy().astype(np.int64)
+        self.pday = np.asarray(pfs.day, dtype=np.int64)
+        self.pkind = np.asarray(pfs.kind)
+        self.forced = self.pkind == DEATH
+        self.can_die = np.isin(self.pkind, [RECIST, CLIN]) & (self.pday < self.F)
+        self.lo_alive = np.maximum(self.pday, self.F - LAST_CONTACT_WINDOW)
+        self.arrays = {"death": np.asarray(state.death, dtype=np.int64).copy(),
+                       "day": np.asarray(state.day, dtype=np.int64).copy(),
+                       "lost": np.asarray(state.lost, dtype=np.int64).copy()}
+        self.arm_idx = [np.flatnonzero(self.test), np.flatnonzero(~self.test)]
+        self._beta: dict[str, float] = {}
+        # (patients, study day) of every quantile target: moves place times right there
+        t = targets.items
+        everyone = np.arange(self.test.size)
+        self.spots = [(everyone, t[f"fu.overall.{q}"][0] * MONTH) for q in ("median", "q1",
+                                                                           "q3")]
+        for a, arm in enumerate(self.arms):
+            self.spots += [(self.arm_idx[a], t[f"fu.{arm}.{q}"][0] * MONTH)
+                           for q in ("median", "q1", "q3")]
+            self.spots += [(self.arm_idx[a], t[f"os.{arm}.{q}"][0] * MONTH)
+                           for q in ("median", "lcl", "ucl")
+                           if math.isfinite(t[f"os.{arm}.{q}"][0])]
+        self._register()
+
+    def _register(self) -> None:
+        A = self.arrays
+        day, death, test = A["day"], A["death"], self.test
+        for a, arm in enumerate(self.arms):
+            idx = self.arm_idx[a]
+
+            def km(idx: np.ndarray = idx, arm: str = arm) -> dict[str, float]:
+                return km_arm_stats(f"os.{arm}", day[idx], death[idx])
+
+            self.add(f"os_km_{a}", km, [f"os.{arm}.{s}" for s in ("median", "lcl", "ucl")])
+
+            def fu(idx: np.ndarray = idx, arm: str = arm) -> dict[str, float]:
+                return _follow_up(f"fu.{arm}", day[idx], self.targets.items)
+
+            self.add(f"fu_{a}", fu, [f"fu.{arm}.{s}" for s in ("median", "q1", "q3")])
+        self.add("fu_all", lambda: _follow_up("fu.overall", day, self.targets.items),
+                 [f"fu.overall.{s}" for s in ("median", "q1", "q3")])
+        self.add("fu_p", lambda: {"fu.p": rank_sum_p(day[test], day[~test])}, ["fu.p"])
+
+        def cox() -> dict[str, float]:
+            es = event_set(day, death, test)
+            t = self.targets.items
+            v, self._beta["os"] = _cox_values(
+                "os", es, self._beta.get("os", 0.0),
+                [se_window(t["os.hr"], t["os.hr_upper_1s"], Z90, 1.0)])
+            v["os.p_1s"] = logrank_p(logrank_stat(es))[1]
+            return v
+
+        self.add("os_cox", cox, ["os.hr", "os.hr_upper_1s", "os.p_1s"])
+
+    def ok(self, i: int) -> bool:
+        """Patient ``i`` obeys the OS rules."""
+        A = self.arrays
+        return os_consistent(bool(A["death"][i]), int(A["day"][i]), bool(A["lost"][i]),
+                             str(self.pkind[i]), int(self.pday[i]), int(self.F[i]))
+
+    def move(self, rng: np.random.Generator) -> set[str] | None:
+        A = self.arrays
+        r = rng.random()
+        if r < 0.15:
+            # a time placed at a quantile target, by a patient whose rules allow it there
+            who, at = self.spots[int(rng.integers(len(self.spots)))]
+            v = int(round(at)) + int(rng.integers(-3, 4))
+            lo = np.where(A["death"] == 1, self.pday + 1,
+                          np.where(A["lost"] == 1, self.pday, self.lo_alive))
+            fit = who[(lo[who] <= v) & (self.F[who] >= v) & ~self.forced[who]]
+            if rng.random() < 0.7:
+                # mostly a patient whose time is near already: a small change of the rest
+                fit = fit[np.abs(A["day"][fit] - v) <= 90]
+            if fit.size == 0:
+                return None
+            i = int(fit[rng.integers(fit.size)])
+            if A["day"][i] == v:
+                return None
+            self.put("day", i, v)
+            a = int(self.arm_of[i])
+            return {f"os_km_{a}", "os_cox", f"fu_{a}", "fu_all", "fu_p"}
+        if r < 0.25:
+            return self._quantile_swap(rng)
+        r = (r - 0.25) / 0.75
+        i = int(rng.integers(self.test.size))
+        a = int(self.arm_of[i])
+        dirty = {f"os_km_{a}", "os_cox", f"fu_{a}", "fu_all", "fu_p"}
+        if r < 0.3:
+            # a death and a survivor of one arm trade places
+            mates = self.arm_idx[a]
+            j = int(mates[rng.integers(mates.size)])
+            if j == i or A["death"][i] == A["death"][j] or A["lost"][i] or A["lost"][j]:
+                return None
+            d, s = (i, j) if A["death"][i] else (j, i)
+            if self.forced[d] or not self.can_die[s]:
+                return None
+            old = int(A["day"][d])
+            self.put("death", d, 0)
+            self.put("day", d, int(self.lo_alive[d] + rng.integers(
+                0, self.F[d] - self.lo_alive[d] + 1)))
+            self.put("death", s, 1)
+            lo, hi = int(self.pday[s]) + 1, int(self.F[s])
+            new = old if rng.random() < 0.5 else int(rng.integers(lo, hi + 1))
+            self.put("day", s, min(max(new, lo), hi))
+            touched = (d, s)
+        elif r < 0.35:
+            # lost to follow-up passes to another survivor of the arm
+            mates = self.arm_idx[a]
+            j = int(mates[rng.integers(mates.size)])
+            if not A["lost"][i] or A["lost"][j] or A["death"][j]:
+                return None
+            self.put("lost", i, 0)
+            self.put("day", i, int(self.lo_alive[i] + rng.integers(
+                0, self.F[i] - self.lo_alive[i] + 1)))
+            self.put("lost", j, 1)
+            self.put("day", j, int(rng.integers(self.pday[j], self.F[j] + 1)))
+            touched = (i, j)
+        else:
+            if self.forced[i]:
+                return None
+            lo = int(self.pday[i]) + 1 if A["death"][i] else (
+                int(self.pday[i]) if A["lost"][i] else int(self.lo_alive[i]))
+            hi = int(self.F[i])
+            q = rng.random()
+            if q < 0.2:
+                new = int(rng.integers(lo, hi + 1))
+            elif q < 0.45:
+                # beside another patient's time: the smallest change of ranks
+                new = int(A["day"][int(rng.integers(self.test.size))]) + int(
+                    rng.integers(-1, 2))
+            else:
+                step = int(rng.integers(1, 31 if q < 0.7 else 4))
+                new = int(A["day"][i]) + (step if rng.random() < 0.5 else -step)
+            if new < lo or new > hi or new == A["day"][i]:
+                return None
+            self.put("day", i, new)
+            touched = (i,)
+        if not all(self.ok(k) for k in touched):
+            return None
+        return dirty
+
+    def _quantile_swap(self, rng: np.random.Generator) -> set[str] | None:
+        """A survivor who cannot be last seen below a quantile target dies below it, and a
+        patient who died there, but whose follow-up ends below it, survives instead.
+
+        The deaths keep their days (so the Kaplan-Meier curve barely moves) while one
+        more OS time falls below the target: what a follow-up quantile needs when
+        too many survivors were enrolled early.
+        """
+        A = self.arrays
+        who, at = self.spots[int(rng.integers(len(self.spots)))]
+        v = int(round(at))
+        above = who[(A["death"][who] == 0) & (A["lost"][who] == 0) & self.can_die[who]
+                    & (self.lo_alive[who] > v) & (self.pday[who] < v)]
+        if above.size == 0:
+            return None
+        i = int(above[rng.integers(above.size)])
+        a = int(self.arm_of[i])
+        mates = self.arm_idx[a]
+        below = mates[(A["death"][mates] == 1) & ~self.forced[mates]
+                      & (self.lo_alive[mates] <= v) & (np.abs(A["day"][mates] - v) <= 120)]
+        if below.size == 0:
+            return None
+        j = int(below[rng.integers(below.size)])
+        old = int(A["day"][j])
+        self.put("death", j, 0)
+        self.put("day", j, int(rng.integers(self.lo_alive[j], min(self.F[j], v) + 1)))
+        self.put("death", i, 1)
+        self.put("day", i, min(max(old, int(self.pday[i]) + 1), v))
+        if not (self.ok(i) and self.ok(j)):
+            return None
+        return {f"os_km_{a}", "os_cox", f"fu_{a}", "fu_all", "fu_p"}
+
+    def state(self) -> OsState:
+        """The current OS outcomes."""
+        A = self.arrays
+        return OsState(death=A["death"].astype(bool), day=A["day"].copy(),
+                       lost=A["lost"].astype(bool))
+
+
+_QUANTILES = (("median", 0.5), ("q1", 0.25), ("q3", 0.75))
+
+
+def _follow_up(prefix: str, day: np.ndarray,
+               targets: dict[str, tuple[float | None, int]] | None = None
+               ) -> dict[str, float]:
+    """Median and quartiles (SAS PCTLDEF=5) of the OS times, in months.
+
+    With ``targets``, a missed quartile adds a guidance penalty: how many times lie on the
+    wrong side of its rounding window for the order statistics it is made of. A quantile
+    stays put until several times have crossed (ties and gaps), so without the count the
+    search would see no progress.
+    """
+    s = np.sort(day) / MONTH
+    out = {}
+    pen = 0.0
+    for name, p in _QUANTILES:
+        key = f"{prefix}.{name}"
+        q = percentile5(s, p)
+        out[key] = q
+        if targets is None or distance(q, *targets[key]) == 0:
+            continue
+        value, dec = targets[key]
+        half = 0.5 * 10.0 ** -dec
+        lo, hi = value - half, value + half
+        np_ = s.size * p
+        j = math.floor(np_ + 1e-9)
+        whole = abs(np_ - round(np_)) <= 1e-9
+        # order statistics (1-based) the quantile is made of
+        first, last = (j, j + 1) if whole else (j + 1, j + 1)
+        below_lo = int(np.searchsorted(s, lo, side="left"))
+        below_hi = int(np.searchsorted(s, hi, side="left"))
+        pen += max(0, last - below_hi) + max(0, below_lo - (first - 1))
+    out[PENALTY] = 0.3 * pen
+    return out
+
+
+def os_targets(cal: dict, arms: tuple[str, str]) -> Targets:
+    """The OS and follow-up calibration targets."""
+    t = Targets()
+    t.items.update(median_targets("os", cal["os"]["median"], list(arms)))
+    t.items["os.hr"] = tuple(cal["os"]["hr"])
+    t.items["os.hr_upper_1s"] = tuple(cal["os"]["hr_upper_1s"])
+    t.items["os.p_1s"] = tuple(cal["os"]["p_1s"])
+    fu = cal["follow_up"]
+    for group in ("overall", *arms):
+        med, q1, q3 = fu[group]
+        t.items[f"fu.{group}.median"] = (med, 1)
+        t.items[f"fu.{group}.q1"] = (q1, 1)
+        t.items[f"fu.{group}.q3"] = (q3, 1)
+    t.items["fu.p"] = tuple(fu["p"])
+    return t
+
+
+def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState,
+                 os_state: OsState, max_steps: int = 150000) -> tuple[OsState, dict]:
+    """Move deaths, death days and last contacts until the OS and follow-up targets hold.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The study's generator.
+    cfg : dict
+        The simulation spec.
+    df : pandas.DataFrame
+        ITT patients with ``arm`` and ``F``.
+    pfs : PfsState
+        The calibrated PFS outcomes (fixed here).
+    os_state : OsState
+        The generated OS outcomes (see :func:`draw_os`).
+    max_steps : int
+        Budget of proposals.
+
+    Returns
+    -------
+    tuple
+        The calibrated state and a report (``loss``, ``steps``, ``seconds``, ``misses``,
+        ``values``, ``stages``).
+    """
+    t0 = time.perf_counter()
+    arms = tuple(cfg["arms"])
+    prob = OsProblem(cfg, df, pfs, os_state, os_targets(cfg["calibration"], arms))
+    bad = [i for i in range(len(df)) if not prob.ok(i)]
+    if bad:
+        raise RuntimeError(f"generated OS outcomes break the rules for {len(bad)} patients "
+                           f"(rows {bad[:5]})")
+    prob.set_active(None)
+    stages: list[dict] = []
+    used = 0
+    tries = 0
+    while prob.loss > 0 and used < max_steps:
+        tries += 1
+        if tries > 1:
+            prob.set_widen(10.0, {"os.hr": 200.0, "os.hr_upper_1s": 200.0})
+            used += _stage(prob, rng, "os.shake", min(1000, max_steps - used), stages,
+                           t_start=1.0, t_end=1.0, keep_best=False).steps
+        used += _continue(prob, rng, f"os.{tries}", ["os.p_1s", "fu.p"],
+                          ["os.hr", "os.hr_upper_1s"], min(30000, max_steps - used), stages,
+                          2000, 0.5)
+    prob.set_widen(1.0)
+    values = prob.values()
+    report = {"loss": prob.loss, "steps": used, "seconds": time.perf_counter() - t0,
+              "misses": prob.targets.misses(values), "values": values, "stages": stages}
+    return prob.state(), report
+
+
+# --------------------------------------------------------------------------- TTD
+
+
+def _flat_visits(visits: list[np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                      np.ndarray]:
+    """Questionnaire days of the patients ``idx`` as one array with offsets and counts."""
+    counts = np.array([np.asarray(visits[i]).size for i in idx], dtype=np.int64)
+    if (counts == 0).any():
+        raise ValueError("every HR-QoL patient needs at least one post-baseline questionnaire")
+    flat = np.concatenate([np.asarray(visits[i], dtype=np.int64) for i in idx])
+    offsets = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+    return flat, offsets, counts
+
+
+def draw_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
+             hrqol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time to deterioration of FACT-B TOI: found at a questionnaire visit, or censored.
+
+    Each HR-QoL patient deteriorates at a latent time from the arm's exponential
+    distribution (published median, a starting point); the deterioration is seen at the
+    first questionnaire on or after it. Exactly the arm's number of patients (published
+    count, scaled to the arm's HR-QoL size) have the event: among those whose latent time
+    falls within their questionnaires at random, topped up if needed by patients who
+    deteriorate at their last questionnaire (after progression, at the end of
+    treatment). The others are censored at their last questionnaire.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The study's generator.
+    cfg : dict
+        The simulation spec (``ttd`` block).
+    df : pandas.DataFrame
+        ITT patients with ``arm``.
+    visits : list of numpy.ndarray
+        Post-baseline questionnaire study days per ITT patient, ascending.
+    hrqol : numpy.ndarray
+        HR-QoL population flags.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Visit index (-1 outside HR-QoL) and event flag (0/1) per ITT patient.
+    """
+    n = len(df)
+    hrqol = np.asarray(hrqol, dtype=bool)
+    vi = np.full(n, -1, dtype=np.int64)
+    ev = np.zeros(n, dtype=np.int64)
+    arms = list(cfg["arms"])
+    t = cfg["ttd"]
+    published = cfg["populations"]["hrqol"]
+    for a, arm in enumerate(arms):
+        idx = np.flatnonzero((df["arm"] == arm).to_numpy() & hrqol)
+        if idx.size == 0:
+            continue
+        _, _, counts = _flat_visits(visits, idx)
+        n_ev = min(scale_counts([t["events"][a]], idx.size / published[a])[0], idx.size)
+        mean = t["median_months"][a] * MONTH / math.log(2)
+        latent = rng.exponential(mean, idx.size)
+        first = np.array([int(np.searchsorted(np.asarray(visits[i]), latent[k], side="left"))
+                          for k, i in enumerate(idx)])
+        seen = first < counts
+        pick = choose(rng, seen, min(n_ev, int(seen.sum())))
+        extra = choose(rng, ~pick, n_ev - int(pick.sum()))
+        vi[idx] = counts - 1
+        vi[idx[pick]] = first[pick]
+        ev[idx[pick | extra]] = 1
+    return vi, ev
+
+
+class TtdProblem(Problem):
+    """Time to deterioration: which HR-QoL patients deteriorate, and at which visit.
+
+    Works on the HR-QoL patients only. Moves: an event at another questionnaire of the
+    same patient, the event passing to a censored patient of the arm (seen at her
+    questionnaire nearest the old day), two events in different strata trading days, and
+    an event placed at a questionnaire on a day a Kaplan-Meier target needs. Censored
+    patients are always censored at their last questionnaire; the events per arm never
+    change.
+    """
+
+    def __init__(self, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
+                 hrqol: np.ndarray, vi: np.ndarray, ev: np.ndarray, targets: Targets) -> None:
+        super().__init__(targets)
+        self.arms = tuple(cfg["arms"])
+        self.idx = np.flatnonzero(np.asarray(hrqol, dtype=bool))
+        self.flat, self.off, self.cnt = _flat_visits(visits, self.idx)
+        test_all = (df["arm"] == self.arms[0]).to_numpy()
+        self.test = test_all[self.idx]
+        self.strata = df["stratum"].to_numpy()[self.idx]
+        self.arm_idx = [np.flatnonzero(self.test), np.flatnonzero(~self.test)]
+        v = np.asarray(vi, dtype=np.int64)[self.idx].copy()
+        self.arrays = {"vi": v, "ev": np.asarray(ev, dtype=np.int64)[self.idx].copy(),
+                       "day": self.flat[self.off + v].copy()}
+        self._beta: dict[str, float] = {}
+        # (patient, visit) pairs on the days each Kaplan-Meier target's rounding window
+        # allows: the only visits where that median or limit can be seen
+        owner = np.repeat(np.arange(self.test.size), self.cnt)
+        index = np.arange(self.flat.size) - np.repeat(self.off, self.cnt)
+        self.spots = []
+        for a, arm in enumerate(self.arms):
+            for q in ("median", "lcl", "ucl"):
+                value, dec = targets.items[f"ttd.{arm}.{q}"]
+                half = 0.5 * 10.0 ** -dec
+                ok = ((self.flat >= (value - half) * MONTH) & (self.flat < (value + half) * MONTH)
+                      & (self.test[owner] == (a == 0)))
+                if ok.any():
+                    self.spots.append((owner[ok], index[ok]))
+        self._register()
+
+    def _register(self) -> None:
+        A = self.arrays
+        day, ev, test, strata = A["day"], A["ev"], self.test, self.strata
+        for a, arm in enumerate(self.arms):
+            idx = self.arm_idx[a]
+
+            def km(idx: np.ndarray = idx, arm: str = arm) -> dict[str, float]:
+                return km_arm_stats(f"ttd.{arm}", day[idx], ev[idx])
+
+            self.add(f"ttd_km_{a}", km, [f"ttd.{arm}.{s}" for s in ("median", "lcl", "ucl")])
+
+        def cox() -> dict[str, float]:
+            # The published HR 1.28 (0.856, 1.903) has se 0.2038, the floor 2/sqrt(97) for
+            # 97 events: a Cox model without strata, as for PFS.
+            t = self.targets.items
+            guide = [se_window(t["ttd.hr"], t["ttd.hr_lcl"], Z95, 1.0),
+                     se_window(t["ttd.hr"], t["ttd.hr_ucl"], Z95, 1.0)]
+            v, self._beta["ttd"] = _cox_values("ttd", event_set(day, ev, test),
+                                               self._beta.get("ttd", 0.0), guide)
+            return v
+
+        def lr() -> dict[str, float]:
+            z = logrank_stat(event_set(day, ev, test, strata))
+            return {"ttd.p_2s": logrank_p(z)[0], "ttd.logrank_z": z}
+
+        self.add("ttd_cox", cox, ["ttd.hr", "ttd.hr_lcl", "ttd.hr_ucl"])
+        self.add("ttd_lr", lr, ["ttd.p_2s"])
+
+    def _set(self, k: int, v: int, e: int) -> None:
+        A = self.arrays
+        if A["vi"][k] != v:
+            self.put("vi", k, v)
+            self.put("day", k, int(self.flat[self.off[k] + v]))
+        if A["ev"][k] != e:
+            self.put("ev", k, e)
+
+    def _nearest(self, k: int, day: int) -> int:
+        """Index of patient ``k``'s questionnaire nearest to ``day``."""
+        days = self.flat[self.off[k]: self.off[k] + self.cnt[k]]
+        j = int(np.searchsorted(days, day))
+        if j >= days.size:
+            return days.size - 1
+        if j > 0 and day - days[j - 1] <= days[j] - day:
+            return j - 1
+        return j
+
+    def move(self, rng: np.random.Generator) -> set[str] | None:
+        A = self.arrays
+        r = rng.random()
+        if r < 0.1 and self.spots:
+            # an event at a visit on a day a Kaplan-Meier target needs
+            who, at = self.spots[int(rng.integers(len(self.spots)))]
+            pick = int(rng.integers(who.size))
+            k, v = int(who[pick]), int(at[pick])
+            a = int(self.arm_of(k))
+            if not A["ev"][k]:
+                events = self.arm_idx[a][A["ev"][self.arm_idx[a]] == 1]
+                e = int(events[rng.integers(events.size)])
+                self._set(e, int(self.cnt[e]) - 1, 0)
+            self._set(k, v, 1)
+            return {f"ttd_km_{a}", "ttd_cox", "ttd_lr"}
+        r = (r - 0.1) / 0.9
+        k = int(rng.integers(self.test.size))
+        a = int(self.arm_of(k))
+        dirty = {f"ttd_km_{a}", "ttd_cox", "ttd_lr"}
+        if r < 0.4:
+            # the event passes to a censored arm mate, seen at her visit nearest the day
+            mates = self.arm_idx[a]
+            j = int(mates[rng.integers(mates.size)])
+            if A["ev"][k] == A["ev"][j]:
+                return None
+            e, c = (k, j) if A["ev"][k] else (j, k)
+            old = int(A["day"][e])
+            self._set(e, int(self.cnt[e]) - 1, 0)
+            v = self._nearest(c, old) if rng.random() < 0.6 else int(rng.integers(self.cnt[c]))
+            self._set(c, v, 1)
+            return dirty
+        if r < 0.55:
+            # two patients with events in different strata trade days (as near as their
+            # schedules allow): the stratified test moves, little else does
+            mates = self.arm_idx[a]
+            j = int(mates[rng.integers(mates.size)])
+            if j == k or not (A["ev"][k] and A["ev"][j]) or self.strata[j] == self.strata[k]:
+                return None
+            dk, dj = int(A["day"][k]), int(A["day"][j])
+            self._set(k, self._nearest(k, dj), 1)
+            self._set(j, self._nearest(j, dk), 1)
+            return dirty
+        if not A["ev"][k]:
+            return None
+        q = rng.random()
+        if q < 0.45:
+            v = int(A["vi"][k]) + (1 if rng.random() < 0.5 else -1)
+        elif q < 0.65:
+            v = int(rng.integers(self.cnt[k]))
+        else:
+            other = int(A["day"][int(rng.integers(self.test.size))])
+            v = self._nearest(k, other + int(rng.integers(-3, 4)))
+        if v < 0 or v >= self.cnt[k] or v == A["vi"][k]:
+            return None
+        self._set(k, v, 1)
+        return dirty
+
+    def arm_of(self, k: int) -> int:
+        """0 for the test arm, 1 for the reference arm."""
+        return 0 if self.test[k] else 1
+
+    def result(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Visit index and event per ITT patient (-1 and 0 outside HR-QoL)."""
+        vi = np.full(n, -1, dtype=np.int64)
+        ev = np.zeros(n, dtype=np.int64)
+        vi[self.idx] = self.arrays["vi"]
+        ev[self.idx] = self.arrays["ev"]
+        return vi, ev
+
+
+def ttd_targets(cal: dict, arms: tuple[str, str]) -> Targets:
+    """The time-to-deterioration calibration targets."""
+    c = cal["ttd"]
+    t = Targets()
+    t.items.update(median_targets("ttd", c["median"], list(arms)))
+    t.items["ttd.hr"] = tuple(c["hr_stratified"])
+    t.items["ttd.hr_lcl"] = tuple(c["hr_lcl"])
+    t.items["ttd.hr_ucl"] = tuple(c["hr_ucl"])
+    t.items["ttd.p_2s"] = tuple(c["p_stratified_2s"])
+    return t
+
+
+def calibrate_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
+                  visits: list[np.ndarray], hrqol: np.ndarray,
+                  start: tuple[np.ndarray, np.ndarray] | None = None,
+                  max_steps: int = 150000) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Draw and calibrate the time to deterioration until its targets hold.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The study's generator.
+    cfg : dict
+        The simulation spec.
+    df : pandas.DataFrame
+        ITT patients with ``arm`` and ``stratum``.
+    visits : list of numpy.ndarray
+        Post-baseline questionnaire days per ITT patient (ascending).
+    hrqol : numpy.ndarray
+        HR-QoL population flags.
+    start : tuple, optional
+        Initial (visit index, event); drawn with :func:`draw_ttd` when None.
+    max_steps : int
+        Budget of proposals.
+
+    Returns
+    -------
+    tuple
+        Visit index (-1 outside HR-QoL), event (0/1) — the deterioration is seen at
+        ``visits[i][index]``, or the patient is censored there, always at her last
+        questionnaire — and a report (``loss``, ``steps``, ``seconds``, ``misses``,
+        ``values``, ``stages``).
+    """
+    t0 = time.perf_counter()
+    arms = tuple(cfg["arms"])
+    vi, ev = start if start is not None else draw_ttd(rng, cfg, df, visits, hrqol)
+    prob = TtdProblem(cfg, df, visits, hrqol, vi, ev, ttd_targets(cfg["calibration"], arms))
+    prob.set_active(None)
+    hr_keys = ["ttd.hr", "ttd.hr_lcl", "ttd.hr_ucl"]
+    stages: list[dict] = []
+    used = 0
+    tries = 0
+    while prob.loss > 0 and used < max_steps:
+        tries += 1
+        if tries > 1:
+            prob.set_widen(10.0, {k: 200.0 for k in hr_keys})
+            used += _stage(prob, rng, "ttd.shake", min(1000, max_steps - used), stages,
+                           t_start=1.0, t_end=1.0, keep_best=False).steps
+        used += _continue(prob, rng, f"ttd.{tries}", ["ttd.p_2s"], hr_keys,
+                          min(25000, max_steps - used), stages, 2000, 0.3)
+    prob.set_widen(1.0)
+    values = prob.values()
+    vi_out, ev_out = prob.result(len(df))
+    report = {"loss": prob.loss, "steps": used, "seconds": time.perf_counter() - t0,
+              "misses": prob.targets.misses(values), "values": values, "stages": stages}
+    return vi_out, ev_out, report

@@ -231,8 +231,10 @@ def risk_table(time: np.ndarray, event: np.ndarray, arm: np.ndarray,
     event = np.asarray(event, dtype=bool)
     arm = np.asarray(arm, dtype=bool)
     strata = np.zeros(time.size, dtype=np.int64) if strata is None else np.asarray(strata)
-    span = float(np.max(time) - np.min(time) + 2.0) if time.size else 1.0
-    key = strata.astype(float) * span + (time - np.min(time, initial=0.0))
+    lo = float(np.min(time)) if time.size else 0.0
+    span = float(np.max(time) - lo + 2.0) if time.size else 1.0
+    # shifted to start at 0, so every time of a stratum stays below the stratum's end
+    key = strata.astype(float) * span + (time - lo)
     ev_keys = np.unique(key[event])
     stratum_end = (np.floor(ev_keys / span) + 1.0) * span
     out = []
