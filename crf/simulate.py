@@ -75,7 +75,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 
 def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
-                calibration_steps: int = 120_000) -> SimulatedStudy:
+                calibration_steps: int = 250_000) -> SimulatedStudy:
     """Generate the patient-level truth of a study of ``subjects`` randomised patients."""
     study = load_study()
     cfg = cfg or load_config()
@@ -160,6 +160,8 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         pfs, bor, rep = efficacy.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
         provenance["pfs"] = _report(rep)
     tr = draw_treatment(rng, cfg, itt, pfs.kind, pfs.day, factor, calibrate)
+    if calibrate:
+        provenance["exposure"] = {"misses": {k: list(v) for k, v in tr.misses.items()}}
     visits = qol_visit_days(tr, n, itt["F"].to_numpy())
     has_visit = np.array([v.size > 0 for v in visits])
     itt["hrqol"] = False

@@ -14,7 +14,7 @@ published range (0, 54).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,8 @@ from crf.allocate import choose, scale_counts
 from crf.efficacy import CENS, DEATH
 
 CYCLE = 21
+# adverse-event stops come after at least this many days on treatment where possible
+LATE_STOP = 150
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Treatment:
     ae_stop: np.ndarray       # stopped because of an adverse event
     no_antibody: np.ndarray   # the chemotherapy-only patient
     cycles: pd.DataFrame      # pid, cycle, day, antibody
+    misses: dict = field(default_factory=dict)  # calibration targets not reached
 
     def n_cycles(self, n: int) -> np.ndarray:
         """Cycles with antibody per patient."""
@@ -65,20 +68,30 @@ def draw_treatment(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs_ki
     early = treated & ~event & ~ongoing
     reason[early] = np.where(rng.random(n) < 0.5, "WITHDRAWAL BY SUBJECT",
                              "PHYSICIAN DECISION")[early]
-    stop[early] = pfs_day[early]
+    # they stop between their last scan (the PFS censoring day) and the next one
+    stop[early] = np.minimum(pfs_day + rng.integers(7, 56, n), F)[early]
 
     ae_stop = np.zeros(n, dtype=bool)
     no_ab = np.zeros(n, dtype=bool)
+    end = np.where(stop > 0, stop, F + 1)
     for a, arm in enumerate(arms):
         sel = (df["arm"] == arm).to_numpy() & treated
         k = scale_counts([cfg["exposure"]["ae_discontinuation"][a]], factor)[0]
-        room = sel & (pfs_kind != DEATH) & ((np.where(stop > 0, stop, F) - first) > 45)
-        pick = choose(rng, room, min(k, int(room.sum())))
+        # the patient treated longest in each arm gives the published maximum of cycles:
+        # no adverse event stops her
+        longest = np.flatnonzero(sel)[np.argmax((end - first)[sel])] if sel.any() else -1
+        room = sel & (pfs_kind != DEATH) & ((end - first) > 45) & (np.arange(n) != longest)
+        # stops for toxicity come after months of treatment, when it has accumulated
+        # (and so leave the cycle distribution's middle to progression)
+        late = room & ((end - first) > LATE_STOP + 30)
+        pick = choose(rng, late, min(k, int(late.sum())))
+        pick |= choose(rng, room & ~pick, min(k - int(pick.sum()), int((room & ~pick).sum())))
         ae_stop |= pick
         if cfg["exposure"]["cycles"]["min"][a] == 0 and pick.any():
             no_ab[int(rng.choice(np.flatnonzero(pick)))] = True
-    end = np.where(stop > 0, stop, F)
-    new_stop = first + 14 + (rng.random(n) * (end - first - 30)).astype(int)
+    # an adverse event stops treatment late more often than early (toxicity accumulates)
+    lo = np.where((end - first) > LATE_STOP + 30, first + LATE_STOP, first + 14)
+    new_stop = lo + (rng.random(n) * np.maximum(end - 1 - lo, 1)).astype(int)
     new_stop = np.where(no_ab, first + 2, new_stop)
     stop = np.where(ae_stop, new_stop, stop)
     reason[ae_stop] = "ADVERSE EVENT"
@@ -115,73 +128,83 @@ def _calendar(rng: np.random.Generator, first: np.ndarray, until: np.ndarray,
 def _calibrate_cycles(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
                       tr: Treatment) -> Treatment:
     """Set the number of cycles of a few patients so the published median, minimum and
-    maximum per arm hold: stop a long-treated patient at the maximum, and re-draw the
-    week delays of patients beside the median until the median is right."""
+    maximum per arm hold: the longest-treated patient gets exactly the maximum (her week
+    delays removed if needed), anyone above it stops there, and patients beside the
+    median gain or lose their last cycle (a hold before stopping, or no delays) until
+    the median is right."""
     n = len(df)
     cyc = cfg["exposure"]["cycles"]
     safety = df["safety"].to_numpy()
-    counts = tr.n_cycles(n)
+    limit = np.where(tr.stop_day > 0, tr.stop_day, df["F"].to_numpy() + 1)
     for a, arm in enumerate(cfg["arms"]):
         sel = (df["arm"] == arm).to_numpy() & safety
-        # maximum: the longest-treated patient gets exactly the published maximum
-        longest = int(np.flatnonzero(sel)[np.argmax(counts[sel])])
-        over = sel & (counts > cyc["max"][a])
-        for i in np.flatnonzero(over):
-            _set_cycles(tr, i, cyc["max"][a] - (0 if i == longest else 1 + int(rng.integers(4))),
-                        "PHYSICIAN DECISION")
+        top = cyc["max"][a]
         counts = tr.n_cycles(n)
-        if counts[longest] < cyc["max"][a]:
-            raise RuntimeError(f"{arm}: no patient is treated long enough for "
-                               f"{cyc['max'][a]} cycles")
-        # median: move patients across it one at a time
+        longest = int(np.flatnonzero(sel)[np.argmax((limit - tr.first_day)[sel])])
+        for i in np.flatnonzero(sel & (counts > top)):
+            if i != longest:
+                _set_cycles(tr, i, top - 1 - int(rng.integers(4)), limit[i])
+                tr.stop_day[i] = int(tr.cycles.loc[tr.cycles["pid"] == i, "day"].max() + 21)
+                tr.reason[i] = "PHYSICIAN DECISION"
+                limit[i] = tr.stop_day[i]
+        if not _set_cycles(tr, longest, top, limit[longest]):
+            raise RuntimeError(f"{arm}: no patient is treated long enough for {top} cycles")
         target = cyc["median"][a]
-        for _ in range(400):
+        for _ in range(2000):
             counts = tr.n_cycles(n)
             med = float(np.median(counts[sel]))
             if med == target:
                 break
-            side = counts[sel] == (int(np.ceil(med)) if med > target else int(np.floor(med)))
-            cand = np.flatnonzero(sel)[side & ~tr.no_antibody[sel]]
-            i = int(rng.choice(cand))
-            _set_cycles(tr, i, counts[i] - 1 if med > target else counts[i] + 1, None)
-        else:
-            raise RuntimeError(f"{arm}: cycles median did not reach {target}")
+            # move one patient from the short side of the median onto the target
+            if med < target:
+                side = (counts < target) & (limit - 1 - CYCLE * (target - 1) >= 2)
+            else:
+                side = counts > target
+            cand = np.flatnonzero(sel & side & ~tr.no_antibody & (np.arange(n) != longest))
+            if cand.size == 0:
+                break
+            # the nearest first, so the distribution changes as little as possible
+            gap = np.abs(counts[cand] - target)
+            i = int(rng.choice(cand[gap == gap.min()]))
+            _set_cycles(tr, i, int(target), limit[i])
+        counts = tr.n_cycles(n)
+        tr.misses[f"{arm}.cycles_median"] = (float(np.median(counts[sel])), float(target))
+        if tr.misses[f"{arm}.cycles_median"][0] == target:
+            del tr.misses[f"{arm}.cycles_median"]
     return tr
 
 
-def _set_cycles(tr: Treatment, i: int, k: int, reason: str | None) -> None:
-    """Give patient ``i`` exactly ``k`` antibody cycles, keeping her stop day unless a new
-    stop (``reason``) is declared: fewer cycles by week delays, more by removing them."""
+def _set_cycles(tr: Treatment, i: int, k: int, limit: int) -> bool:
+    """Give patient ``i`` exactly ``k`` cycles starting before study day ``limit``.
+
+    Fewer: her first ``k`` cycles are kept (treatment held before stopping). More: every
+    21 days from the first dose, without delays, the first dose moved earlier (not before
+    study day 2) if needed — possible only if the k-th start then falls before
+    ``limit``. Returns whether it could be done.
+    """
     c = tr.cycles
     rows = c.index[c["pid"] == i]
     days = c.loc[rows, "day"].to_numpy()
-    until = tr.stop_day[i] if tr.stop_day[i] > 0 else None
-    if reason is not None and k < len(rows):
-        tr.stop_day[i] = int(days[k] + 7)
-        tr.reason[i] = reason
-        tr.cycles = c.drop(rows[k:]).reset_index(drop=True)
-        return
-    first = tr.first_day[i]
-    limit = until if until is not None else days[-1] + CYCLE
-    # regular 21-day spacing with the delays spread evenly to fit k starts before limit
-    span = max(limit - 1 - first, 0)
-    if k <= 0:
-        return
-    need_delays = max(0, int(np.ceil((span - (k - 1) * CYCLE - CYCLE + 1) / 7))) if k > 1 else 0
-    if k > 1 and (k - 1) * CYCLE > span:
-        return  # cannot fit more cycles before the stop day
-    need_delays = min(need_delays, k - 1)
-    gaps = np.full(k - 1, CYCLE)
-    if need_delays:
-        gaps[np.linspace(0, k - 2, need_delays).astype(int)] += 7
-    new_days = first + np.r_[0, np.cumsum(gaps)]
-    if until is not None and new_days[-1] >= until:
-        return
-    keep = c.drop(rows)
+    if k < 1:
+        return False
+    if k <= days.size:
+        new_days = days[:k]
+    else:
+        # without delays, and with the first dose as early as the protocol allows
+        # (the day after randomisation) if that is what it takes
+        first = tr.first_day[i]
+        if first + CYCLE * (k - 1) >= limit:
+            first = max(2, int(limit) - 1 - CYCLE * (k - 1))
+        new_days = first + CYCLE * np.arange(k)
+        if new_days[-1] >= limit:
+            return False
+        tr.first_day[i] = first
+    antibody = bool(c.loc[rows, "antibody"].iloc[0]) if rows.size else True
     add = pd.DataFrame({"pid": i, "cycle": np.arange(1, k + 1), "day": new_days,
-                        "antibody": True})
-    tr.cycles = pd.concat([keep, add], ignore_index=True).sort_values(
+                        "antibody": antibody})
+    tr.cycles = pd.concat([c.drop(rows), add], ignore_index=True).sort_values(
         ["pid", "cycle"], kind="stable").reset_index(drop=True)
+    return True
 
 
 def qol_visit_days(tr: Treatment, n: int, F: np.ndarray) -> list[np.ndarray]:
