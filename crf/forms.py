@@ -54,11 +54,12 @@ def _enrol(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     n = len(p)
     rand = p["randdt"].to_numpy().astype("datetime64[D]")
     consent = rand - rng.integers(3, 22, n).astype("timedelta64[D]")
-    birth_year = (consent.astype("datetime64[Y]").astype(int) + 1970 - p["age"].to_numpy()
-                  - (rng.random(n) < 0.5))
-    months = (birth_year - 1970) * 12 + rng.integers(0, 12, n)
+    # born 1-11 months before the consent month, AGE years earlier: whatever the unknown
+    # day, the age at consent is AGE
+    age = p["age"].to_numpy()
+    months = (consent.astype("datetime64[M]").astype(int) - 12 * age
+              - rng.integers(1, 12, n))
     birth_dt = months.astype("datetime64[M]").astype("datetime64[D]")
-    age = ((consent - birth_dt).astype(int) // 365.25).astype(int)
     return pd.DataFrame({
         "STUDYID": sim.study.id, "SITEID": p["site"].astype(str).to_numpy(),
         "SUBJID": p["subjid"].to_numpy(), "CONSDT": edc_date(consent),
@@ -170,11 +171,11 @@ def _priorther(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     regimen = np.select(
         [k == "PTC", k == "TDM1", k == "LAP", k == "OTH", k == "CHEMO"],
         ["Pertuzumab + Trastuzumab + " + chemo, "T-DM1", "Lapatinib + Capecitabine",
-         "Trastuzumab + Neratinib (clinical trial)", chemo], "Trastuzumab + " + chemo)
+         "Neratinib + Capecitabine (clinical trial)", chemo], "Trastuzumab + " + chemo)
     rows = pd.DataFrame({
         "SUBJID": p["subjid"].to_numpy()[pid], "SETTING": "LA/MBC", "LINE": line + 1,
         "REGIMEN": regimen, "PERTUZ": yn(k == "PTC"),
-        "TRASTUZ": yn(np.isin(k, ["PTC", "TC", "OTH"])), "TDM1": yn(k == "TDM1"),
+        "TRASTUZ": yn(np.isin(k, ["PTC", "TC"])), "TDM1": yn(k == "TDM1"),
         "LAPAT": yn(k == "LAP"), "OTHHER2": yn(k == "OTH"),
         "STDT": edc_date(start, unknown_day=(rng.random(pid.size) < 0.08) & ~is_p),
         "ENDT": edc_date(end)})
