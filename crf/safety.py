@@ -31,6 +31,12 @@ OTHER_G3 = ["Anaemia", "White blood cell count decreased", "Fatigue", "Decreased
             "Hypertension", "Pneumonia"]
 
 
+def _pick(rng: np.random.Generator, eligible: np.ndarray, k: int,
+          weights: np.ndarray | None = None) -> np.ndarray:
+    """Exactly ``k`` of the eligible — or all of them in a scaled study too small for k."""
+    return choose(rng, eligible, max(0, min(int(k), int(eligible.sum()))), weights=weights)
+
+
 def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
                    death: np.ndarray, death_day: np.ndarray, lvef_decline: np.ndarray,
                    factor: float) -> pd.DataFrame:
@@ -68,22 +74,23 @@ def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Tr
         g3 = disc | fatal
         g3 |= choose(rng, S & ~g3, min(k(sf["grade3_plus"], a) - int(g3.sum()),
                                        n_s - int(g3.sum())))
-        si = sf["special_interest"]
+        si = {key: {arm_: [k([v[0]], 0), k([v[1]], 0)] for arm_, v in val.items()}
+              for key, val in sf["special_interest"].items()}
         neut3 = choose(rng, g3, min(si["NEUTROPHIL COUNT DECREASED"][arm][1], int(g3.sum())))
-        neut = neut3 | choose(rng, S & ~neut3, si["NEUTROPHIL COUNT DECREASED"][arm][0]
-                              - int(neut3.sum()))
+        neut = neut3 | _pick(rng, S & ~neut3, si["NEUTROPHIL COUNT DECREASED"][arm][0]
+                             - int(neut3.sum()))
         # febrile neutropenia mostly in patients with severe neutropenia, as in real data
-        fn = choose(rng, g3, si["FEBRILE NEUTROPENIA"][arm][1],
-                    weights=np.where(neut3, 4.0, 1.0))
-        fn_low = choose(rng, S & ~fn, si["FEBRILE NEUTROPENIA"][arm][0]
-                        - si["FEBRILE NEUTROPENIA"][arm][1])
+        fn = _pick(rng, g3, si["FEBRILE NEUTROPENIA"][arm][1],
+                   weights=np.where(neut3, 4.0, 1.0))
+        fn_low = _pick(rng, S & ~fn, si["FEBRILE NEUTROPENIA"][arm][0]
+                       - si["FEBRILE NEUTROPENIA"][arm][1])
         sets = {}
         for key in ("STOMATITIS", "DIARRHOEA", "INFUSION RELATED REACTION",
                     "LEFT VENTRICULAR DYSFUNCTION", "SKIN"):
             all_g, hi_g = si[key][arm]
-            hi = choose(rng, g3, hi_g)
+            hi = _pick(rng, g3, hi_g)
             base = lvef_decline & S if key == "LEFT VENTRICULAR DYSFUNCTION" else S
-            lo = choose(rng, base & ~hi, all_g - hi_g)
+            lo = _pick(rng, base & ~hi, all_g - hi_g)
             sets[key] = (hi, lo)
         covered = neut3 | fn | fatal | disc
         for hi, _ in sets.values():
