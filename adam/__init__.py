@@ -1,0 +1,168 @@
+"""ADaM layer: derive the analysis datasets (ADaMIG 1.3) from SDTM, spec-driven.
+
+Each dataset has its spec in ``specs/adam/<name>.yaml``: variables (label, type, length,
+codelist, origin, and for every derived variable the method that derives it — the
+computational methods of define.xml), keys and sort order, the parameters of a BDS
+dataset, and a ``derivation`` block with the study conventions the derivations use.
+Each dataset is built by its module's ``build(inputs, spec) -> DataFrame``
+(``adam/adsl.py``, ``adrs.py``, ``adqs.py``, ``adae.py``, ``adtte.py``): a pure function
+of the SDTM (and earlier ADaM) frames its spec lists under ``derivation.inputs``.
+
+Two references in a ``derivation`` block are resolved here before building, so that the
+builders stay pure: ``arms: study`` becomes the arms of ``specs/study.yaml`` and
+``instrument: <name>`` the scoring spec ``specs/instruments/<name>.yaml``.
+
+The layer reads only SDTM datasets (from disk: :func:`read_sdtm`) and its specs; it
+never reads raw forms (DESIGN.md). Datasets are written by the one writer
+(:mod:`trialflow.xpt`), as XPT v5 and Dataset-JSON.
+
+Example
+-------
+>>> datasets = build_adam(read_sdtm(Path("build/sdtm")), load_dataset_specs(SPECS / "adam"),
+...                       load_study())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from trialflow import SPECS
+from trialflow.datasetjson import write_dataset_json
+from trialflow.errors import InputError, SpecError
+from trialflow.findings import Finding
+from trialflow.spec import DatasetSpec, Study, read_yaml
+from trialflow.xpt import prepare, read_xpt, write_prepared
+
+#: Build order: ADSL first (every other dataset carries its variables), ADTTE last (its
+#: sources are ADSL, ADRS and ADQS).
+BUILD_ORDER: tuple[str, ...] = ("ADSL", "ADRS", "ADQS", "ADAE", "ADTTE")
+STANDARD_OID = "ADaMIG.1.3"
+_BUILDER = re.compile(r"^adam\.[a-z_][a-z0-9_]*$")
+
+
+def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
+    """Dataset names in the order they must be built."""
+    known = [n for n in BUILD_ORDER if n in specs]
+    return known + sorted(n for n in specs if n not in BUILD_ORDER)
+
+
+def _builder(spec: DatasetSpec) -> Callable[[Mapping[str, pd.DataFrame], DatasetSpec],
+                                             pd.DataFrame]:
+    if not spec.builder or not _BUILDER.match(spec.builder):
+        raise SpecError(spec.file, f"builder {spec.builder!r} must be a module of the adam "
+                        "package (adam.<name>)", spec.name)
+    try:
+        module = importlib.import_module(spec.builder)
+    except ModuleNotFoundError:
+        raise SpecError(spec.file, f"builder module {spec.builder!r} does not exist",
+                        spec.name) from None
+    build = getattr(module, "build", None)
+    if build is None:
+        raise SpecError(spec.file, f"builder module {spec.builder!r} has no build()",
+                        spec.name)
+    return build
+
+
+def resolve(spec: DatasetSpec, study: Study, instruments: Path | None = None) -> DatasetSpec:
+    """``spec`` with the references of its ``derivation`` block resolved: ``arms: study``
+    (the study's arms: code, name, number) and ``instrument: <name>`` (the scoring spec)."""
+    derivation = dict(spec.derivation)
+    if derivation.get("arms") == "study":
+        derivation["arms"] = [dataclasses.asdict(a) for a in study.arms]
+    name = derivation.get("instrument")
+    if isinstance(name, str):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise SpecError(spec.file, f"instrument {name!r} must name a file of "
+                            "specs/instruments", spec.name)
+        derivation["instrument"] = read_yaml(Path(instruments or SPECS / "instruments")
+                                             / f"{name}.yaml")
+    return dataclasses.replace(spec, derivation=derivation)
+
+
+def _empty(spec: DatasetSpec) -> pd.DataFrame:
+    """A dataset without records, with its spec's variables (text or float)."""
+    return pd.DataFrame({v.name: pd.Series(dtype=object if v.type == "Char" else "float64")
+                         for v in spec.variables})
+
+
+def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
+               study: Study, sdtm_specs: Mapping[str, DatasetSpec] | None = None
+               ) -> dict[str, pd.DataFrame]:
+    """Build every ADaM dataset of ``specs`` from the SDTM domains ``sdtm``.
+
+    A domain a spec needs but the study does not have (no records were ever mapped to
+    it) is taken as empty, with the variables of its SDTM spec (``sdtm_specs``).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The datasets by name, in build order, as their builders made them (dates as
+        dates; the writer makes SAS dates of them).
+    """
+    frames: dict[str, pd.DataFrame] = dict(sdtm)
+    out: dict[str, pd.DataFrame] = {}
+    for name in build_order(specs):
+        spec = resolve(specs[name], study)
+        wanted = list(spec.derivation.get("inputs", []))
+        inputs = {}
+        for w in wanted:
+            if w in frames:
+                inputs[w] = frames[w]
+            elif sdtm_specs is not None and w in sdtm_specs:
+                inputs[w] = _empty(sdtm_specs[w])
+            else:
+                raise InputError(w, f"{name} needs the {w} dataset, which is not there",
+                                 fix="run `trialflow sdtm` first, or pass --sdtm DIR")
+        frames[name] = out[name] = _builder(spec)(inputs, spec)
+    return out
+
+
+def read_sdtm(directory: Path) -> dict[str, pd.DataFrame]:
+    """Every SDTM dataset (``*.xpt``) of a directory by name: text '' when blank,
+    numbers as float.
+
+    Raises
+    ------
+    InputError
+        The directory does not exist, or has no DM.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "SDTM directory not found",
+                         fix="run `trialflow sdtm` first, or pass --sdtm DIR")
+    frames = {}
+    for path in sorted(directory.glob("*.xpt")):
+        ds = read_xpt(path)
+        frames[ds.name] = ds.data
+    if "DM" not in frames:
+        raise InputError(str(directory), "no DM dataset (dm.xpt) to build ADaM from",
+                         fix="run `trialflow sdtm` first, or pass --sdtm DIR")
+    return frames
+
+
+def write_adam(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
+               out: Path, study: str) -> tuple[list[Path], list[Finding]]:
+    """Write each dataset as ``<out>/<name>.xpt`` (XPT v5) and ``<name>.json``.
+
+    Returns
+    -------
+    paths : list of Path
+    findings : list of Finding
+        The writer's value-level findings.
+    """
+    paths: list[Path] = []
+    findings: list[Finding] = []
+    for name, data in datasets.items():
+        spec = specs[name]
+        frame, found = prepare(data, spec)
+        findings.extend(found)
+        paths += [write_prepared(frame, spec, Path(out) / f"{name.lower()}.xpt"),
+                  write_dataset_json(frame, spec, Path(out) / f"{name.lower()}.json", study,
+                                     STANDARD_OID)]
+    return paths, findings

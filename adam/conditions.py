@@ -6,7 +6,8 @@ A condition is a mapping of variable to test, all of which must hold:
 * ``{AVALC: {in: [CR, PR]}}`` — one of;
 * ``{AVALC: {not_in: [NE]}}`` — none of;
 * ``{DTHFL: {ne: Y}}`` — differs (missing differs too);
-* ``{ADT: {present: true}}`` / ``{present: false}`` — non-missing / missing.
+* ``{ADT: {present: true}}`` / ``{present: false}`` — non-missing / missing;
+* ``{ATOXGRN: {ge: 3}}`` — compares (``gt``, ``ge``, ``lt``, ``le``; missing fails).
 
 Example
 -------
@@ -23,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-OPERATORS = ("in", "not_in", "ne", "present")
+OPERATORS = ("in", "not_in", "ne", "present", "gt", "ge", "lt", "le")
+_COMPARE = {"gt": "gt", "ge": "ge", "lt": "lt", "le": "le"}
 
 
 def select(df: pd.DataFrame, condition: dict[str, Any] | None) -> pd.Series:
@@ -44,6 +46,8 @@ def select(df: pd.DataFrame, condition: dict[str, Any] | None) -> pd.Series:
                 elif op == "present":
                     present = col.notna() & col.astype(str).str.strip().ne("")
                     mask &= present if value else ~present
+                elif op in _COMPARE:
+                    mask &= getattr(col, _COMPARE[op])(value).fillna(False).astype(bool)
                 else:
                     raise ValueError(f"unknown condition operator {op!r} for {var}; "
                                      f"use one of {', '.join(OPERATORS)}")
@@ -66,3 +70,14 @@ def validate_condition(condition: Any) -> list[str]:
         elif isinstance(test, list | np.ndarray):
             problems.append(f"{var}: use {{in: [...]}} for a list of values")
     return problems
+
+
+def check_condition(condition: Any, file: str, dataset: str, where: str) -> None:
+    """Raise a :class:`~trialflow.errors.SpecError` naming the spec ``file``, the
+    ``dataset`` and ``where`` (e.g. ``parameter PFS, event 1``) when ``condition`` is
+    not well formed."""
+    from trialflow.errors import SpecError
+
+    problems = validate_condition(condition)
+    if problems:
+        raise SpecError(file, f"{where}: {'; '.join(problems)}", dataset)

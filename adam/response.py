@@ -4,7 +4,8 @@ The input is one record per investigator overall-response assessment (``AVALC`` 
 PR, SD, NON-CR/NON-PD, PD, NE) with its date ``ADT``. Which assessments count:
 
 * on or after randomisation;
-* up to and including the first PD (later ones describe a new baseline);
+* up to and including the first PD (later ones describe a new baseline), and up to
+  the first clinical progression;
 * before the start of a new anti-cancer therapy (its effect is not the study's).
 
 Best overall response (unconfirmed, as PRECIOUS reports it), first rule that applies:
@@ -26,17 +27,23 @@ ORDER_WORST = {"NE": 0, "CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5}
 
 
 def filter_assessments(ovr: pd.DataFrame, adsl: pd.DataFrame,
-                       new_therapy: pd.DataFrame | None = None) -> pd.DataFrame:
+                       new_therapy: pd.DataFrame | None = None,
+                       clinical: pd.DataFrame | None = None) -> pd.DataFrame:
     """The assessments that count: on/after RANDDT, to the first PD, before new therapy.
 
     ``ovr`` has USUBJID, ADT, AVALC (one record per assessment; several on one date
     are reduced to the worst). ``new_therapy`` has USUBJID and NTSTDT (first start).
+    ``clinical`` has USUBJID and ADT of clinical progressions: assessments after the
+    first one do not count either (progression ends the assessment of response).
     """
     d = ovr.merge(adsl[[KEY, "RANDDT"]], on=KEY, how="inner")
     d = d[d["ADT"].notna() & (d["ADT"] >= d["RANDDT"])]
     if new_therapy is not None and len(new_therapy):
         nt = new_therapy.groupby(KEY)["NTSTDT"].min()
         d = d[~(d["ADT"] >= d[KEY].map(nt))]
+    if clinical is not None and len(clinical):
+        cp = clinical.groupby(KEY)["ADT"].min()
+        d = d[~(d["ADT"] > d[KEY].map(cp))]
     d = d.assign(_w=d["AVALC"].map(ORDER_WORST).fillna(-1))
     d = d.sort_values([KEY, "ADT", "_w"], ascending=[True, True, False], kind="stable")
     d = d.drop_duplicates([KEY, "ADT"])

@@ -5,7 +5,8 @@ Subcommands::
     trialflow simulate   [--subjects N] [--seed S] [--out DIR]   raw CRF extracts -> DIR
     trialflow check-raw  [--raw DIR] [--reports DIR]             check raw extracts
     trialflow sdtm       [--raw DIR] [--out DIR] [--reports DIR] raw forms -> SDTM XPT/JSON
-    trialflow validate   [--data DIR] [--specs DIR] [--reports DIR]  check datasets vs specs
+    trialflow adam       [--sdtm DIR] [--out DIR] [--reports DIR] SDTM -> ADaM XPT/JSON
+    trialflow validate   [--data DIR ...] [--specs DIR] [--reports DIR]  check datasets vs specs
     trialflow run        [--raw DIR] [--out DIR]                 every stage built so far
 
 Exit codes: 0 ok, 1 data findings of severity error, 2 usage, spec or input error,
@@ -39,8 +40,10 @@ DEFAULT_BUILD = Path("build")
 DEFAULT_RAW = DEFAULT_BUILD / "raw"
 DEFAULT_REPORTS = DEFAULT_BUILD / "reports"
 DEFAULT_SDTM = DEFAULT_BUILD / "sdtm"
+DEFAULT_ADAM = DEFAULT_BUILD / "adam"
 RAW_FINDINGS = "raw_findings.csv"
 SDTM_FINDINGS = "sdtm_findings.csv"
+ADAM_FINDINGS = "adam_findings.csv"
 RECONCILIATION = "reconciliation.csv"
 VALIDATION = "validation.xlsx"
 #: Findings printed to the terminal; the report file always has all of them.
@@ -137,16 +140,56 @@ def _sdtm_stage(raw_dir: Path, out: Path, reports: Path) -> Stage:
     return Stage("sdtm", run)
 
 
-def _validate_stage(data: Path, specs_dir: Path, reports: Path) -> Stage:
+def _adam_stage(sdtm_dir: Path, out: Path, reports: Path) -> Stage:
     def run() -> StageResult:
+        from adam import build_adam, read_sdtm, write_adam
+
+        # Specs and SDTM are read before anything is written: a broken input leaves no
+        # half-built ADaM.
+        specs = load_dataset_specs(SPECS / "adam")
+        sdtm_specs = load_dataset_specs(SPECS / "sdtm")
+        study = load_study()
+        load_codelists()
+        sdtm = read_sdtm(sdtm_dir)
+        datasets = build_adam(sdtm, specs, study, sdtm_specs)
+        paths, found = write_adam(datasets, specs, out, study.id)
+        write_csv_atomic(findings_frame(found), reports / ADAM_FINDINGS)
+        _print_findings(found, reports / ADAM_FINDINGS)
+        for name, data in datasets.items():
+            print(f"  {name:<8} {len(data):>8} records", file=sys.stderr)
+        print(f"  wrote {len(paths)} files to {out}/", file=sys.stderr)
+        return StageResult(rows=sum(len(d) for d in datasets.values()), findings=found,
+                           outputs=[*paths, reports / ADAM_FINDINGS])
+
+    return Stage("adam", run)
+
+
+#: The spec directories ``validate`` looks up a dataset's spec in, by default.
+DEFAULT_SPEC_DIRS = (SPECS / "sdtm", SPECS / "adam")
+
+
+def _validate_stage(data_dirs: Sequence[Path], specs_dirs: Sequence[Path],
+                    reports: Path) -> Stage:
+    def run() -> StageResult:
+        import pandas as pd
+
         from trialflow.validate import console_summary, validate_directory, write_report
 
-        if not specs_dir.is_dir():
-            raise TrialflowError(f"{specs_dir}: spec directory not found — pass --specs DIR "
-                                 "(default: specs/sdtm of the repository)")
-        specs = load_dataset_specs(specs_dir)
+        specs = {}
+        for specs_dir in specs_dirs:
+            if not specs_dir.is_dir():
+                raise TrialflowError(f"{specs_dir}: spec directory not found — pass --specs "
+                                     "DIR (default: specs/sdtm and specs/adam of the "
+                                     "repository)")
+            specs.update(load_dataset_specs(specs_dir))
         study = load_study()
-        found, summary = validate_directory(data, specs, load_codelists(), study.id)
+        codelists = load_codelists()
+        found, summaries = [], []
+        for data in data_dirs:
+            f, summary = validate_directory(data, specs, codelists, study.id)
+            found += f
+            summaries.append(summary)
+        summary = pd.concat(summaries, ignore_index=True)
         path = write_report(found, summary, reports / VALIDATION)
         print(console_summary(found, summary))
         print(f"  wrote {len(found)} findings to {path}", file=sys.stderr)
@@ -192,7 +235,14 @@ def _cmd_sdtm(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    return run_stages([_validate_stage(args.data, args.specs, args.reports)])
+    # By default the SDTM, and the ADaM when it has been built.
+    data = args.data or [DEFAULT_SDTM] + ([DEFAULT_ADAM] if DEFAULT_ADAM.is_dir() else [])
+    specs = [args.specs] if args.specs is not None else list(DEFAULT_SPEC_DIRS)
+    return run_stages([_validate_stage(data, specs, args.reports)])
+
+
+def _cmd_adam(args: argparse.Namespace) -> int:
+    return run_stages([_adam_stage(args.sdtm, args.out, args.reports)])
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -205,7 +255,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     reports = args.out / "reports"
     stages.append(_check_stage(raw, reports / RAW_FINDINGS))
     stages.append(_sdtm_stage(raw, args.out / "sdtm", reports))
-    stages.append(_validate_stage(args.out / "sdtm", SPECS / "sdtm", reports))
+    stages.append(_adam_stage(args.out / "sdtm", args.out / "adam", reports))
+    stages.append(_validate_stage([args.out / "sdtm", args.out / "adam"],
+                                  list(DEFAULT_SPEC_DIRS), reports))
     return run_stages(stages)
 
 
@@ -236,10 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trialflow", formatter_class=fmt,
         description="trialflow turns raw CRF extracts of a clinical trial into CDISC SDTM, "
                     "ADaM and tables.\nSo far it simulates and checks the raw extracts, maps "
-                    "them to SDTM and validates the SDTM;\nthe ADaM and TLF stages are being "
-                    "added. Paths are relative to the current directory;\nspecs are read "
-                    "from specs/ in the repository.",
-        epilog="Start with:  trialflow run      (simulate, check, SDTM, validate, into "
+                    "them to SDTM, derives ADaM from the SDTM\nand validates both; the TLF "
+                    "stage is being added. Paths are relative to the current\ndirectory; "
+                    "specs are read from specs/ in the repository.",
+        epilog="Start with:  trialflow run      (simulate, check, SDTM, ADaM, validate, into "
                "build/)\n"
                "Help on one command:  trialflow <command> --help\n\n" + _EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"trialflow {__version__}")
@@ -292,19 +344,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_sdtm)
 
     p = sub.add_parser(
+        "adam", formatter_class=fmt, epilog=_EXIT_CODES,
+        help="derive the ADaM datasets from SDTM (XPT v5 and Dataset-JSON)",
+        description="Read the SDTM datasets in DIR (*.xpt) and derive the ADaM datasets "
+                    "specified in specs/adam/\n(ADSL, ADRS, ADQS, ADAE, ADTTE); write "
+                    "OUT/<dataset>.xpt (SAS transport version 5)\nand OUT/<dataset>.json "
+                    f"(Dataset-JSON v1.1), and REPORTS/{ADAM_FINDINGS} (what the writer\n"
+                    "found: values longer than declared, variables missing).")
+    p.add_argument("--sdtm", type=Path, default=DEFAULT_SDTM, metavar="DIR",
+                   help=f"directory holding the SDTM .xpt files (default: {DEFAULT_SDTM})")
+    p.add_argument("--out", type=Path, default=DEFAULT_ADAM, metavar="DIR",
+                   help=f"where the datasets are written (default: {DEFAULT_ADAM})")
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, metavar="DIR",
+                   help=f"where {ADAM_FINDINGS} is written (default: {DEFAULT_REPORTS})")
+    p.set_defaults(handler=_cmd_adam)
+
+    p = sub.add_parser(
         "validate", formatter_class=fmt, epilog=_EXIT_CODES,
-        help="check SDTM datasets (XPT) against their specs and write a report",
-        description="Read every DIR/*.xpt and check it against its spec in SPECS, rule by "
-                    "rule in a fixed order:\nunspecified variables, missing required "
-                    "variables, types, lengths, labels,\ncontrolled terminology, key "
-                    "uniqueness, sort order, ISO 8601 dates, USUBJID in DM,\n--SEQ unique "
-                    "per subject. A dataset of another study (no spec of ours) gets the\n"
-                    f"checks that need no spec. Writes REPORTS/{VALIDATION} (one row per "
-                    "finding)\nand prints a summary.")
-    p.add_argument("--data", type=Path, default=DEFAULT_SDTM, metavar="DIR",
-                   help=f"directory holding the .xpt files (default: {DEFAULT_SDTM})")
-    p.add_argument("--specs", type=Path, default=SPECS / "sdtm", metavar="DIR",
-                   help="directory of dataset specs (default: specs/sdtm of the repository)")
+        help="check SDTM and ADaM datasets (XPT) against their specs and write a report",
+        description="Read every DIR/*.xpt and check it against its spec, rule by rule in a "
+                    "fixed order:\nunspecified variables, missing required variables, types "
+                    "(and date formats), lengths,\nlabels, controlled terminology, key "
+                    "uniqueness, sort order, ISO 8601 dates, USUBJID in DM\n(in ADSL for "
+                    "ADaM), --SEQ (ASEQ) unique per subject. A dataset of another study (no\n"
+                    "spec of ours) gets the checks that need no spec. --data may be given "
+                    f"several times.\nWrites REPORTS/{VALIDATION} (one row per finding) and "
+                    "prints a summary.")
+    p.add_argument("--data", type=Path, action="append", metavar="DIR",
+                   help=f"directory holding the .xpt files (default: {DEFAULT_SDTM}, and "
+                        f"{DEFAULT_ADAM} if it exists); repeat for several")
+    p.add_argument("--specs", type=Path, default=None, metavar="DIR",
+                   help="directory of dataset specs (default: specs/sdtm and specs/adam of "
+                        "the repository)")
     p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, metavar="DIR",
                    help=f"where {VALIDATION} is written (default: {DEFAULT_REPORTS})")
     p.set_defaults(handler=_cmd_validate)
@@ -312,14 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", formatter_class=fmt, epilog=_EXIT_CODES,
         help="run every stage built so far (simulate unless --raw, check-raw, sdtm, "
-             "validate)",
+             "adam, validate)",
         description="Run the whole flow into OUT. Stages so far:\n"
                     "  simulate   raw CRF extracts -> OUT/raw/<form>.csv (skipped with --raw)\n"
                     f"  check-raw  findings       -> OUT/reports/{RAW_FINDINGS}\n"
                     "  sdtm       SDTM domains   -> OUT/sdtm/<domain>.xpt and .json, "
                     f"OUT/reports/{RECONCILIATION}\n"
-                    f"  validate   SDTM checks    -> OUT/reports/{VALIDATION}\n"
-                    "ADaM and TLF stages are being added.")
+                    "  adam       ADaM datasets  -> OUT/adam/<dataset>.xpt and .json\n"
+                    f"  validate   SDTM and ADaM  -> OUT/reports/{VALIDATION}\n"
+                    "The TLF stage is being added.")
     p.add_argument("--raw", type=Path, metavar="DIR",
                    help="use the raw extracts in DIR instead of simulating them")
     p.add_argument("--out", type=Path, default=DEFAULT_BUILD, metavar="DIR",

@@ -3,7 +3,10 @@
 Written from the same prepared frame as the XPT (:func:`trialflow.xpt.prepare`), so
 both hold the same records in the same order. Character variables are ``string``;
 numeric variables are ``double`` (or ``integer`` when the spec's ``format`` says so);
-missing values are ``null``. ``datasetJSONCreationDateTime`` is fixed
+a numeric SAS date (a date ``format`` such as ``DATE9.``, as ADaM's --DT variables) is
+``date`` with ``targetDataType`` ``integer`` and its ``displayFormat``, its values ISO
+8601 dates (``2016-06-05``), as Dataset-JSON v1.1 specifies; missing values are
+``null``. ``datasetJSONCreationDateTime`` is fixed
 (``SOURCE_DATE_EPOCH`` if set, else 1970-01-01T00:00:00) so that the same data give
 the same bytes.
 
@@ -27,6 +30,7 @@ import pandas as pd
 from trialflow import __version__
 from trialflow.io import write_atomic
 from trialflow.spec import DatasetSpec
+from trialflow.xpt import SAS_EPOCH, is_date_format
 
 DATASET_JSON_VERSION = "1.1.0"
 CHUNK_ROWS = 100_000
@@ -63,6 +67,10 @@ def dataset_json(frame: pd.DataFrame, spec: DatasetSpec, study: str,
                                                              else "double"),
             "length": var.length,
         }
+        if var.type == "Num" and is_date_format(var.format):
+            col["dataType"] = "date"
+            col["targetDataType"] = "integer"
+            col["displayFormat"] = var.format.upper()
         if var.name in keys:
             col["keySequence"] = keys[var.name]
         columns.append(col)
@@ -89,6 +97,9 @@ def _json_ready(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
         col = frame[var.name]
         if var.type == "Char":
             out[var.name] = col.where(col.ne(""), None)
+        elif is_date_format(var.format):
+            dates = SAS_EPOCH + pd.to_timedelta(col, unit="D")
+            out[var.name] = dates.dt.strftime("%Y-%m-%d").where(col.notna(), None)
         elif (var.format or "").rstrip(".").isdigit():
             out[var.name] = col.round().astype("Int64")
         else:

@@ -12,8 +12,9 @@ rule by rule, always in this order (so that reports compare between runs):
 7. ``key_unique``    no two records share the spec's keys
 8. ``sort``          records in the spec's sort order (missing first, as SAS sorts)
 9. ``iso8601``       --DTC values are ISO 8601 dates/times (partial allowed)
-10. ``usubjid_in_dm`` every USUBJID is a subject of DM
-11. ``seq_unique``   --SEQ unique within subject
+10. ``usubjid_in_dm`` every USUBJID is a subject of DM (of ADSL, for ADaM datasets
+    in a directory without DM)
+11. ``seq_unique``   --SEQ (ASEQ in ADaM) unique within subject
 
 A dataset without a spec of this study (another study's data, such as the CDISC pilot)
 gets what can be checked without one: names and labels within XPT limits, ISO 8601,
@@ -45,7 +46,14 @@ from trialflow.errors import InputError
 from trialflow.io import write_atomic
 from trialflow.mapping import per_value, sort_frame
 from trialflow.spec import Codelist, DatasetSpec
-from trialflow.xpt import MAX_CHAR_BYTES, MAX_LABEL, MAX_NAME, XptDataset, read_xpt
+from trialflow.xpt import (
+    MAX_CHAR_BYTES,
+    MAX_LABEL,
+    MAX_NAME,
+    XptDataset,
+    is_date_format,
+    read_xpt,
+)
 
 RULES = ("read", "spec", "unspecified", "required", "type", "length", "label", "ct",
          "key_unique", "sort", "iso8601", "usubjid_in_dm", "seq_unique")
@@ -100,7 +108,8 @@ class _Checker:
 
 def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
                      codelists: Mapping[str, Codelist],
-                     dm_subjects: set[str] | None) -> list[ValidationFinding]:
+                     dm_subjects: set[str] | None,
+                     subject_dataset: str = "DM") -> list[ValidationFinding]:
     """Check one dataset read from disk; ``spec`` None runs the spec-free checks only.
 
     Parameters
@@ -110,6 +119,8 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     codelists : mapping of str to Codelist
     dm_subjects : set of str or None
         USUBJIDs of DM; None skips that rule (no DM in the directory).
+    subject_dataset : str
+        The dataset ``dm_subjects`` come from (DM, or ADSL for ADaM).
     """
     c = _Checker(ds)
     data = ds.data
@@ -123,9 +134,10 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     else:
         _with_spec(c, ds, spec, codelists)
     _iso8601(c, data)
-    if dm_subjects is not None and "USUBJID" in data.columns and ds.name != "DM":
+    if dm_subjects is not None and "USUBJID" in data.columns and \
+            ds.name not in ("DM", subject_dataset):
         c.flag("USUBJID", "usubjid_in_dm", ~data["USUBJID"].isin(dm_subjects).to_numpy(),
-               data["USUBJID"], "USUBJID is not a subject of DM")
+               data["USUBJID"], f"USUBJID is not a subject of {subject_dataset}")
     _seq_unique(c, ds)
     order = {r: i for i, r in enumerate(RULES)}
     return sorted(c.found, key=lambda f: order.get(f.rule, len(RULES)))
@@ -174,6 +186,10 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
         if ds.types.get(var.name) != var.type:
             c.add(var.name, "type", f"{var.name} is {ds.types.get(var.name)}, the spec says "
                   f"{var.type}")
+        elif is_date_format(var.format) and \
+                ds.formats.get(var.name, "").rstrip(".") != var.format.upper().rstrip("."):
+            c.add(var.name, "type", f"{var.name} is a SAS date without its display format "
+                  f"{var.format} (stored: {ds.formats.get(var.name) or 'none'})")
     # 4. length
     for var in present:
         if var.type != "Char" or ds.types.get(var.name) != "Char":
@@ -250,7 +266,7 @@ def _iso8601(c: _Checker, data: pd.DataFrame) -> None:
 def _seq_unique(c: _Checker, ds: XptDataset) -> None:
     data = ds.data
     prefix = ds.name[4:] if ds.name.startswith("SUPP") else ds.name
-    seq = f"{prefix[:2]}SEQ"
+    seq = "ASEQ" if ds.name.startswith("AD") and "ASEQ" in data.columns else f"{prefix[:2]}SEQ"
     if seq not in data.columns or "USUBJID" not in data.columns:
         return
     dup = data.duplicated(subset=["USUBJID", seq], keep=False).to_numpy() & \
@@ -294,7 +310,9 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
         raise InputError(str(directory), "no .xpt files to validate",
                          fix="run `trialflow sdtm` first, or pass --data DIR")
     read = [read_xpt(p) for p in files]
-    dm = next((d for d in read if d.name == "DM"), None)
+    # ADaM datasets are checked against ADSL when DM is not in the directory.
+    dm = next((d for d in read if d.name == "DM"), None) or \
+        next((d for d in read if d.name == "ADSL"), None)
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
@@ -307,7 +325,8 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
         if spec is not None and path.stem != ds.name.lower():
             findings.append(ValidationFinding(ds.name, "", "read", "warning", 1, path.name,
                                               "file name is not the lower-case dataset name"))
-        found = validate_dataset(ds, spec, codelists, dm_subjects)
+        found = validate_dataset(ds, spec, codelists, dm_subjects,
+                                 dm.name if dm is not None else "DM")
         findings.extend(found)
         summary.append({"dataset": ds.name, "file": path.name, "records": len(ds.data),
                         "variables": ds.data.shape[1], "spec": spec is not None,

@@ -13,7 +13,10 @@ the same way before it exists on disk:
 * the stored character width is the spec's declared length (the XPT field is padded
   with blanks, exactly as SAS stores a ``$n`` variable), or the longest value if a value
   is longer than declared;
-* written to a temporary file, then renamed (:func:`trialflow.io.write_atomic`).
+* written to a temporary file, then renamed (:func:`trialflow.io.write_atomic`);
+* a numeric variable whose spec format is a date format (``DATE9.``, as ADaM's --DT
+  variables) may be given as dates: it is written as a SAS date (days since
+  1 January 1960) with that display format, as SAS stores it.
 
 pyreadstat writes version 8 unless told otherwise; version 5 is passed explicitly.
 ReadStat stamps the current time into the headers; the stamp is replaced by a fixed one
@@ -52,6 +55,20 @@ _STAMP = re.compile(rb"\d{2}[A-Z]{3}\d{2}:\d{2}:\d{2}:\d{2}")
 # Offsets of the four 16-byte date stamps in a one-member XPT v5 file: library header
 # created/modified, member header created/modified.
 _STAMP_OFFSETS = (144, 160, 464, 480)
+#: Display formats of numeric SAS dates (days since 1960-01-01).
+DATE_FORMATS = ("DATE9.", "DATE7.", "YYMMDD10.", "E8601DA.", "IS8601DA.")
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+def is_date_format(fmt: str | None) -> bool:
+    """True for a SAS display format of a numeric date (``DATE9.``, ``E8601DA.``...)."""
+    return (fmt or "").upper() in DATE_FORMATS
+
+
+def to_sas_date(values: pd.Series) -> pd.Series:
+    """Dates (datetime64; the time of day is dropped) as SAS dates: days since 1960-01-01."""
+    days = (pd.to_datetime(values).dt.normalize() - SAS_EPOCH).dt.days
+    return days.astype("float64")
 
 
 class XptError(TrialflowError):
@@ -75,6 +92,8 @@ class XptDataset:
         Stored width in bytes.
     encoding : str
         How the character data were decoded (``utf-8`` or ``cp1252``).
+    formats : dict of str to str
+        Display format of each variable that has one (``DATE9`` for a SAS date).
     findings : list of Finding
         Problems met while reading (for example text that is not UTF-8).
     """
@@ -87,6 +106,7 @@ class XptDataset:
     widths: dict[str, int]
     encoding: str = "utf-8"
     findings: list[Finding] = field(default_factory=list)
+    formats: dict[str, str] = field(default_factory=dict)
 
 
 def _stamp() -> bytes:
@@ -155,6 +175,10 @@ def prepare(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[F
             col = pd.Series(np.nan if var.type == "Num" else "", index=data.index)
         else:
             col = data[var.name]
+        if var.type == "Num" and is_date_format(var.format) and \
+                pd.api.types.is_datetime64_any_dtype(col):
+            frame[var.name] = to_sas_date(col)
+            continue
         if var.type == "Num":
             number = pd.to_numeric(col, errors="coerce").astype("float64")
             bad = number.isna() & col.notna() & col.astype(str).str.strip().ne("")
@@ -271,10 +295,15 @@ def write_prepared(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Path:
             out.iloc[0, out.columns.get_loc(var.name)] = first.ljust(
                 var.length - (len(first.encode("utf-8")) - len(first)))
     labels = [v.label for v in spec.variables]
+    # Date display formats travel with the data (a SAS date is a bare number without
+    # one); other formats are define.xml's business.
+    formats = {v.name: v.format.upper() for v in spec.variables
+               if v.type == "Num" and is_date_format(v.format)}
 
     def write(tmp: Path) -> None:
         pyreadstat.write_xport(out, str(tmp), file_label=spec.label, column_labels=labels,
-                               table_name=spec.name, file_format_version=5)
+                               table_name=spec.name, file_format_version=5,
+                               variable_format=formats or None)
         _fix_stamps(tmp)
 
     return write_atomic(path, write)
@@ -310,10 +339,13 @@ def read_xpt(path: Path) -> XptDataset:
     encoding = "utf-8"
     try:
         try:
-            data, meta = pyreadstat.read_xport(str(path))
+            # Dates stay SAS numbers (days since 1960): a numeric variable is read as a
+            # number whatever its display format.
+            data, meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
         except UnicodeDecodeError:
             encoding = "cp1252"
-            data, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
+            data, meta = pyreadstat.read_xport(str(path), encoding="cp1252",
+                                               disable_datetime_conversion=True)
             findings.append(Finding(path.name, None, None, None, "encoding",
                                     "character data are not UTF-8; read as Windows-1252 "
                                     "(XPT v5 expects ASCII)", "warning"))
@@ -334,4 +366,6 @@ def read_xpt(path: Path) -> XptDataset:
     name = (meta.table_name or path.stem).upper()
     return XptDataset(name=name, label=meta.file_label or "", data=data, labels=labels,
                       types=types, widths=dict(meta.variable_storage_width),
-                      encoding=encoding, findings=findings)
+                      encoding=encoding, findings=findings,
+                      formats={c: f for c, f in (meta.original_variable_types or {}).items()
+                               if f})

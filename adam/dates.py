@@ -1,0 +1,123 @@
+"""Dates in ADaM: SDTM ISO 8601 text (--DTC) to analysis dates (--DT), partial dates
+imputed with their flag (--DTF), and study days.
+
+Analysis dates are held as pandas dates (``datetime64``) while deriving; the writer
+stores them as SAS dates with their display format (:mod:`trialflow.xpt`).
+
+Imputation follows admiral's ``derive_vars_dt``:
+
+* ``highest_imputation`` says how much of a date may be imputed: ``"n"`` nothing
+  (partial dates stay missing), ``"D"`` the day, ``"M"`` month and day, ``"Y"`` year,
+  month and day (a blank date is never imputed here: there is nothing to start from);
+* ``date_imputation`` ``"first"`` takes the earliest day the partial date can be
+  (``2016-06`` -> 1 June 2016), ``"last"`` the latest (30 June 2016);
+* ``min_dates``: when such a date falls inside the range the partial date allows, the
+  imputed date is not earlier than it (an AE started in the month of the first dose
+  is not imputed to before the first dose); ``max_dates`` likewise caps it;
+* the flag is ``D`` (day imputed) or ``M`` (month and day imputed), blank otherwise.
+
+Example
+-------
+>>> import pandas as pd
+>>> dt, dtf = impute_dtc_dt(pd.Series(["2016-06", "2016-06-05", ""]), "M", "first")
+>>> [str(d.date()) if pd.notna(d) else None for d in dt], dtf.tolist()
+(['2016-06-01', '2016-06-05', None], ['D', '', ''])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from trialflow.derivations import iso_bounds, study_day
+
+LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
+
+
+def _missing_level(dtc: pd.Series) -> pd.Series:
+    """How much of each date is missing: '' complete, 'D' day, 'M' month, 'Y' all."""
+    text = dtc.astype("string").fillna("").str.strip().str.slice(0, 10)
+    n = text.str.len().to_numpy()
+    return pd.Series(np.select([n == 10, n == 7, n == 4], ["", "D", "M"], "Y"),
+                     index=dtc.index)
+
+
+def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
+                  date_imputation: str = "first",
+                  min_dates: Sequence[pd.Series] = (),
+                  max_dates: Sequence[pd.Series] = ()) -> tuple[pd.Series, pd.Series]:
+    """Dates and imputation flags of ISO 8601 (possibly partial) date texts.
+
+    Parameters
+    ----------
+    dtc : Series of str
+    highest_imputation : {'n', 'D', 'M', 'Y'}
+    date_imputation : {'first', 'last'}
+    min_dates, max_dates : sequence of Series of dates, aligned with ``dtc``
+
+    Returns
+    -------
+    dt : Series of datetime64
+    dtf : Series of str ('' when nothing was imputed)
+    """
+    if highest_imputation not in LEVELS:
+        raise ValueError(f"highest_imputation must be one of {', '.join(LEVELS)}")
+    if date_imputation not in ("first", "last"):
+        raise ValueError("date_imputation must be 'first' or 'last'")
+    lo, hi = iso_bounds(dtc)
+    level = _missing_level(dtc)
+    complete = level.eq("") & lo.notna()
+    allowed = level.isin([k for k, v in LEVELS.items() if 0 < v <= LEVELS[highest_imputation]
+                          and k != "Y"]) & lo.notna()
+    dt = (lo if date_imputation == "first" else hi).where(complete | allowed)
+    for m in min_dates:
+        inside = allowed & m.notna() & (m >= lo) & (m <= hi)
+        dt = dt.where(~(inside & (m > dt)), m)
+    for m in max_dates:
+        inside = allowed & m.notna() & (m >= lo) & (m <= hi)
+        dt = dt.where(~(inside & (m < dt)), m)
+    dtf = level.where(allowed, "")
+    return pd.to_datetime(dt), dtf
+
+
+def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str,
+                   highest_imputation: str = "n", date_imputation: str = "first",
+                   flag_imputation: bool = True, min_dates: Sequence[str] = (),
+                   max_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Add ``<prefix>DT`` (and ``<prefix>DTF`` when imputing) from the text date ``dtc``.
+
+    ``min_dates`` / ``max_dates`` name date variables of ``dataset``.
+
+    Example
+    -------
+    >>> ae = pd.DataFrame({"AESTDTC": ["2016-06"], "TRTSDT": pd.to_datetime(["2016-06-10"])})
+    >>> out = derive_vars_dt(ae, "AST", "AESTDTC", "M", "first", min_dates=["TRTSDT"])
+    >>> str(out["ASTDT"].iloc[0].date()), out["ASTDTF"].iloc[0]
+    ('2016-06-10', 'D')
+    """
+    out = dataset.copy()
+    dt, dtf = impute_dtc_dt(out[dtc], highest_imputation, date_imputation,
+                            [out[c] for c in min_dates], [out[c] for c in max_dates])
+    out[f"{new_vars_prefix}DT"] = dt
+    if flag_imputation and highest_imputation != "n":
+        out[f"{new_vars_prefix}DTF"] = dtf
+    return out
+
+
+def convert_dtc_to_dt(dtc: pd.Series) -> pd.Series:
+    """Complete ISO 8601 dates as dates; partial or blank text gives NaT."""
+    return impute_dtc_dt(dtc, "n")[0]
+
+
+def derive_vars_dy(dataset: pd.DataFrame, reference_date: str,
+                   source_vars: dict[str, str]) -> pd.DataFrame:
+    """Study days ``{new variable: date variable}`` relative to ``reference_date``.
+
+    Day 1 is the reference date and there is no day 0 (DESIGN.md).
+    """
+    out = dataset.copy()
+    for new, source in source_vars.items():
+        out[new] = study_day(out[source], out[reference_date])
+    return out

@@ -1,0 +1,250 @@
+"""Generic ADaM derivations, one per function, in admiral's vocabulary.
+
+Every function takes the dataset first, then (where it applies) the dataset to add
+from, the by-variables, the order, the new variable(s) and the filter, and returns a
+new frame with the records **in the order they came in**: no function sorts the
+dataset it is given (an ``order`` only decides which record of a group is taken).
+
+``order`` is a list of variable names; a leading ``-`` sorts that variable descending
+(``["-ATOXGRN", "ASTDT"]``: highest grade first, then earliest). Missing values sort
+first, as in SAS. Conditions (``filter_add``, ``filter``) are the structured conditions
+of :mod:`adam.conditions`.
+
+Example
+-------
+>>> import pandas as pd
+>>> sl = pd.DataFrame({"USUBJID": ["1", "2"]})
+>>> ds = pd.DataFrame({"USUBJID": ["1"], "DSDECOD": ["RANDOMIZED"], "DSSTDTC": ["2020-01-01"]})
+>>> derive_vars_merged(sl, ds, ["USUBJID"], new_vars={"RANDDTC": "DSSTDTC"},
+...                    filter_add={"DSDECOD": "RANDOMIZED"})["RANDDTC"].tolist()
+['2020-01-01', nan]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from adam.conditions import select
+
+
+def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
+    cols = [o.lstrip("-") for o in order]
+    return cols, [not o.startswith("-") for o in order]
+
+
+def _sorted(data: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str]) -> pd.DataFrame:
+    """``data`` ordered by ``by_vars`` then ``order`` (stable, missing first)."""
+    cols, ascending = _order_keys(order)
+    keys = list(by_vars) + cols
+    return data.sort_values(keys, ascending=[True] * len(by_vars) + ascending,
+                            kind="mergesort", na_position="first")
+
+
+def _new_vars(new_vars: Mapping[str, str] | Sequence[str] | None,
+              data: pd.DataFrame, by_vars: Sequence[str]) -> dict[str, str]:
+    if new_vars is None:
+        return {c: c for c in data.columns if c not in by_vars}
+    if isinstance(new_vars, Mapping):
+        return dict(new_vars)
+    return {c: c for c in new_vars}
+
+
+def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
+                       by_vars: Sequence[str], order: Sequence[str] | None = None,
+                       new_vars: Mapping[str, str] | Sequence[str] | None = None,
+                       filter_add: dict[str, Any] | None = None, mode: str = "first",
+                       exist_flag: str | None = None) -> pd.DataFrame:
+    """Add variables of one record of ``dataset_add`` per by-group.
+
+    ``new_vars`` maps new names to ``dataset_add`` variables (a list keeps the names).
+    With ``order``, the ``mode`` (``first``/``last``) record of each group is taken;
+    without it the filtered records must be unique per group (else ``ValueError``).
+    ``exist_flag`` names a Y/N variable saying whether a record was found.
+    """
+    add = dataset_add[select(dataset_add, filter_add)]
+    if order:
+        add = _sorted(add, by_vars, order)
+        add = add.drop_duplicates(list(by_vars), keep="first" if mode == "first" else "last")
+    elif add.duplicated(list(by_vars)).any():
+        dup = add[add.duplicated(list(by_vars), keep=False)][list(by_vars)].iloc[0].tolist()
+        raise ValueError(f"more than one record per {', '.join(by_vars)} to merge "
+                         f"(e.g. {dup}); give an order")
+    names = _new_vars(new_vars, add, by_vars)
+    part = add[list(by_vars) + list(names.values())].copy()
+    part.columns = list(by_vars) + list(names)
+    if exist_flag:
+        part[exist_flag] = "Y"
+    out = dataset.drop(columns=[c for c in part.columns if c not in by_vars
+                                and c in dataset.columns]).merge(
+        part, on=list(by_vars), how="left", validate="m:1")
+    if exist_flag:
+        out[exist_flag] = out[exist_flag].fillna("N")
+    out.index = dataset.index
+    return out
+
+
+def derive_vars_merged_supp(dataset: pd.DataFrame, supp: pd.DataFrame,
+                            by_vars: Sequence[str], qnams: Mapping[str, str]
+                            ) -> pd.DataFrame:
+    """Add supplemental qualifiers as variables: ``{new variable: QNAM}`` -> QVAL."""
+    out = dataset
+    for new, qnam in qnams.items():
+        out = derive_vars_merged(out, supp, by_vars, new_vars={new: "QVAL"},
+                                 filter_add={"QNAM": qnam})
+    return out
+
+
+def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
+                                 by_vars: Sequence[str], new_var: str,
+                                 condition: dict[str, Any] | None = None,
+                                 filter_add: dict[str, Any] | None = None,
+                                 true_value: str = "Y", false_value: str = "N"
+                                 ) -> pd.DataFrame:
+    """``new_var`` = ``true_value`` if ``dataset_add`` has a record of the group (after
+    ``filter_add``) meeting ``condition``, else ``false_value``."""
+    add = dataset_add[select(dataset_add, filter_add)]
+    hit = add[select(add, condition)][list(by_vars)].drop_duplicates()
+    hit = hit.assign(_hit=True)
+    out = dataset.merge(hit, on=list(by_vars), how="left")
+    out.index = dataset.index
+    out[new_var] = np.where(out["_hit"].eq(True), true_value, false_value)
+    return out.drop(columns="_hit")
+
+
+def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
+                              by_vars: Sequence[str], new_var: str, analysis_var: str,
+                              summary: str, filter_add: dict[str, Any] | None = None,
+                              missing_value: Any = np.nan) -> pd.DataFrame:
+    """``new_var`` = a summary of ``analysis_var`` over the group's records of
+    ``dataset_add``: ``count`` (records), ``nunique`` (distinct values), ``max``,
+    ``min`` or ``join`` (distinct values in order of appearance, joined by ``/``).
+    Groups without records get ``missing_value``."""
+    add = dataset_add[select(dataset_add, filter_add)]
+    g = add.groupby(list(by_vars), sort=False)[analysis_var]
+    if summary == "join":
+        values = g.agg(lambda s: "/".join(dict.fromkeys(s.dropna().astype(str))))
+    elif summary in ("count", "nunique", "max", "min"):
+        values = getattr(g, summary)()
+    else:
+        raise ValueError(f"unknown summary {summary!r}")
+    part = values.rename(new_var).reset_index()
+    out = dataset.drop(columns=[new_var], errors="ignore").merge(part, on=list(by_vars),
+                                                                 how="left")
+    out.index = dataset.index
+    out[new_var] = out[new_var].where(out[new_var].notna(), missing_value)
+    return out
+
+
+def derive_var_extreme_dt(dataset: pd.DataFrame, by_vars: Sequence[str], new_var: str,
+                          sources: Sequence[tuple[pd.DataFrame, str, dict[str, Any] | None]],
+                          mode: str = "last") -> pd.DataFrame:
+    """``new_var`` = the latest (``mode='last'``) or earliest date of a group over several
+    sources, each ``(dataset, date variable, condition)``; missing dates are ignored."""
+    parts = []
+    for data, date, condition in sources:
+        sel = data[select(data, condition) & data[date].notna()]
+        parts.append(sel[list(by_vars) + [date]].rename(columns={date: "_dt"}))
+    both = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[*by_vars, "_dt"])
+    g = both.groupby(list(by_vars))["_dt"]
+    ext = (g.max() if mode == "last" else g.min()).rename(new_var).reset_index()
+    out = dataset.drop(columns=[new_var], errors="ignore").merge(ext, on=list(by_vars),
+                                                                 how="left")
+    out.index = dataset.index
+    out[new_var] = pd.to_datetime(out[new_var])
+    return out
+
+
+def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str],
+                            order: Sequence[str], new_var: str, mode: str = "first",
+                            filter: dict[str, Any] | None = None,  # noqa: A002 (admiral)
+                            true_value: str = "Y", false_value: str = "") -> pd.DataFrame:
+    """Flag the first (or last) record of each by-group in ``order`` among the records
+    meeting ``filter``; the others get ``false_value``."""
+    out = dataset.copy()
+    cand = out[select(out, filter)]
+    if len(cand):
+        ordered = _sorted(cand, by_vars, order)
+        pick = ordered.drop_duplicates(list(by_vars),
+                                       keep="first" if mode == "first" else "last").index
+    else:
+        pick = cand.index
+    out[new_var] = false_value
+    out.loc[pick, new_var] = true_value
+    return out
+
+
+def derive_var_obs_number(dataset: pd.DataFrame, by_vars: Sequence[str],
+                          order: Sequence[str], new_var: str = "ASEQ") -> pd.DataFrame:
+    """Number the records 1, 2, ... within each by-group in ``order`` (``ASEQ``)."""
+    out = dataset.copy()
+    ordered = _sorted(out, by_vars, order)
+    number = ordered.groupby(list(by_vars), sort=False).cumcount() + 1
+    out[new_var] = number.reindex(out.index).astype("float64")
+    return out
+
+
+def derive_var_grouping(dataset: pd.DataFrame, source_var: str, new_var: str,
+                        groups: Sequence[Mapping[str, Any]], new_var_n: str | None = None
+                        ) -> pd.DataFrame:
+    """Categorise ``source_var``: the first group whose bounds hold gives the value.
+
+    Each group is ``{value, n?, ge?, gt?, le?, lt?, in?}``; a missing source value gets
+    no group (blank).
+    """
+    out = dataset.copy()
+    src = out[source_var]
+    conds, values, numbers = [], [], []
+    for g in groups:
+        mask = src.notna() & src.astype(str).str.strip().ne("")
+        for op in ("ge", "gt", "le", "lt"):
+            if op in g:
+                mask &= getattr(pd.to_numeric(src, errors="coerce"), op)(g[op]).fillna(False)
+        if "in" in g:
+            mask &= src.isin(g["in"])
+        conds.append(mask.to_numpy(dtype=bool))
+        values.append(g["value"])
+        numbers.append(g.get("n", np.nan))
+    out[new_var] = np.select(conds, values, "") if conds else ""
+    if new_var_n:
+        out[new_var_n] = np.select(conds, numbers, np.nan) if conds else np.nan
+    return out
+
+
+def derive_var_condition_flag(dataset: pd.DataFrame, new_var: str,
+                              condition: dict[str, Any], true_value: str = "Y",
+                              false_value: str = "") -> pd.DataFrame:
+    """``new_var`` = ``true_value`` on the records meeting ``condition``."""
+    out = dataset.copy()
+    out[new_var] = np.where(select(out, condition), true_value, false_value)
+    return out
+
+
+def derive_var_base(dataset: pd.DataFrame, by_vars: Sequence[str], source_var: str = "AVAL",
+                    new_var: str = "BASE", filter: dict[str, Any] | None = None  # noqa: A002
+                    ) -> pd.DataFrame:
+    """``new_var`` = ``source_var`` of the group's baseline record (``filter``, by default
+    ``ABLFL = Y``) on every record of the group."""
+    base_filter = filter if filter is not None else {"ABLFL": "Y"}
+    return derive_vars_merged(dataset, dataset, by_vars, new_vars={new_var: source_var},
+                              filter_add=base_filter)
+
+
+def derive_var_chg(dataset: pd.DataFrame, filter: dict[str, Any] | None = None  # noqa: A002
+                   ) -> pd.DataFrame:
+    """CHG = AVAL - BASE on the records meeting ``filter`` (all when None)."""
+    out = dataset.copy()
+    chg = out["AVAL"] - out["BASE"]
+    out["CHG"] = chg.where(select(out, filter))
+    return out
+
+
+def keep_spec_vars(dataset: pd.DataFrame, spec: Any) -> pd.DataFrame:
+    """The dataset's variables that ``spec`` (a DatasetSpec) declares, in spec order; work
+    variables are dropped (a declared variable the dataset lacks is left for the writer
+    to report)."""
+    return dataset[[v for v in spec.variable_names if v in dataset.columns]]
