@@ -353,7 +353,7 @@ def _nextther(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     after = np.maximum(pfs.day, np.where(sim.treatment.stop_day > 0,
                                          sim.treatment.stop_day, pfs.day)) + rng.integers(
         7, 45, len(itt))
-    limit = np.where(osx.death, osx.day, F)
+    limit = np.minimum(osx.day, F)
     eligible = (pfs.kind != DEATH) & (after < limit) & (rng.random(len(itt)) < 0.85)
     eligible &= (pfs.kind != "CENS") | (sim.treatment.stop_day > 0)
     pid = np.flatnonzero(eligible)

@@ -145,9 +145,11 @@ def _dates_and_attributes(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
     start = np.where(ae["disc"], np.maximum(first, stop - rng.integers(0, 6, n)), start)
     start = np.where(ae["fatal"], np.maximum(first, death_day[pid] - rng.integers(3, 11, n)),
                      start)
+    # nothing is recorded after the patient's death or last contact
+    start = np.minimum(start, death_day[pid])
     dur = rng.integers(3, 29, n)
     end = np.where(ae["fatal"], death_day[pid], start + dur)
-    F = df["F"].to_numpy()[pid]
+    F = np.minimum(df["F"].to_numpy()[pid], death_day[pid])
     ongoing = (end > F) & ~ae["fatal"].to_numpy()
     ae["start"] = start
     ae["end"] = np.where(ongoing, -1, end)
@@ -213,7 +215,8 @@ def lvef(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
                             "visit": "Screening"}),
               pd.DataFrame({"pid": cyc["pid"].to_numpy(), "day": cyc["day"].to_numpy(),
                             "visit": "Cycle " + cyc["cycle"].astype(str) + " Day 1"})]
-    eot = np.flatnonzero(treated & (tr.stop_day > 0) & (tr.stop_day + 7 <= F))
+    eot = np.flatnonzero(treated & (tr.stop_day > 0) & (tr.stop_day + 7 <= F)
+                         & (tr.reason != "DEATH"))
     visits.append(pd.DataFrame({"pid": eot, "day": tr.stop_day[eot] + 7,
                                 "visit": "End of treatment"}))
     lv = pd.concat(visits, ignore_index=True)

@@ -20,7 +20,7 @@ same size -> byte-identical files.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -171,13 +171,17 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
                                      int(sel.sum()))), "hrqol"] = True
     hrqol = itt["hrqol"].to_numpy()
     if calibrate:
-        ttd_index, ttd_event, rep = efficacy.calibrate_ttd(rng, cfg, itt, visits, hrqol)
+        ttd_index, ttd_event, rep = efficacy.calibrate_ttd(rng, cfg, itt, visits, hrqol,
+                                                           max_steps=400_000)
         provenance["ttd"] = _report(rep)
     else:
         ttd_index, ttd_event = efficacy.draw_ttd(rng, cfg, itt, visits, hrqol)
-    os_state = efficacy.draw_os(rng, cfg, itt, pfs)
+    # last contact (or death) comes after everything else recorded for the patient
+    floor = _last_activity(tr, visits, pfs, itt["F"].to_numpy())
+    seen = replace(pfs, day=floor)
+    os_state = efficacy.draw_os(rng, cfg, itt, seen)
     if calibrate:
-        os_state, rep = efficacy.calibrate_os(rng, cfg, itt, pfs, os_state)
+        os_state, rep = efficacy.calibrate_os(rng, cfg, itt, seen, os_state)
         provenance["os"] = _report(rep)
     baseline_only = itt["treated"].to_numpy() & ~hrqol & (rng.random(n) < 0.5)
     qol = questionnaires(rng, load_instrument(), tr.first_day, visits, ttd_index, ttd_event,
@@ -192,6 +196,23 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
                           treatment=tr, qol=qol, ttd_index=ttd_index, ttd_event=ttd_event,
                           os=os_state, lvef=lv, ae=ae, tumour=tum, nominal=nominal,
                           provenance=provenance)
+
+
+def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: efficacy.PfsState,
+                   F: np.ndarray) -> np.ndarray:
+    """Per patient, the latest study day anything is recorded before death or last
+    contact: PFS day (scans, progression), doses, questionnaires, the end-of-treatment
+    visit. A death that is the PFS event stays on its day."""
+    n = F.size
+    last = np.asarray(pfs.day, dtype=np.int64).copy()
+    cyc = tr.cycles.groupby("pid")["day"].max()
+    last[cyc.index.to_numpy()] = np.maximum(last[cyc.index.to_numpy()], cyc.to_numpy())
+    q = np.array([v.max() if v.size else 0 for v in visits], dtype=np.int64)
+    last = np.maximum(last, q)
+    eot = (tr.stop_day > 0) & (tr.reason != "DEATH") & (tr.stop_day + 7 <= F)
+    last = np.where(eot, np.maximum(last, tr.stop_day + 7), last)
+    last = np.minimum(last, F)
+    return np.where(np.asarray(pfs.kind) == efficacy.DEATH, pfs.day, last)[:n]
 
 
 def _report(rep: dict[str, Any]) -> dict[str, Any]:

@@ -209,13 +209,15 @@ def _set_cycles(tr: Treatment, i: int, k: int, limit: int) -> bool:
 
 def qol_visit_days(tr: Treatment, n: int, F: np.ndarray) -> list[np.ndarray]:
     """Post-baseline questionnaire days: day 1 of every cycle from cycle 2, and the
-    end-of-treatment visit a week after stopping (if before the cut-off)."""
+    end-of-treatment visit a week after stopping (if before the cut-off; not after a
+    death)."""
     c = tr.cycles[tr.cycles["cycle"] >= 2]
     by = c.groupby("pid")["day"].apply(np.asarray)
     out: list[np.ndarray] = []
     for i in range(n):
         days = by.get(i, np.array([], dtype=int))
-        if tr.stop_day[i] > 0 and tr.first_day[i] > 0 and tr.stop_day[i] + 7 <= F[i]:
+        if (tr.stop_day[i] > 0 and tr.first_day[i] > 0 and tr.stop_day[i] + 7 <= F[i]
+                and tr.reason[i] != "DEATH"):
             days = np.r_[days, tr.stop_day[i] + 7]
         out.append(np.unique(days.astype(int)))
     return out

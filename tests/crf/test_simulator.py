@@ -111,3 +111,16 @@ def test_every_itt_patient_has_a_survival_record(written):
     dead = forms["survival"]["STATUS"] == "DEAD"
     assert (forms["survival"].loc[dead, "DTHDT"] != "").all()
     assert np.all(forms["survival"].loc[~dead, "LSTCONDT"] != "")
+
+
+def test_nothing_is_recorded_after_death_or_last_contact(written):
+    forms, _ = written
+    sv = forms["survival"]
+    ref = pd.Series(_date(sv["LSTCONDT"]).fillna(_date(sv["DTHDT"])).to_numpy(),
+                    index=sv["SUBJID"])
+    for form, col in (("tumour", "ASSESSDT"), ("exposure", "STDT"), ("ae", "STDT"),
+                      ("ae", "ENDT"), ("factb", "QSDT"), ("lvef", "LVEFDT"), ("eot", "EOTDT"),
+                      ("clinprog", "PROGDT"), ("nextther", "STDT")):
+        f = forms[form]
+        when = pd.Series(_date(f[col]).to_numpy(), index=f["SUBJID"]).dropna()
+        assert (when.to_numpy() <= ref.reindex(when.index).to_numpy()).all(), (form, col)
