@@ -3,7 +3,7 @@
 * the three-patient extract of tests/sdtm/sdtm_tiny.py through the command line
   (``trialflow sdtm``, ``trialflow adam``, ``trialflow validate``);
 * a small simulated study (80 subjects) in memory: every dataset built, consistent and
-  valid (skipped while the simulator cannot make it).
+  valid.
 """
 
 from __future__ import annotations
@@ -129,11 +129,8 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        from crf.simulate import simulate_study
-        forms = simulate_study(subjects=80, seed=5)
-    except Exception as exc:  # the simulator is developed alongside; say why we skip
-        pytest.skip(f"the simulator does not run yet: {type(exc).__name__}: {exc}")
+    from crf.simulate import simulate_study
+    forms = simulate_study(subjects=80, seed=5)
     raw = {name: frame.astype(str) for name, frame in forms.items() if name in load_forms()}
     study = load_study()
     sdtm_specs = load_dataset_specs(SPECS / "sdtm")
