@@ -7,7 +7,9 @@ Subcommands::
     trialflow sdtm       [--raw DIR] [--out DIR] [--reports DIR] raw forms -> SDTM XPT/JSON
     trialflow adam       [--sdtm DIR] [--out DIR] [--reports DIR] SDTM -> ADaM XPT/JSON
     trialflow validate   [--data DIR ...] [--specs DIR] [--reports DIR]  check datasets vs specs
+    trialflow tlf        [--adam DIR] [--out DIR] [--targets FILE] ADaM -> ARD, reproduction
     trialflow run        [--raw DIR] [--out DIR]                 every stage built so far
+    trialflow compare    BASE QC --keys VAR[,VAR...] [--abs-tol] [--rel-tol]  dataset vs QC
 
 Exit codes: 0 ok, 1 data findings of severity error, 2 usage, spec or input error,
 130 interrupted. A :class:`~trialflow.errors.TrialflowError` is printed as one line,
@@ -41,6 +43,9 @@ DEFAULT_RAW = DEFAULT_BUILD / "raw"
 DEFAULT_REPORTS = DEFAULT_BUILD / "reports"
 DEFAULT_SDTM = DEFAULT_BUILD / "sdtm"
 DEFAULT_ADAM = DEFAULT_BUILD / "adam"
+DEFAULT_TLF = DEFAULT_BUILD / "tlf"
+ARD = "ard.csv"
+REPRODUCTION = "reproduction.xlsx"
 RAW_FINDINGS = "raw_findings.csv"
 SDTM_FINDINGS = "sdtm_findings.csv"
 ADAM_FINDINGS = "adam_findings.csv"
@@ -204,6 +209,40 @@ def _validate_stage(data_dirs: Sequence[Path], specs_dirs: Sequence[Path],
     return Stage("validate", run)
 
 
+def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
+    def run() -> StageResult:
+        from tlf.ard import build_ard, read_adam, write_ard
+        from tlf.reproduction import (
+            DEFAULT_TARGETS,
+            console_summary,
+            load_targets,
+            reproduce,
+            write_report,
+        )
+
+        # The targets are read before anything is written: a broken file leaves no
+        # half-written TLF output.
+        target_file = targets if targets is not None else DEFAULT_TARGETS
+        published = None
+        if targets is not None or target_file.is_file():
+            published = load_targets(target_file)
+        ard = build_ard(read_adam(adam_dir))
+        outputs = [write_ard(ard, out / ARD)]
+        print(f"  wrote {len(ard)} analysis results to {out / ARD}", file=sys.stderr)
+        if published is None:
+            print(f"  note: no published targets at {target_file}; reproduction report "
+                  "skipped", file=sys.stderr)
+        else:
+            report = reproduce(ard, published)
+            outputs.append(write_report(report, out / REPRODUCTION))
+            print(console_summary(report))
+            print(f"  wrote {len(report)} comparisons to {out / REPRODUCTION}",
+                  file=sys.stderr)
+        return StageResult(rows=len(ard), outputs=outputs)
+
+    return Stage("tlf", run)
+
+
 def _print_findings(findings: list[Finding], report: Path | None) -> None:
     """List findings on stdout (it is the command's product); progress stays on stderr."""
     for f in findings[:SHOW_FINDINGS]:
@@ -245,6 +284,10 @@ def _cmd_adam(args: argparse.Namespace) -> int:
     return run_stages([_adam_stage(args.sdtm, args.out, args.reports)])
 
 
+def _cmd_tlf(args: argparse.Namespace) -> int:
+    return run_stages([_tlf_stage(args.adam, args.out, args.targets)])
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     stages = []
     raw = args.raw
@@ -258,6 +301,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     stages.append(_adam_stage(args.out / "sdtm", args.out / "adam", reports))
     stages.append(_validate_stage([args.out / "sdtm", args.out / "adam"],
                                   list(DEFAULT_SPEC_DIRS), reports))
+    stages.append(_tlf_stage(args.out / "adam", args.out / "tlf", None))
     return run_stages(stages)
 
 
@@ -381,9 +425,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser(
+        "tlf", formatter_class=fmt, epilog=_EXIT_CODES,
+        help="compute the analysis results (ARD) from ADaM and compare them with the "
+             "publication",
+        description="Read the ADaM datasets in DIR (*.xpt: ADSL, ADRS, ADTTE, ADAE) and "
+                    f"compute every\ndisplayed number once into OUT/{ARD} (analysis, output, "
+                    "group, variable, level,\nstat, value, method; full precision). When the "
+                    f"published targets file exists, also\nwrite OUT/{REPRODUCTION} (each "
+                    "published number, the computed one rounded to the\nprinted precision, "
+                    "match, note) and print how many match.")
+    p.add_argument("--adam", type=Path, default=DEFAULT_ADAM, metavar="DIR",
+                   help=f"directory holding the ADaM .xpt files (default: {DEFAULT_ADAM})")
+    p.add_argument("--out", type=Path, default=DEFAULT_TLF, metavar="DIR",
+                   help=f"where {ARD} and {REPRODUCTION} are written (default: {DEFAULT_TLF})")
+    p.add_argument("--targets", type=Path, default=None, metavar="FILE",
+                   help="published targets (YAML; default: "
+                        "../shared/reference/precious-targets.yaml beside the repository, "
+                        "skipped if absent)")
+    p.set_defaults(handler=_cmd_tlf)
+
+    p = sub.add_parser(
         "run", formatter_class=fmt, epilog=_EXIT_CODES,
         help="run every stage built so far (simulate unless --raw, check-raw, sdtm, "
-             "adam, validate)",
+             "adam, validate, tlf)",
         description="Run the whole flow into OUT. Stages so far:\n"
                     "  simulate   raw CRF extracts -> OUT/raw/<form>.csv (skipped with --raw)\n"
                     f"  check-raw  findings       -> OUT/reports/{RAW_FINDINGS}\n"
@@ -391,13 +455,67 @@ def build_parser() -> argparse.ArgumentParser:
                     f"OUT/reports/{RECONCILIATION}\n"
                     "  adam       ADaM datasets  -> OUT/adam/<dataset>.xpt and .json\n"
                     f"  validate   SDTM and ADaM  -> OUT/reports/{VALIDATION}\n"
-                    "The TLF stage is being added.")
+                    f"  tlf        analysis results -> OUT/tlf/{ARD}, {REPRODUCTION}\n"
+                    "The tables and figures are being added.")
     p.add_argument("--raw", type=Path, metavar="DIR",
                    help="use the raw extracts in DIR instead of simulating them")
     p.add_argument("--out", type=Path, default=DEFAULT_BUILD, metavar="DIR",
                    help=f"build directory (default: {DEFAULT_BUILD})")
     p.set_defaults(handler=_cmd_run)
+    _add_compare(sub, fmt)
     return parser
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number not below 0, got {text}")
+    return value
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from trialflow.compare import compare_datasets, console_summary, write_report
+
+    keys = [k.strip() for k in args.keys.split(",") if k.strip()]
+    result = compare_datasets(args.base, args.qc, keys, abs_tol=args.abs_tol,
+                              rel_tol=args.rel_tol, max_rows=args.max_rows)
+    report = args.report or DEFAULT_REPORTS / f"compare_{args.base.stem.lower()}.xlsx"
+    print(console_summary(result))
+    print(f"  wrote {write_report(result, report)}", file=sys.stderr)
+    return 0 if result.equal else 1
+
+
+def _add_compare(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    p = sub.add_parser(
+        "compare", formatter_class=fmt,
+        epilog="exit status:\n  0    the datasets are equal\n  1    they differ\n"
+               "  2    usage error, or a file that cannot be read (one line says which)\n",
+        help="compare a dataset with its QC (double programming), like PROC COMPARE",
+        description="Compare BASE with QC (.xpt, Dataset-JSON .json or .csv, by extension), "
+                    "matching records by\n--keys: dataset label; variables in one only; "
+                    "type, length and label; records in one\nonly; duplicate keys; values "
+                    "per variable (missing equals missing; numbers within\n|base - qc| <= "
+                    "ABS + REL * |base|). Prints a summary and writes an XLSX report\n"
+                    "(sheets summary, attributes, observations, values).")
+    p.add_argument("base", type=Path, metavar="BASE", help="the base (production) dataset")
+    p.add_argument("qc", type=Path, metavar="QC", help="the QC (compare) dataset")
+    p.add_argument("--keys", required=True, metavar="VAR[,VAR...]",
+                   help="key variables that match records, e.g. USUBJID,PARAMCD")
+    p.add_argument("--abs-tol", type=_tolerance, default=0.0, metavar="ABS",
+                   help="absolute tolerance for numbers (default 0: exact)")
+    p.add_argument("--rel-tol", type=_tolerance, default=0.0, metavar="REL",
+                   help="tolerance relative to the base value (default 0)")
+    p.add_argument("--max-rows", type=_positive_int, default=10, metavar="N",
+                   help="differing records listed per variable (default 10)")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help=f"XLSX report (default: {DEFAULT_REPORTS}/compare_<base>.xlsx)")
+    p.set_defaults(handler=_cmd_compare)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
