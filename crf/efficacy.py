@@ -166,7 +166,9 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
         ne_clin = choose(rng, ne, min(int(ne.sum()), max(n_clin, 0)))
         kind[ne_clin] = CLIN
         n_clin -= int(ne_clin.sum())
-        kind[ne & ~ne_clin] = CENS
+        # not censored: with no adequate scan, PFS would be censored at randomisation,
+        # not at the NE scan the search would place it on
+        kind[ne & ~ne_clin] = DEATH
         free &= ~ne
         n_events_left = n_ev - int(np.isin(kind[sel & ~free], [RECIST, CLIN, DEATH]).sum())
         # responders censored without progression: those still responding at the cut-off
@@ -302,7 +304,8 @@ def pfs_consistent(kind: int, bor: int, visit: int, day: int, resp_visit: int,
             return visit >= 1
         return kind == K_CENS or day > first
     if bor == B_NE:
-        return kind == K_CENS or (kind != K_RECIST and day > first)
+        # censoring needs an adequate (not NE) scan, which these patients never have
+        return kind != K_RECIST and kind != K_CENS and day > first
     if responder:
         if resp_visit not in (0, 1) or resp_day != nominal[resp_visit] + jit[resp_visit]:
             return False
