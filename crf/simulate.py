@@ -251,22 +251,30 @@ def _subject_numbers(rng: np.random.Generator, pat: pd.DataFrame) -> np.ndarray:
     return np.char.zfill(np.arange(1, len(pat) + 1).astype(str), width).astype(object)
 
 
-def simulate_study(subjects: int, seed: int) -> dict[str, pd.DataFrame]:
+class RawExtract(dict):
+    """Form name -> all-text DataFrame, plus how the study was made (``provenance``:
+    size, seeds, the calibration search's report), written beside the forms."""
+
+    def __init__(self, forms: dict[str, pd.DataFrame], provenance: dict[str, Any]) -> None:
+        super().__init__(forms)
+        self.provenance = provenance
+
+
+def simulate_study(subjects: int, seed: int) -> RawExtract:
     """The raw CRF extracts of a simulated study: form name -> all-text DataFrame."""
     sim = build_study(subjects, seed)
-    forms = render_forms(sim, load_forms())
-    simulate_study.last = sim  # the patient-level truth, for tests and provenance
-    return forms
+    return RawExtract(render_forms(sim, load_forms()), sim.provenance)
 
 
 def write_raw(forms: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """Write each form as ``<out>/<form file>`` atomically, plus a provenance file."""
+    """Write each form as ``<out>/<form file>`` atomically, and ``simulation.json`` with
+    the provenance when ``forms`` is a :class:`RawExtract`."""
     out = Path(out)
     specs = load_forms()
     paths = [write_csv_atomic(df, out / specs[name].file) for name, df in forms.items()]
-    sim = getattr(simulate_study, "last", None)
-    if sim is not None:
-        text = json.dumps(sim.provenance, indent=2, sort_keys=True) + "\n"
+    provenance = getattr(forms, "provenance", None)
+    if provenance is not None:
+        text = json.dumps(provenance, indent=2, sort_keys=True) + "\n"
         paths.append(write_atomic(out / "simulation.json",
                                   lambda p: p.write_text(text, encoding="utf-8")))
     return paths
