@@ -33,11 +33,11 @@ from pathlib import Path
 import pandas as pd
 
 from trialflow import SPECS
-from trialflow.datasetjson import write_dataset_json
 from trialflow.errors import InputError, SpecError
 from trialflow.findings import Finding
+from trialflow.package import write_datasets
 from trialflow.spec import DatasetSpec, Study, read_yaml
-from trialflow.xpt import prepare, read_xpt, write_prepared
+from trialflow.xpt import read_xpt
 
 #: Build order: ADSL first (every other dataset carries its variables), ADTTE last (its
 #: sources are ADSL, ADRS and ADQS).
@@ -156,13 +156,4 @@ def write_adam(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, Dataset
     findings : list of Finding
         The writer's value-level findings.
     """
-    paths: list[Path] = []
-    findings: list[Finding] = []
-    for name, data in datasets.items():
-        spec = specs[name]
-        frame, found = prepare(data, spec)
-        findings.extend(found)
-        paths += [write_prepared(frame, spec, Path(out) / f"{name.lower()}.xpt"),
-                  write_dataset_json(frame, spec, Path(out) / f"{name.lower()}.json", study,
-                                     STANDARD_OID)]
-    return paths, findings
+    return write_datasets(datasets, specs, out, study, STANDARD_OID)

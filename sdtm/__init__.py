@@ -26,13 +26,12 @@ from pathlib import Path
 import pandas as pd
 
 from sdtm import dm, sv
-from trialflow.datasetjson import write_dataset_json
 from trialflow.derivations import registry
 from trialflow.errors import SpecError
 from trialflow.findings import Finding
 from trialflow.mapping import Context, map_dataset
+from trialflow.package import write_datasets
 from trialflow.spec import Codelist, DatasetSpec, Dictionary, Study
-from trialflow.xpt import prepare, write_prepared
 
 #: Build order: DM first (every --DY and EPOCH needs RFSTDTC), a SUPP-- after its parent
 #: (IDVARVAL is the parent's --SEQ), SV after the domains whose visits it collects, TS
@@ -119,13 +118,4 @@ def write_sdtm(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, Dataset
     findings : list of Finding
         The writer's value-level findings.
     """
-    paths: list[Path] = []
-    findings: list[Finding] = []
-    for name, data in datasets.items():
-        spec = specs[name]
-        # One prepared frame feeds both files, so XPT and JSON hold the same records.
-        frame, found = prepare(data, spec)
-        findings.extend(found)
-        paths += [write_prepared(frame, spec, Path(out) / f"{name.lower()}.xpt"),
-                  write_dataset_json(frame, spec, Path(out) / f"{name.lower()}.json", study)]
-    return paths, findings
+    return write_datasets(datasets, specs, out, study, "SDTMIG.3.4")
