@@ -25,7 +25,6 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 from trialflow import SPECS
 from trialflow.errors import InputError, SpecError
 from trialflow.findings import Finding
-from trialflow.package import write_datasets
+from trialflow.package import load_builder, write_datasets
 from trialflow.spec import DatasetSpec, Study, read_yaml
 from trialflow.xpt import read_xpt
 
@@ -43,7 +42,6 @@ from trialflow.xpt import read_xpt
 #: sources are ADSL, ADRS and ADQS).
 BUILD_ORDER: tuple[str, ...] = ("ADSL", "ADRS", "ADQS", "ADAE", "ADTTE")
 STANDARD_OID = "ADaMIG.1.3"
-_BUILDER = re.compile(r"^adam\.[a-z_][a-z0-9_]*$")
 
 
 def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
@@ -54,19 +52,7 @@ def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
 
 def _builder(spec: DatasetSpec) -> Callable[[Mapping[str, pd.DataFrame], DatasetSpec],
                                              pd.DataFrame]:
-    if not spec.builder or not _BUILDER.match(spec.builder):
-        raise SpecError(spec.file, f"builder {spec.builder!r} must be a module of the adam "
-                        "package (adam.<name>)", spec.name)
-    try:
-        module = importlib.import_module(spec.builder)
-    except ModuleNotFoundError:
-        raise SpecError(spec.file, f"builder module {spec.builder!r} does not exist",
-                        spec.name) from None
-    build = getattr(module, "build", None)
-    if build is None:
-        raise SpecError(spec.file, f"builder module {spec.builder!r} has no build()",
-                        spec.name)
-    return build
+    return load_builder(spec, "adam")
 
 
 def resolve(spec: DatasetSpec, study: Study, instruments: Path | None = None) -> DatasetSpec:

@@ -17,8 +17,6 @@ Example
 
 from __future__ import annotations
 
-import importlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +25,9 @@ import pandas as pd
 
 from sdtm import dm, sv
 from trialflow.derivations import registry
-from trialflow.errors import SpecError
 from trialflow.findings import Finding
 from trialflow.mapping import Context, map_dataset
-from trialflow.package import write_datasets
+from trialflow.package import load_builder, write_datasets
 from trialflow.spec import Codelist, DatasetSpec, Dictionary, Study
 
 #: Build order: DM first (every --DY and EPOCH needs RFSTDTC), a SUPP-- after its parent
@@ -40,7 +37,6 @@ BUILD_ORDER: tuple[str, ...] = (
     "DM", "SUPPDM", "AE", "SUPPAE", "CM", "SUPPCM", "EX", "DS", "DD", "IE", "MI", "FA",
     "RS", "SUPPRS", "TR", "QS", "CV", "SV", "TE", "TA", "TS",
 )
-_BUILDER = re.compile(r"^sdtm\.[a-z_][a-z0-9_]*$")
 
 DERIVATIONS = registry(dm.DERIVATIONS, sv.DERIVATIONS)
 
@@ -64,20 +60,7 @@ def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
 def _builder(spec: DatasetSpec) -> Callable[[Context, DatasetSpec], pd.DataFrame]:
     if not spec.builder:
         return map_dataset
-    # A spec names a module of this package, never arbitrary code.
-    if not _BUILDER.match(spec.builder):
-        raise SpecError(spec.file, f"builder {spec.builder!r} must be a module of the sdtm "
-                        "package (sdtm.<name>)", spec.name)
-    try:
-        module = importlib.import_module(spec.builder)
-    except ModuleNotFoundError:
-        raise SpecError(spec.file, f"builder module {spec.builder!r} does not exist",
-                        spec.name) from None
-    build = getattr(module, "build", None)
-    if build is None:
-        raise SpecError(spec.file, f"builder module {spec.builder!r} has no build()",
-                        spec.name)
-    return build
+    return load_builder(spec, "sdtm")
 
 
 def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
