@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from trialflow.cli import main
 from trialflow.xpt import read_xpt
 
 TARGETS = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
@@ -25,13 +24,10 @@ ARMS = ("PTC", "TC")
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+def build(study_build) -> tuple[int, Path]:
     if not TARGETS.is_file():
         pytest.skip("the publication's targets are not available")
-    out = tmp_path_factory.mktemp("build")
-    code = main(["run", "--out", str(out)])
-    assert (out / "adam" / "adsl.xpt").is_file(), "the calibrated study was not built"
-    return code, out
+    return study_build.code, study_build.out
 
 
 @pytest.fixture(scope="module")

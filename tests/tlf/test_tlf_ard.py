@@ -11,7 +11,6 @@ import pytest
 from tlf.analyses import ARD_COLUMNS, DAYS_PER_MONTH
 from tlf.ard import build_ard, read_adam, read_ard, write_ard
 from tlf.reproduction import KNOWN_MISSES, load_targets, reproduce, targets
-from trialflow.cli import main
 
 TARGETS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / \
     "precious-targets.yaml"
@@ -134,13 +133,12 @@ def test_every_target_has_an_ard_key() -> None:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole flow (simulate to TLF) of the study, once for this module."""
+def full_run(study_build) -> Path:
+    """The whole flow (simulate to TLF) of the study, built once per session."""
     if not TARGETS.is_file():
         pytest.skip(f"{TARGETS} not present")
-    out = tmp_path_factory.mktemp("build")
-    assert main(["run", "--out", str(out)]) == 0
-    return out
+    assert study_build.code == 0
+    return study_build.out
 
 
 def test_full_run_reproduces_the_publication(full_run: Path) -> None:
