@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ DEFAULT_ADAM = DEFAULT_BUILD / "adam"
 DEFAULT_TLF = DEFAULT_BUILD / "tlf"
 ARD = "ard.csv"
 REPRODUCTION = "reproduction.xlsx"
+TLF_INDEX = "index.csv"
 RAW_FINDINGS = "raw_findings.csv"
 SDTM_FINDINGS = "sdtm_findings.csv"
 ADAM_FINDINGS = "adam_findings.csv"
@@ -211,7 +213,8 @@ def _validate_stage(data_dirs: Sequence[Path], specs_dirs: Sequence[Path],
 
 def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
     def run() -> StageResult:
-        from tlf.ard import build_ard, read_adam, write_ard
+        from tlf.ard import build_ard, read_adam, read_ard, write_ard
+        from tlf.build import build_outputs, index_frame
         from tlf.reproduction import (
             DEFAULT_TARGETS,
             console_summary,
@@ -219,6 +222,7 @@ def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
             reproduce,
             write_report,
         )
+        from tlf.spec import load_output_specs
 
         # The targets are read before anything is written: a broken file leaves no
         # half-written TLF output.
@@ -226,9 +230,20 @@ def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
         published = None
         if targets is not None or target_file.is_file():
             published = load_targets(target_file)
-        ard = build_ard(read_adam(adam_dir))
-        outputs = [write_ard(ard, out / ARD)]
+        adam = read_adam(adam_dir)
+        specs = load_output_specs()
+        # Layouts read the ARD back from its file, so a table shows exactly what ard.csv
+        # holds.
+        outputs = [write_ard(build_ard(adam), out / ARD)]
+        ard = read_ard(out / ARD)
         print(f"  wrote {len(ard)} analysis results to {out / ARD}", file=sys.stderr)
+        built = build_outputs(specs, ard, adam, out)
+        index = write_csv_atomic(index_frame(built, out), out / TLF_INDEX)
+        outputs += [f for b in built for f in b.files] + [index]
+        kinds = Counter(b.spec.kind for b in built)
+        print(f"  wrote {len(built)} outputs ({', '.join(f'{n} {k}s' for k, n in kinds.items())})"
+              f" to {out}/: DOCX for each, XLSX for tables and listings, PNG for figures;"
+              f" contents in {out / TLF_INDEX}", file=sys.stderr)
         if published is None:
             print(f"  note: no published targets at {target_file}; reproduction report "
                   "skipped", file=sys.stderr)

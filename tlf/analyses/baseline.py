@@ -43,6 +43,7 @@ def populations(adsl: pd.DataFrame) -> list[Row]:
     out: list[Row] = []
     for name, mask in flags.items():
         n = mask.groupby(adsl["TRT01P"]).sum().reindex(list(ARMS), fill_value=0)
+        n["Total"] = mask.sum()
         for arm, value in n.items():
             out += rows("populations", "Text", str(arm), name, "", {"n": value},
                         "Count of ADSL population flag")
