@@ -7,7 +7,9 @@ Exit codes follow one convention across trialflow:
 * 2 — a stage could not run (usage, spec or input error): later stages are skipped.
 
 Progress and the summary go to stderr so that stdout stays free for a command's own
-output.
+output. Given a ``log`` path, :func:`run_stages` also writes a run log: per stage its
+inputs and outputs with their SHA-256, rows, findings and time — what a reviewer needs to
+tie a package to the data it came from.
 
 Example
 -------
@@ -17,10 +19,13 @@ Example
 
 from __future__ import annotations
 
+import hashlib
+import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -53,13 +58,18 @@ class StageResult:
 
 @dataclass(frozen=True)
 class Stage:
-    """A named step of a run; ``run`` does the work and reports a :class:`StageResult`."""
+    """A named step of a run; ``run`` does the work and reports a :class:`StageResult`.
+
+    ``inputs`` are the files or directories the stage reads, for the run log.
+    """
 
     name: str
     run: Callable[[], StageResult]
+    inputs: tuple[Path, ...] = ()
 
 
-def run_stages(stages: Sequence[Stage], stream: TextIO | None = None) -> int:
+def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
+               log: Path | None = None) -> int:
     """Run ``stages`` in order and return the exit code (0, 1 or 2, see module doc).
 
     A :class:`~trialflow.errors.TrialflowError` stops the run with one line naming the
@@ -71,6 +81,8 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None) -> int:
     stream : text stream, optional
         Where progress and summary go; default ``sys.stderr`` (looked up at call time so
         that test capture works).
+    log : pathlib.Path, optional
+        Write the run log there (see :func:`write_run_log`), also when a stage fails.
 
     Returns
     -------
@@ -80,6 +92,7 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None) -> int:
     out = stream if stream is not None else sys.stderr
     done: list[tuple[str, float, StageResult]] = []
     code = EXIT_OK
+    started = datetime.now(UTC)
     for i, stage in enumerate(stages, start=1):
         print(f"[{i}/{len(stages)}] {stage.name} ...", file=out, flush=True)
         start = time.perf_counter()
@@ -87,12 +100,17 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None) -> int:
             result = stage.run()
         except TrialflowError as exc:
             _summary(done, out)
-            print(f"trialflow: {stage.name} failed: {one_line(exc)}", file=out, flush=True)
+            message = f"{stage.name} failed: {one_line(exc)}"
+            print(f"trialflow: {message}", file=out, flush=True)
+            if log is not None:
+                write_run_log(log, stages, done, started, EXIT_FATAL, message)
             return EXIT_FATAL
         done.append((stage.name, time.perf_counter() - start, result))
         if count_errors(result.findings):
             code = EXIT_FINDINGS
     _summary(done, out)
+    if log is not None:
+        write_run_log(log, stages, done, started, code)
     if code == EXIT_FINDINGS:
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
@@ -113,3 +131,78 @@ def _summary(done: list[tuple[str, float, StageResult]], out: TextIO) -> None:
         print(f"{name:<12} {seconds:>8.2f} {r.rows:>9} {errors:>7} "
               f"{len(r.findings) - errors:>9}", file=out)
     out.flush()
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (files may be large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    """The files of ``paths``: a directory stands for its files (not hidden, sorted)."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*")
+                            if f.is_file() and not any(part.startswith(".")
+                                                       for part in f.relative_to(p).parts))
+        elif p.is_file():
+            found.append(p)
+    return found
+
+
+def write_run_log(path: Path, stages: Sequence[Stage],
+                  done: Sequence[tuple[str, float, StageResult]], started: datetime,
+                  code: int, failure: str | None = None) -> Path:
+    """Write the run log: per stage its inputs and outputs with SHA-256, rows, findings
+    and seconds; then the exit code.
+
+    The log is plain text, one ``key: value`` line per fact, so it diffs well between
+    two runs. Wall-clock times are in it on purpose: it records a run, not a dataset.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The log file, written atomically.
+    stages : sequence of Stage
+        Every stage of the run (those after a failure are listed as not run).
+    done : sequence of (name, seconds, StageResult)
+        The stages that ran, in order.
+    started : datetime.datetime
+        When the run started (UTC).
+    code : int
+        The run's exit code.
+    failure : str, optional
+        The one-line message of the stage that failed.
+    """
+    from trialflow import __version__
+    from trialflow.io import write_atomic
+
+    lines = [f"trialflow {__version__} run log",
+             f"started: {started.isoformat(timespec='seconds')}",
+             f"python: {platform.python_version()} on {platform.platform()}",
+             f"argv: {' '.join(sys.argv)}", ""]
+    ran = {name: (seconds, result) for name, seconds, result in done}
+    failed_at = len(done) if failure is not None else None
+    for i, stage in enumerate(stages):
+        lines.append(f"[stage {stage.name}]")
+        if stage.name not in ran:
+            lines += ["status: failed" if i == failed_at else "status: not run", ""]
+            continue
+        seconds, result = ran[stage.name]
+        errors = count_errors(result.findings)
+        lines += ["status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
+                  f"findings: {errors} errors, {len(result.findings) - errors} warnings"]
+        lines += [f"input: {f} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
+        lines += [f"output: {f} sha256={sha256_of(f)}" for f in _files(result.outputs)]
+        lines.append("")
+    if failure is not None:
+        lines.append(f"failed: {failure}")
+    lines.append(f"exit code: {code}")
+    text = "\n".join(lines) + "\n"
+    return write_atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))

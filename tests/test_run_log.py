@@ -1,0 +1,61 @@
+"""The run log: every stage's inputs and outputs with SHA-256, rows, findings, timing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from trialflow.errors import InputError
+from trialflow.findings import Finding
+from trialflow.pipeline import Stage, StageResult, run_stages, sha256_of
+
+
+def _stage_writing(path: Path, text: str, inputs: tuple[Path, ...] = ()) -> Stage:
+    def run() -> StageResult:
+        path.write_text(text)
+        return StageResult(rows=2, outputs=[path])
+    return Stage(f"write-{path.stem}", run, inputs=inputs)
+
+
+def test_sha256_of_matches_hashlib(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"abc")
+    # The SHA-256 of "abc" is a published test vector (FIPS 180-2, appendix B.1).
+    assert sha256_of(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256_of(f) == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_run_log_lists_inputs_outputs_with_hashes_rows_and_code(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "dm.csv").write_text("x\n1\n")
+    (raw / ".hidden").write_text("not an input")
+    out = tmp_path / "dm.xpt"
+    log = tmp_path / "reports" / "run.log"
+    assert run_stages([_stage_writing(out, "data", inputs=(raw,))], log=log) == 0
+    text = log.read_text()
+    assert "[stage write-dm]" in text and "status: done" in text and "rows: 2" in text
+    dm_hash = hashlib.sha256(b"x\n1\n").hexdigest()
+    assert f"input: {raw / 'dm.csv'} sha256={dm_hash}" in text
+    assert ".hidden" not in text
+    assert f"output: {out} sha256={hashlib.sha256(b'data').hexdigest()}" in text
+    assert "findings: 0 errors, 0 warnings" in text
+    assert text.rstrip().endswith("exit code: 0")
+
+
+def test_run_log_counts_findings_and_records_a_failure(tmp_path: Path) -> None:
+    warn = Finding("ae.csv", 3, "AETERM", "x", "odd_term", "odd", severity="warning")
+    def findings() -> StageResult:
+        return StageResult(findings=[warn])
+    def fail() -> StageResult:
+        raise InputError("raw/dm.csv", "file not found")
+    log = tmp_path / "run.log"
+    stages = [Stage("check", findings), Stage("sdtm", fail), Stage("adam", findings)]
+    assert run_stages(stages, log=log) == 2
+    text = log.read_text()
+    assert "findings: 0 errors, 1 warnings" in text
+    sdtm = text.split("[stage sdtm]")[1].split("[stage adam]")[0]
+    assert "status: failed" in sdtm
+    assert "status: not run" in text.split("[stage adam]")[1]
+    assert "failed: sdtm failed: raw/dm.csv" in text
+    assert text.rstrip().endswith("exit code: 2")
