@@ -7,6 +7,7 @@ Subcommands::
     trialflow sdtm       [--raw DIR] [--out DIR] [--reports DIR] raw forms -> SDTM XPT/JSON
     trialflow adam       [--sdtm DIR] [--out DIR] [--reports DIR] SDTM -> ADaM XPT/JSON
     trialflow validate   [--data DIR ...] [--specs DIR] [--reports DIR]  check datasets vs specs
+    trialflow define     [--sdtm DIR] [--adam DIR] [--out DIR]   define.xml 2.1 of both
     trialflow tlf        [--adam DIR] [--out DIR] [--targets FILE] ADaM -> ARD, reproduction
     trialflow run        [--raw DIR] [--out DIR]                 every stage built so far
     trialflow compare    BASE QC --keys VAR[,VAR...] [--abs-tol] [--rel-tol]  dataset vs QC
@@ -19,16 +20,18 @@ without a traceback: it describes a problem in the inputs, not in trialflow.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from trialflow import SPECS, __version__
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, findings_frame
-from trialflow.io import write_csv_atomic
+from trialflow.io import promote_staged, write_csv_atomic
 from trialflow.pipeline import EXIT_FATAL, Stage, StageResult, one_line, run_stages
 from trialflow.rawdata import read_forms
 from trialflow.spec import (
@@ -45,9 +48,15 @@ DEFAULT_REPORTS = DEFAULT_BUILD / "reports"
 DEFAULT_SDTM = DEFAULT_BUILD / "sdtm"
 DEFAULT_ADAM = DEFAULT_BUILD / "adam"
 DEFAULT_TLF = DEFAULT_BUILD / "tlf"
+DEFAULT_DEFINE = DEFAULT_BUILD / "define"
+DEFINE_SDTM = "define-sdtm.xml"
+DEFINE_ADAM = "define-adam.xml"
 ARD = "ard.csv"
 REPRODUCTION = "reproduction.xlsx"
 TLF_INDEX = "index.csv"
+RUN_LOG = "run.log"
+#: Where `trialflow run` builds before moving the parts into OUT.
+STAGING = ".staging"
 RAW_FINDINGS = "raw_findings.csv"
 SDTM_FINDINGS = "sdtm_findings.csv"
 ADAM_FINDINGS = "adam_findings.csv"
@@ -211,6 +220,39 @@ def _validate_stage(data_dirs: Sequence[Path], specs_dirs: Sequence[Path],
     return Stage("validate", run)
 
 
+def _define_stage(sdtm_dir: Path | None, adam_dir: Path | None, out: Path) -> Stage:
+    def run() -> StageResult:
+        from trialflow.define import build_define, validate_define, write_define
+
+        study, codelists = load_study(), load_codelists()
+        jobs = [(layer, data, out / name)
+                for layer, data, name in (("sdtm", sdtm_dir, DEFINE_SDTM),
+                                          ("adam", adam_dir, DEFINE_ADAM))
+                if data is not None]
+        # Both documents are built before either is written: a missing dataset leaves
+        # no half-written pair.
+        trees = [(build_define(load_dataset_specs(SPECS / layer), data, codelists=codelists,
+                               study=study), path) for layer, data, path in jobs]
+        paths, findings = [], []
+        for tree, path in trees:
+            paths.append(write_define(tree, path))
+            errors = validate_define(path)
+            findings += [Finding(path.name, None, None, None, "define-xsd", message)
+                         for message in errors]
+            groups = len(tree.findall(".//{*}ItemGroupDef"))
+            items = len(tree.findall(".//{*}ItemDef"))
+            print(f"  wrote {path} ({groups} datasets, {items} items; schema: "
+                  f"{'valid' if not errors else f'{len(errors)} errors'})", file=sys.stderr)
+        # Schema errors are printed as the validator words them (file:line: message).
+        for f in findings[:SHOW_FINDINGS]:
+            print(f"error: {f.message}")
+        if len(findings) > SHOW_FINDINGS:
+            print(f"... and {len(findings) - SHOW_FINDINGS} more schema errors")
+        return StageResult(findings=findings, outputs=paths)
+
+    return Stage("define", run)
+
+
 def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
     def run() -> StageResult:
         from tlf.ard import build_ard, read_adam, read_ard, write_ard
@@ -299,25 +341,51 @@ def _cmd_adam(args: argparse.Namespace) -> int:
     return run_stages([_adam_stage(args.sdtm, args.out, args.reports)])
 
 
+def _cmd_define(args: argparse.Namespace) -> int:
+    # ADaM by default only when it has been built (as validate); asked for, it must exist.
+    adam = args.adam if args.adam is not None else (DEFAULT_ADAM if DEFAULT_ADAM.is_dir()
+                                                     else None)
+    return run_stages([_define_stage(args.sdtm, adam, args.out)])
+
+
 def _cmd_tlf(args: argparse.Namespace) -> int:
     return run_stages([_tlf_stage(args.adam, args.out, args.targets)])
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    # Every stage writes under OUT/.staging; the parts move into OUT only when all have
+    # run, so a killed or failed run leaves the previous package as it was.
+    root = out / STAGING
+    if root.exists():
+        shutil.rmtree(root)  # what a killed run left behind
     stages = []
     raw = args.raw
     if raw is None:
         study = load_study()
-        raw = args.out / "raw"
+        raw = root / "raw"
         stages.append(_simulate_stage(study.subjects, study.seed, raw))
-    reports = args.out / "reports"
-    stages.append(_check_stage(raw, reports / RAW_FINDINGS))
-    stages.append(_sdtm_stage(raw, args.out / "sdtm", reports))
-    stages.append(_adam_stage(args.out / "sdtm", args.out / "adam", reports))
-    stages.append(_validate_stage([args.out / "sdtm", args.out / "adam"],
-                                  list(DEFAULT_SPEC_DIRS), reports))
-    stages.append(_tlf_stage(args.out / "adam", args.out / "tlf", None))
-    return run_stages(stages)
+    reports = root / "reports"
+    sdtm, adam = root / "sdtm", root / "adam"
+    stages += [
+        replace(_check_stage(raw, reports / RAW_FINDINGS), inputs=(raw,)),
+        replace(_sdtm_stage(raw, sdtm, reports), inputs=(raw,)),
+        replace(_adam_stage(sdtm, adam, reports), inputs=(sdtm,)),
+        replace(_validate_stage([sdtm, adam], list(DEFAULT_SPEC_DIRS), reports),
+                inputs=(sdtm, adam)),
+        replace(_define_stage(sdtm, adam, root / "define"), inputs=(sdtm, adam)),
+        replace(_tlf_stage(adam, root / "tlf", None), inputs=(adam,)),
+    ]
+    code = run_stages(stages, log=reports / RUN_LOG, relative_to=root)
+    if code == EXIT_FATAL:
+        print(f"trialflow: the package in {out} was left as it was; the partial run is in "
+              f"{root} (its log: {reports / RUN_LOG})", file=sys.stderr)
+        return code
+    parts = promote_staged(root, out)
+    print(f"package in {out}/: {', '.join(p.name + '/' for p in parts)}; TLF outputs listed "
+          f"in {out / 'tlf' / TLF_INDEX}; run log {out / 'reports' / RUN_LOG}",
+          file=sys.stderr)
+    return code
 
 
 # --------------------------------------------------------------------------- parser
@@ -440,6 +508,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser(
+        "define", formatter_class=fmt, epilog=_EXIT_CODES,
+        help="write define.xml (Define-XML 2.1) for the SDTM and ADaM datasets",
+        description="Describe the datasets in Define-XML 2.1 from their specs (specs/sdtm, "
+                    "specs/adam, specs/ct)\nand the built XPT files: datasets, variables, "
+                    "codelists, value-level metadata\n(by test code, parameter and "
+                    f"qualifier), methods and comments. Writes OUT/{DEFINE_SDTM}\nand "
+                    f"OUT/{DEFINE_ADAM} and checks both against the Define-XML 2.1 schema "
+                    "(schema\nerrors: exit 1). CreationDateTime is SOURCE_DATE_EPOCH when "
+                    "set, so reruns are\nbyte-identical.")
+    p.add_argument("--sdtm", type=Path, default=DEFAULT_SDTM, metavar="DIR",
+                   help=f"directory holding the SDTM .xpt files (default: {DEFAULT_SDTM})")
+    p.add_argument("--adam", type=Path, default=None, metavar="DIR",
+                   help=f"directory holding the ADaM .xpt files (default: {DEFAULT_ADAM}, "
+                        "skipped if it does not exist)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DEFINE, metavar="DIR",
+                   help=f"where the define files are written (default: {DEFAULT_DEFINE})")
+    p.set_defaults(handler=_cmd_define)
+
+    p = sub.add_parser(
         "tlf", formatter_class=fmt, epilog=_EXIT_CODES,
         help="compute the analysis results (ARD) from ADaM and compare them with the "
              "publication",
@@ -462,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", formatter_class=fmt, epilog=_EXIT_CODES,
         help="run every stage built so far (simulate unless --raw, check-raw, sdtm, "
-             "adam, validate, tlf)",
+             "adam, validate, define, tlf)",
         description="Run the whole flow into OUT. Stages so far:\n"
                     "  simulate   raw CRF extracts -> OUT/raw/<form>.csv (skipped with --raw)\n"
                     f"  check-raw  findings       -> OUT/reports/{RAW_FINDINGS}\n"
@@ -470,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
                     f"OUT/reports/{RECONCILIATION}\n"
                     "  adam       ADaM datasets  -> OUT/adam/<dataset>.xpt and .json\n"
                     f"  validate   SDTM and ADaM  -> OUT/reports/{VALIDATION}\n"
+                    f"  define     define.xml 2.1 -> OUT/define/{DEFINE_SDTM}, {DEFINE_ADAM}\n"
                     f"  tlf        analysis results -> OUT/tlf/{ARD}, {REPRODUCTION}\n"
                     "The tables and figures are being added.")
     p.add_argument("--raw", type=Path, metavar="DIR",

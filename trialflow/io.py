@@ -36,3 +36,45 @@ def write_csv_atomic(df: pd.DataFrame, path: Path) -> Path:
     """
     return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n",
                                                     encoding="utf-8"))
+
+
+def promote_staged(staging: Path, target: Path) -> list[Path]:
+    """Move every directory of ``staging`` into ``target``, replacing what is there.
+
+    A run builds its whole package under ``staging`` first; only when every stage has
+    run are the parts moved into place, each by a rename. A run killed before this keeps
+    the previous package intact; the renames themselves take milliseconds. The replaced
+    directory is renamed aside before the new one is moved in and deleted afterwards,
+    so a part is never missing and never half-written.
+
+    Parameters
+    ----------
+    staging : pathlib.Path
+        The directory holding the new parts (``raw/``, ``sdtm/``, ...). Removed when
+        empty afterwards.
+    target : pathlib.Path
+        The package directory (e.g. ``build``); on the same file system as ``staging``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The parts now in ``target``.
+    """
+    import shutil
+
+    staging, target = Path(staging), Path(target)
+    moved = []
+    for part in sorted(p for p in staging.iterdir() if p.is_dir()):
+        dest = target / part.name
+        old = target / f".old-{part.name}"
+        if old.exists():  # left by a run killed during its own promotion
+            shutil.rmtree(old)
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(part, dest)
+        if old.exists():
+            shutil.rmtree(old)
+        moved.append(dest)
+    if not any(staging.iterdir()):
+        staging.rmdir()
+    return moved
