@@ -69,7 +69,7 @@ class Stage:
 
 
 def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
-               log: Path | None = None) -> int:
+               log: Path | None = None, relative_to: Path | None = None) -> int:
     """Run ``stages`` in order and return the exit code (0, 1 or 2, see module doc).
 
     A :class:`~trialflow.errors.TrialflowError` stops the run with one line naming the
@@ -83,6 +83,8 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         that test capture works).
     log : pathlib.Path, optional
         Write the run log there (see :func:`write_run_log`), also when a stage fails.
+    relative_to : pathlib.Path, optional
+        Paths under it are logged relative to it.
 
     Returns
     -------
@@ -103,14 +105,15 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
             message = f"{stage.name} failed: {one_line(exc)}"
             print(f"trialflow: {message}", file=out, flush=True)
             if log is not None:
-                write_run_log(log, stages, done, started, EXIT_FATAL, message)
+                write_run_log(log, stages, done, started, EXIT_FATAL, message,
+                              relative_to=relative_to)
             return EXIT_FATAL
         done.append((stage.name, time.perf_counter() - start, result))
         if count_errors(result.findings):
             code = EXIT_FINDINGS
     _summary(done, out)
     if log is not None:
-        write_run_log(log, stages, done, started, code)
+        write_run_log(log, stages, done, started, code, relative_to=relative_to)
     if code == EXIT_FINDINGS:
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
@@ -158,7 +161,8 @@ def _files(paths: Iterable[Path]) -> list[Path]:
 
 def write_run_log(path: Path, stages: Sequence[Stage],
                   done: Sequence[tuple[str, float, StageResult]], started: datetime,
-                  code: int, failure: str | None = None) -> Path:
+                  code: int, failure: str | None = None,
+                  relative_to: Path | None = None) -> Path:
     """Write the run log: per stage its inputs and outputs with SHA-256, rows, findings
     and seconds; then the exit code.
 
@@ -179,9 +183,17 @@ def write_run_log(path: Path, stages: Sequence[Stage],
         The run's exit code.
     failure : str, optional
         The one-line message of the stage that failed.
+    relative_to : pathlib.Path, optional
+        Paths under it are written relative to it (a staged package is moved after the
+        log is written, so absolute paths would name where it was built).
     """
     from trialflow import __version__
     from trialflow.io import write_atomic
+
+    def shown(f: Path) -> Path:
+        if relative_to is not None and f.is_relative_to(relative_to):
+            return f.relative_to(relative_to)
+        return f
 
     lines = [f"trialflow {__version__} run log",
              f"started: {started.isoformat(timespec='seconds')}",
@@ -198,8 +210,9 @@ def write_run_log(path: Path, stages: Sequence[Stage],
         errors = count_errors(result.findings)
         lines += ["status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
                   f"findings: {errors} errors, {len(result.findings) - errors} warnings"]
-        lines += [f"input: {f} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
-        lines += [f"output: {f} sha256={sha256_of(f)}" for f in _files(result.outputs)]
+        lines += [f"input: {shown(f)} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
+        lines += [f"output: {shown(f)} sha256={sha256_of(f)}"
+                  for f in _files(result.outputs)]
         lines.append("")
     if failure is not None:
         lines.append(f"failed: {failure}")
