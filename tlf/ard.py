@@ -23,7 +23,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from tlf.analyses import ARD_COLUMNS, baseline, response, safety, tte
+from tlf.analyses import (
+    ARD_COLUMNS,
+    ae_catalog,
+    baseline,
+    disposition,
+    km_curves,
+    response,
+    safety,
+    subgroups,
+    tte,
+)
 from trialflow.errors import InputError
 from trialflow.io import write_csv_atomic
 from trialflow.xpt import read_xpt
@@ -33,10 +43,12 @@ __all__ = ["ANALYSIS_ORDER", "ARD_COLUMNS", "REQUIRED", "build_ard", "read_adam"
 
 #: The ADaM datasets the ARD needs.
 REQUIRED: tuple[str, ...] = ("ADSL", "ADRS", "ADTTE", "ADAE")
-#: The ``analysis`` values: the top-level keys of the published targets, in their order.
+#: The ``analysis`` values: the top-level keys of the published targets, in their order,
+#: each FAS sensitivity analysis after its ITT one.
 ANALYSIS_ORDER: tuple[str, ...] = (
-    "populations", "follow_up_months", "table1_baseline", "pfs_itt", "pfs_tdm1_latest",
-    "os_itt", "table2_response", "exposure", "table3_safety", "ttd_bt_oi",
+    "populations", "follow_up_months", "table1_baseline", "table1_baseline_fas", "pfs_itt",
+    "pfs_tdm1_latest", "os_itt", "table2_response", "table2_response_fas", "exposure",
+    "table3_safety", "ttd_bt_oi",
 )
 
 
@@ -78,7 +90,9 @@ def build_ard(adam: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         (NaN: not estimable, e.g. a median not reached).
     """
     found = [*baseline.build(adam), *tte.build(adam), *response.build(adam),
-             *safety.build(adam)]
+             *safety.build(adam),
+             *disposition.build(adam), *km_curves.build(adam), *subgroups.build(adam),
+             *ae_catalog.build(adam)]
     ard = pd.DataFrame(found, columns=list(ARD_COLUMNS))
     ard["value"] = ard["value"].astype(float)
     # Analyses in the order of the published targets; within one, rows as computed.

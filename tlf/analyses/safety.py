@@ -2,7 +2,9 @@
 
 The population is SAFFL = Y and subjects are summarised by the randomised arm TRT01P
 (ADSL's rule). A subject counts once per row whatever the number of events; only
-treatment-emergent events (TRTEMFL = Y) count.
+treatment-emergent events (TRTEMFL = Y) count. Every row has a two-sided Fisher exact
+p-value; the publication prints those of the summary rows, not of the adverse events of
+special interest.
 """
 
 from __future__ import annotations
@@ -57,5 +59,6 @@ def build(adam: Mapping[str, pd.DataFrame]) -> list[Row]:
                     else pd.Series(False, index=teae.index))
         for level, mask in (("all grades", in_query), ("grade >=3", in_query & grade3)):
             hit = saf["USUBJID"].isin(_subjects(teae, mask))
-            out += count_rows("table3_safety", _OUTPUT, saf, hit, variable, level)
+            out += count_rows("table3_safety", _OUTPUT, saf, hit, variable, level,
+                              fisher=True)
     return out

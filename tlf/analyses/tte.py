@@ -4,6 +4,12 @@ Every analysis gets both an unstratified and a stratified comparison (strata: th
 combinations of STRAT1R-STRAT4R); which one a publication reports is the reproduction
 report's business, not the ARD's. Times are shown in months (days / 30.4375); the hazard
 ratio does not depend on the unit.
+
+Besides the Kaplan-Meier medians, every analysis carries what a time-to-event summary
+table prints: the quartiles with their Brookmeyer-Crowley limits, the event-free rates
+at :data:`RATE_MONTHS` with pointwise log-log limits, censored subjects, and events and
+censorings by type (ADTTE ``EVNTDESC`` and ``CNSDTDSC``). The ``*_fas`` analyses repeat
+the ITT ones in the full analysis set (FASFL = Y), the publication's sensitivity analysis.
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from trialflow.stats import fit_cox, fit_km, logrank_test
 
 _KM = "KM, Brookmeyer-Crowley log-log CI"
 _COX = "Cox PH, Breslow ties"
+_RATE = "KM, log-log CI (Greenwood)"
+_BY_TYPE = "Count (% of n)"
+
+#: Months at which the Kaplan-Meier event-free rate is reported.
+RATE_MONTHS: tuple[int, ...] = (6, 12)
 
 #: analysis -> (output, PARAMCD, population flags that must all be Y).
 TTE_ANALYSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -26,11 +37,58 @@ TTE_ANALYSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "os_itt": ("Figure OS (ITT)", "OS", ("ITTFL",)),
     "table2_response": ("Table 2", "DOR", ("ITTFL", "MEASFL")),
     "ttd_bt_oi": ("Figure TTD B-TOI", "TTDBTOI", ("ITTFL", "QOLFL")),
+    # Sensitivity analyses: the same end-points in the full analysis set.
+    "pfs_fas": ("Table 14.2.7", "PFS", ("FASFL",)),
+    "pfs_tdm1_latest_fas": ("Table 14.2.8", "PFS", ("FASFL", "TDM1LFL")),
+    "os_fas": ("Table 14.2.9", "OS", ("FASFL",)),
+    "dor_fas": ("Table 14.2.11", "DOR", ("FASFL", "MEASFL")),
 }
+
+
+def survival_at(table: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Kaplan-Meier survival and its pointwise log-log limits at ``times``.
+
+    The curve is a right-continuous step function: at ``t`` it takes the estimate of the
+    last observed time at or before ``t`` (1, with limits 1, before the first one), as
+    PROC LIFETEST's TIMELIST= does. Beyond the last observed time nothing is known, so
+    the estimate is NaN there.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`trialflow.stats.KMResult.table` (``time, survival, lcl, ucl``).
+    times : numpy.ndarray of float
+        Where to read the curve, in the unit of ``table["time"]``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Survival, lower and upper limit, each aligned with ``times``.
+
+    Examples
+    --------
+    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 1]).table
+    >>> survival_at(tab, np.array([0.5, 2.0, 2.5, 9.0]))[0].round(6).tolist()
+    [1.0, 0.5, 0.5, nan]
+    """
+    times = np.asarray(times, dtype=float)
+    observed = table["time"].to_numpy(dtype=float)
+    pos = np.searchsorted(observed, times, side="right")  # rows at or before t, +1
+    beyond = times > (observed[-1] if observed.size else -np.inf)
+    out = []
+    for column in ("survival", "lcl", "ucl"):
+        curve = np.r_[1.0, table[column].to_numpy(dtype=float)]
+        out.append(np.where(beyond, np.nan, curve[pos]))
+    return tuple(out)
 
 
 def km_rows(analysis: str, output: str, data: pd.DataFrame, variable: str) -> list[Row]:
     """Per arm: n, events, pct (of n), median with its CI, and quartiles, in months.
+
+    Also per arm: the quartiles' Brookmeyer-Crowley limits (``q1_lcl`` ... ``q3_ucl``),
+    the censored subjects (``censored``, ``censored_pct`` of n) and the event-free rate in
+    percent at each of :data:`RATE_MONTHS` (``rate_6m``, ``rate_6m_lcl``,
+    ``rate_6m_ucl``, ...).
 
     Parameters
     ----------
@@ -55,6 +113,58 @@ def km_rows(analysis: str, output: str, data: pd.DataFrame, variable: str) -> li
         out += rows(analysis, output, arm, variable, "",
                     {"median": km.median, "median_lcl": km.median_lcl,
                      "median_ucl": km.median_ucl, "q1": km.q1, "q3": km.q3}, _KM)
+        out += rows(analysis, output, arm, variable, "",
+                    {"q1_lcl": km.q1_lcl, "q1_ucl": km.q1_ucl, "q3_lcl": km.q3_lcl,
+                     "q3_ucl": km.q3_ucl}, _KM)
+        censored = km.n - km.events
+        out += rows(analysis, output, arm, variable, "",
+                    {"censored": censored, "censored_pct": 100.0 * censored / km.n},
+                    "Count (% of n)")
+        surv, lcl, ucl = survival_at(km.table, np.array(RATE_MONTHS, dtype=float))
+        rates: dict[str, float] = {}
+        for i, month in enumerate(RATE_MONTHS):
+            rates |= {f"rate_{month}m": 100.0 * surv[i], f"rate_{month}m_lcl": 100.0 * lcl[i],
+                      f"rate_{month}m_ucl": 100.0 * ucl[i]}
+        out += rows(analysis, output, arm, variable, "", rates, _RATE)
+    return out
+
+
+def by_type_rows(analysis: str, output: str, data: pd.DataFrame) -> list[Row]:
+    """Events by ``EVNTDESC`` and censorings by ``CNSDTDSC``: n and pct (of n) per arm.
+
+    ``variable`` is the ADTTE variable and ``level`` its text. Every type met in either
+    arm gets a row for both arms (0 where the arm has none), in descending order of its
+    frequency over both arms, then alphabetically.
+
+    Parameters
+    ----------
+    analysis, output : str
+        The rows' identifying columns.
+    data : pandas.DataFrame
+        ADTTE records of one parameter and population (CNSR, TRT01P and the
+        description variables; a missing one gives no rows).
+
+    Returns
+    -------
+    list of dict
+    """
+    n = data["TRT01P"].value_counts().reindex(list(ARMS), fill_value=0)
+    out: list[Row] = []
+    for variable, chosen in (("EVNTDESC", data["CNSR"] == 0), ("CNSDTDSC", data["CNSR"] > 0)):
+        if variable not in data:
+            continue
+        sub = data[chosen]
+        text = sub[variable].fillna("").astype(str).str.strip()
+        counts = pd.crosstab(text, sub["TRT01P"]).reindex(columns=list(ARMS), fill_value=0)
+        counts = counts[counts.index != ""]
+        order = counts.assign(_total=counts.sum(axis=1)).reset_index(names="_level")
+        order = order.sort_values(["_total", "_level"], ascending=[False, True])
+        for level in order["_level"]:
+            for arm in ARMS:
+                k, big_n = int(counts.at[level, arm]), int(n[arm])
+                out += rows(analysis, output, arm, variable, level,
+                            {"n": k, "pct": 100.0 * k / big_n if big_n else np.nan},
+                            _BY_TYPE)
     return out
 
 
@@ -113,6 +223,7 @@ def build(adam: Mapping[str, pd.DataFrame]) -> list[Row]:
         if data.empty:
             continue
         out += km_rows(analysis, output, data, paramcd)
+        out += by_type_rows(analysis, output, data)
         if data["TRT01P"].nunique() == len(ARMS) and (data["CNSR"] == 0).any():
             out += comparison_rows(analysis, output, data)
         if analysis == "pfs_itt":
