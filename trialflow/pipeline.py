@@ -133,6 +133,8 @@ def _summary(done: list[tuple[str, float, StageResult]], out: TextIO) -> None:
         errors = count_errors(r.findings)
         print(f"{name:<12} {seconds:>8.2f} {r.rows:>9} {errors:>7} "
               f"{len(r.findings) - errors:>9}", file=out)
+    if len(done) > 1:
+        print(f"{'total':<12} {sum(s for _, s, _ in done):>8.2f}", file=out)
     out.flush()
 
 
