@@ -28,7 +28,7 @@ from trialflow.derivations import registry
 from trialflow.findings import Finding
 from trialflow.mapping import Context, map_dataset
 from trialflow.package import load_builder, write_datasets
-from trialflow.spec import Codelist, DatasetSpec, Dictionary, Study
+from trialflow.spec import Codelist, DatasetSpec, Dictionary, RawForm, Study, load_forms
 
 #: Build order: DM first (every --DY and EPOCH needs RFSTDTC), a SUPP-- after its parent
 #: (IDVARVAL is the parent's --SEQ), SV after the domains whose visits it collects, TS
@@ -65,7 +65,8 @@ def _builder(spec: DatasetSpec) -> Callable[[Context, DatasetSpec], pd.DataFrame
 
 def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
                codelists: Mapping[str, Codelist], study: Study,
-               dictionary: Dictionary | None = None) -> SdtmResult:
+               dictionary: Dictionary | None = None,
+               forms: Mapping[str, RawForm] | None = None) -> SdtmResult:
     """Build every SDTM domain from the raw forms.
 
     Parameters
@@ -76,13 +77,18 @@ def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec]
         SDTM dataset specs by dataset name (``specs/sdtm``).
     codelists, study, dictionary
         As loaded by :mod:`trialflow.spec`.
+    forms : mapping of str to RawForm, optional
+        Raw form specs (default ``specs/raw``); their keys decide which records are
+        duplicates, rejected rather than mapped twice.
 
     Returns
     -------
     SdtmResult
     """
+    forms = load_forms() if forms is None else forms
     ctx = Context(raw=dict(raw), codelists=codelists, study=study, dictionary=dictionary,
-                  derivations=DERIVATIONS)
+                  derivations=DERIVATIONS,
+                  keys={f.name: f.keys for f in forms.values() if f.name in raw})
     for name in build_order(specs):
         spec = specs[name]
         ctx.domains[name] = _builder(spec)(ctx, spec)

@@ -74,8 +74,9 @@ def test_check_raw_findings_return_1(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["check-raw", "--raw", str(raw), "--reports", str(tmp_path / "rep")]) == 1
     assert "impossible_date" in capsys.readouterr().out
     report = pd.read_csv(tmp_path / "rep" / "raw_findings.csv", dtype=str)
-    assert report[["row", "variable", "rule"]].values.tolist() == [["1", "WDDT",
-                                                                    "impossible_date"]]
+    # Subject 001 is also in no enrolment record (enrol.csv has only its header).
+    assert report[["row", "variable", "rule"]].values.tolist() == [
+        ["1", "WDDT", "impossible_date"], ["1", "SUBJID", "not_enrolled"]]
 
 
 # --------------------------------------------------------------------------- pipeline

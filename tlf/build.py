@@ -27,10 +27,12 @@ __all__ = ["BuiltOutput", "build_outputs", "index_frame"]
 
 @dataclass(frozen=True)
 class BuiltOutput:
-    """One output and the files it was written to."""
+    """One output, the files it was written to, and the ARD rows it asked for in vain
+    (printed as "NE"; see :meth:`tlf.outputs.ArdView.value`)."""
 
     spec: OutputSpec
     files: tuple[Path, ...]
+    missing: tuple[dict[str, str], ...] = ()
 
 
 def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
@@ -66,14 +68,16 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         if layout is None:
             raise SpecError(str(spec.path or spec.name), f"unknown layout {spec.layout!r}; "
                             f"known: {', '.join(sorted(registry))}")
+        asked = len(ctx.view.missing)
         output = layout(spec, ctx)
         output = replace(output, source=source_line(spec, layout))
+        missing = tuple(ctx.view.missing[asked:])
         files = [write_docx(output, ctx.out_dir / f"{spec.name}.docx")]
         if isinstance(output, Figure):
             files.append(output.image_png)
         else:
             files.append(write_xlsx(output, ctx.out_dir / f"{spec.name}.xlsx"))
-        built.append(BuiltOutput(spec, tuple(files)))
+        built.append(BuiltOutput(spec, tuple(files), missing))
     return built
 
 

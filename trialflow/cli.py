@@ -280,6 +280,16 @@ def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
         ard = read_ard(out / ARD)
         print(f"  wrote {len(ard)} analysis results to {out / ARD}", file=sys.stderr)
         built = build_outputs(specs, ard, adam, out)
+        # An estimate the data cannot give prints as NE; say which, so NE is never a
+        # silent surprise.
+        not_computed = [
+            Finding(b.spec.name, None, row["stat"], row["level"] or None, "ard_not_computed",
+                    f"{b.spec.kind} {b.spec.number} prints NE: the ARD has no "
+                    f"{row['stat']} of {row['analysis']} / {row['group']} / "
+                    f"{row['variable']}", severity="warning")
+            for b in built for row in b.missing]
+        for f in not_computed[:SHOW_FINDINGS]:
+            print(f"warning: {f.message}", file=sys.stderr)
         index = write_csv_atomic(index_frame(built, out), out / TLF_INDEX)
         outputs += [f for b in built for f in b.files] + [index]
         kinds = Counter(b.spec.kind for b in built)
@@ -295,7 +305,7 @@ def _tlf_stage(adam_dir: Path, out: Path, targets: Path | None) -> Stage:
             print(console_summary(report))
             print(f"  wrote {len(report)} comparisons to {out / REPRODUCTION}",
                   file=sys.stderr)
-        return StageResult(rows=len(ard), outputs=outputs)
+        return StageResult(rows=len(ard), findings=not_computed, outputs=outputs)
 
     return Stage("tlf", run)
 

@@ -114,6 +114,9 @@ class Context:
         Frames with columns form, row, reason: raw records a source block did not take.
     derivations : dict of str to Derivation
         The registry of named derivations.
+    keys : dict of str to tuple of str
+        Key columns of each raw form (``specs/raw``): a record that repeats an earlier
+        record's key is rejected, not mapped twice.
     """
 
     raw: dict[str, pd.DataFrame]
@@ -124,6 +127,7 @@ class Context:
     findings: list[Finding] = field(default_factory=list)
     rejections: list[pd.DataFrame] = field(default_factory=list)
     derivations: dict[str, Derivation] = field(default_factory=dict)
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def report(self, mask: np.ndarray | pd.Series, frame: pd.DataFrame, values: pd.Series,
                variable: str, rule: str, message: str, severity: Severity = "error",
@@ -448,6 +452,12 @@ def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable
             mask &= evaluate_condition(r["when"], frame, ctx, spec, var.name, out)
         if not mask.any():
             continue
+        if mask.all():
+            # Every row (one rule, or a first rule whose `when` holds everywhere): no
+            # subset copy of the frame — copying every raw column once per variable was
+            # the mapping's largest cost at scale.
+            return _coerce(_apply_rule(r, frame, out, var, ctx, spec), var).set_axis(
+                frame.index)
         # Evaluate on the selected rows only, so that findings (CT misses, bad dates)
         # are raised for values that are actually written.
         sub = frame.loc[mask]
@@ -529,6 +539,17 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
     frame = ctx.raw[form].copy()
     frame[FORM_COL] = form
     frame[ROW_COL] = np.arange(1, len(frame) + 1)
+    keys = [k for k in ctx.keys.get(form, ()) if k in frame.columns]
+    if keys:
+        # Two records with one key would become two SDTM records SDTM cannot tell apart
+        # (two DM records for one subject); the raw checks report the duplicate as an
+        # error, and the first record, as entered first, is the one mapped.
+        key_text = frame[keys].apply(lambda c: c.str.strip())
+        # A record with a blank key part is no duplicate (the raw checks report the blank).
+        dup = key_text.duplicated(keep="first") & key_text.ne("").all(axis=1)
+        ctx.reject(frame, dup, f"duplicate {'/'.join(keys)}: an earlier {form} record has "
+                   "the same key (raw finding duplicate_key); the first record is mapped")
+        frame = frame[~dup.to_numpy()]
     merges = list(spec.derivation.get("merge", [])) + list(block.get("merge", []))
     for m in merges:
         frame, unmatched = _merge(frame, m, ctx, spec)
@@ -650,16 +671,24 @@ def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.Data
     """Sort as SAS does: missing (blank or NaN) first, stable for equal keys."""
     if data.empty:
         return data.reset_index(drop=True)
-    sortable = pd.DataFrame(index=data.index)
+    # Each key as the ranks of its sorted distinct values (NaN -1: first), then one
+    # stable lexsort: the order sort_values(kind="mergesort", na_position="first") gives,
+    # without building a frame of sort keys.
+    ranks = []
     for k in keys:
         col = data[k]
         if col.dtype == object:
             # Blank sorts before any text, as a SAS missing character value does.
-            sortable[k] = col.fillna("").astype(str)
-        else:
-            sortable[k] = col
-    order = sortable.sort_values(list(keys), kind="mergesort", na_position="first").index
-    return data.loc[order].reset_index(drop=True)
+            col = col.fillna("").astype(str)
+        ranks.append(pd.factorize(col, sort=True)[0])
+    if not ranks:
+        return data.reset_index(drop=True)
+    order = np.lexsort(ranks[::-1])
+    if (order[1:] > order[:-1]).all():
+        # Already in order (a dataset sorted when it was built, sorted again by the
+        # writer): no copy of every column.
+        return data.reset_index(drop=True)
+    return data.take(order).reset_index(drop=True)
 
 
 def map_dataset(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:

@@ -11,7 +11,8 @@ Two kinds of problems are kept apart:
   delimiter, wrong header, a row with the wrong number of fields) raises
   :class:`~trialflow.errors.InputError` — nothing downstream could be trusted;
 * a record-level problem (blank required value, non-numeric number, out-of-range value,
-  unknown codelist term, bad date ...) becomes a :class:`~trialflow.findings.Finding`,
+  unknown codelist term, bad date, an end date before its start, a subject the
+  enrolment form does not list ...) becomes a :class:`~trialflow.findings.Finding`,
   so that one run reports all of them, as a data-management listing would.
 
 EDC dates are ``DD-MON-YYYY`` (``05-JUN-2016``); an unknown day or month is ``UN``
@@ -59,6 +60,9 @@ _QUOTED = re.compile(r'(?:^|(?<=[,\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
 # A quote that opens a field but was not closed: everything after it is one field.
 _OPEN_QUOTE = re.compile(r'(?:^|(?<=[,\n]))"')
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+#: The subject number column every form shares.
+SUBJECT = "SUBJID"
 
 _EXPORT_FIX = "re-export the form from the EDC as comma-separated UTF-8 CSV"
 
@@ -176,18 +180,30 @@ def _read_text(path: Path) -> str:
 
 def _encoding_error(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
     """Locate a non-UTF-8 byte by data row and column, for the person fixing the file."""
+    # UTF-16 (what Excel's "Unicode text" writes) fails on its first byte, and locating
+    # a field in it byte-wise is meaningless: name the encoding instead.
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]:
+        bom = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        how = (f"byte-order mark {data[:2].hex(' ').upper()}" if bom
+               else "NUL bytes between the letters")
+        return InputError(str(path), f"not UTF-8 text: the file is UTF-16 ({how})",
+                          fix="re-export the file as UTF-8 (in Excel: CSV UTF-8, not "
+                              "Unicode text)")
     line_no = data.count(b"\n", 0, exc.start)  # 0 = header line
     start = data.rfind(b"\n", 0, exc.start) + 1
     end = data.find(b"\n", exc.start)
-    line = data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
-    prefix = data[start:exc.start].decode("utf-8", "replace")
+    # Shown as Latin-1 (which decodes any byte), the value reads as the site typed it
+    # in a Latin-1 file (Müller, not M\ufffdller), so it can be found in the EDC.
+    line = data[start:end if end >= 0 else len(data)].decode("latin-1")
+    prefix = data[start:exc.start].decode("latin-1")
     field_no = len(next(csv.reader([prefix]))) - 1 if prefix else 0
     header_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")
     header = next(csv.reader([header_line.lstrip("\ufeff").rstrip("\r")]))
     fields = next(csv.reader([line.rstrip("\r")]), [""])
     bad = data[exc.start:exc.end]
     return InputError(
-        str(path), f"not UTF-8 text (byte {bad!r} at offset {exc.start})",
+        str(path), f"not UTF-8 text (byte {bad[:1].hex().upper()} at byte offset {exc.start}; "
+                   "the value is shown as Latin-1)",
         row=line_no or None,
         variable=header[field_no] if line_no and field_no < len(header) else None,
         value=fields[field_no] if field_no < len(fields) else None,
@@ -250,7 +266,10 @@ def _check_field_counts(text: str, path: Path, header: list[str]) -> int:
                        f"(cut off while being written or copied)")
         else:
             problem = f"row has {n} fields, the header has {len(header)}"
-        raise InputError(str(path), problem, row=i + 1, value=lines.iloc[i][:80],
+        # The last field present is where a truncated line was cut.
+        cut = header[n - 1] if n < len(header) and last and lines.iloc[i] else None
+        raise InputError(str(path), problem, row=i + 1, variable=cut,
+                         value=lines.iloc[i][:80],
                          fix=_EXPORT_FIX if not last else "copy or re-export the whole file")
     return len(lines)
 
@@ -358,6 +377,24 @@ def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
                  f"full date from the site")
 
 
+def _check_not_before(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn) -> None:
+    """Flag a date before the date it cannot precede (an end before its start).
+
+    Partial dates are compared only as far as both are known: UN-MAR-2016 is before
+    15-APR-2016, but not before UN-UN-2016 or 15-MAR-2016.
+    """
+    end, start = _parse_dates(df[col.name]), _parse_dates(df[col.not_before])
+    same_year = end["year"] == start["year"]
+    same_month = same_year & (end["month"] == start["month"])
+    # Nullable comparisons: an unknown part gives NA, which is "not known to be before".
+    before = ((end["year"] < start["year"])
+              | (same_year & (end["month"] < start["month"]))
+              | (same_month & (end["day"] < start["day"])))
+    out.flag(before.fillna(False).to_numpy(dtype=bool), df[col.name], order, col.name,
+             "date_order", f"{col.name} is before {col.not_before} of the same record — "
+             f"correct whichever date is wrong")
+
+
 def _range(col: RawColumn) -> str:
     if col.min is not None and col.max is not None:
         return f"{col.min:g} to {col.max:g}"
@@ -427,7 +464,17 @@ def read_form(path: Path, form: RawForm,
     out = _Collector(str(path))
     for order, col in enumerate(form.columns):
         _check_column(out, frame, order, col, codelists)
+        if col.not_before is not None:
+            _check_not_before(out, frame, order, col)
     _check_keys(out, frame, form)
+    if records and not text.endswith("\n"):
+        # A complete-looking last line without its line break may still have been cut
+        # inside its last field (a truncated copy); only the EDC can tell.
+        last = form.columns[-1].name
+        out.flag(np.arange(records) == records - 1, frame[last], len(form.columns), last,
+                 "no_final_newline", "the file does not end with a line break, so its "
+                 "last record may be cut off — compare it with the EDC or re-export the "
+                 "file", "warning")
     return frame, out.sorted()
 
 
@@ -450,7 +497,8 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
     frames : dict of str to pandas.DataFrame
         Form name to its data (all text).
     findings : list of Finding
-        Record-level findings of all forms, form by form.
+        Record-level findings of all forms, form by form, including records of subjects
+        the enrolment form (the form spec with ``enrols: true``) does not list.
 
     Raises
     ------
@@ -463,10 +511,32 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
         raise InputError(str(raw_dir), "raw data directory not found",
                          fix="run `trialflow simulate` to create it, or pass --raw pointing at "
                              "the directory holding the EDC export")
-    items = forms.values() if isinstance(forms, Mapping) else forms
+    items = list(forms.values() if isinstance(forms, Mapping) else forms)
     frames: dict[str, pd.DataFrame] = {}
+    found: dict[str, list[Finding]] = {}
+    for form in items:
+        frames[form.name], found[form.name] = read_form(raw_dir / form.file, form, codelists)
+    enrolment = next((f for f in items if f.enrols), None)
     findings: list[Finding] = []
     for form in items:
-        frames[form.name], found = read_form(raw_dir / form.file, form, codelists)
-        findings.extend(found)
+        extra = ([] if enrolment is None or form is enrolment else
+                 _not_enrolled(frames[form.name], raw_dir / form.file, frames[enrolment.name],
+                               enrolment.file))
+        # Stable sort by row: each form's findings stay a record-by-record listing.
+        findings.extend(sorted([*found[form.name], *extra], key=lambda f: f.row or 0))
     return frames, findings
+
+
+def _not_enrolled(frame: pd.DataFrame, path: Path, enrolled: pd.DataFrame,
+                  enrol_file: str) -> list[Finding]:
+    """Records of subjects the enrolment form does not list: SDTM has no DM record for
+    them, so they cannot be mapped and would otherwise only show up as rejected."""
+    if SUBJECT not in frame.columns or SUBJECT not in enrolled.columns:
+        return []
+    subjects = frame[SUBJECT].str.strip()
+    unknown = subjects.ne("") & ~subjects.isin(set(enrolled[SUBJECT].str.strip()))
+    out = _Collector(str(path))
+    out.flag(unknown, frame[SUBJECT], 0, SUBJECT, "not_enrolled",
+             f"subject is not in {enrol_file} (the enrolment form), so the record cannot be "
+             f"mapped — correct the subject number or enter the enrolment")
+    return out.sorted()

@@ -102,6 +102,9 @@ _RAW_COLUMN = {
         "max": {"type": "number"},
         "allowed": {"type": "list"},
         "codelist": {"type": "string"},
+        # A date that cannot precede another date of the same record (an end date and
+        # its start date): the name of that other date column.
+        "not_before": {"type": "string"},
     },
 }
 
@@ -116,6 +119,9 @@ FORM_SCHEMA: dict[str, Any] = {
             "keys": {"type": "list", "required": True, "minlength": 1,
                      "schema": {"type": "string"}},
             "repeating": {"type": "boolean", "required": True},
+            # The form that lists the enrolled subjects: every other form's SUBJID must
+            # be one of its subjects.
+            "enrols": {"type": "boolean"},
             "description": {"type": "string"},
         },
     },
@@ -309,6 +315,7 @@ class RawColumn:
     max: float | None = None
     allowed: tuple[Any, ...] | None = None
     codelist: str | None = None
+    not_before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +327,7 @@ class RawForm:
     repeating: bool
     columns: tuple[RawColumn, ...]
     description: str = ""
+    enrols: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -491,7 +499,8 @@ def load_form(path: Path) -> RawForm:
         cols.append(RawColumn(name=c["name"], label=c["label"], type=c["type"],
                               required=c.get("required", False), partial=c.get("partial", False),
                               max_length=c.get("max_length"), min=c.get("min"), max=c.get("max"),
-                              allowed=allowed, codelist=c.get("codelist")))
+                              allowed=allowed, codelist=c.get("codelist"),
+                              not_before=c.get("not_before")))
     names = [c.name for c in cols]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -500,9 +509,17 @@ def load_form(path: Path) -> RawForm:
     for k in f["keys"]:
         if k not in names:
             raise SpecError(str(path), "key is not a column of the form", name, k)
+    by_name = {c.name: c for c in cols}
+    for c in cols:
+        if c.not_before is None:
+            continue
+        other = by_name.get(c.not_before)
+        if c.type != "date" or other is None or other.type != "date":
+            raise SpecError(str(path), f"not_before: {c.name} and {c.not_before!r} must both "
+                            "be date columns of the form", name, c.name)
     return RawForm(name=f["name"], label=f["label"], file=f["file"], keys=tuple(f["keys"]),
                    repeating=f["repeating"], columns=tuple(cols),
-                   description=f.get("description", ""))
+                   description=f.get("description", ""), enrols=f.get("enrols", False))
 
 
 @lru_cache(maxsize=8)

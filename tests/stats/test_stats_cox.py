@@ -81,3 +81,17 @@ def test_missing_stratum_is_rejected(gehan: pd.DataFrame) -> None:
     strata = gehan.s2.where(gehan.index != 5)
     with pytest.raises(ValueError, match="strata"):
         fit_cox(gehan.time, gehan.event, gehan.treat, strata=strata)
+
+
+def test_monotone_likelihood_is_not_estimable() -> None:
+    # Every event in the test arm, every censoring in the control arm: the partial
+    # likelihood grows without bound in beta (R's coxph warns "Loglik converged before
+    # variable 1; coefficient may be infinite").
+    with pytest.raises(ValueError, match="not estimable"):
+        fit_cox([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0])
+
+
+def test_strata_without_both_arms_are_not_estimable() -> None:
+    # Each stratum holds one arm only: nothing compares the arms.
+    with pytest.raises(ValueError, match="not estimable"):
+        fit_cox([1, 2, 3, 4], [1, 1, 1, 1], [1, 1, 0, 0], strata=["a", "a", "b", "b"])

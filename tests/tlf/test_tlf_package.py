@@ -4,6 +4,7 @@ header rows, the page orientation of its spec, and a source line naming its prog
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import docx
@@ -12,9 +13,13 @@ import pandas as pd
 import pytest
 from docx.enum.section import WD_ORIENT
 
-from tlf.outputs import layouts
+from tlf.outputs import ArdView, layouts
 from tlf.spec import TLF_SPECS, load_output_spec, load_output_specs
+from trialflow import SPECS as SPECS_DIR
+from trialflow.cli import main
 from trialflow.errors import SpecError
+from trialflow.spec import load_dataset_specs
+from trialflow.xpt import read_xpt, write_xpt
 
 SPECS = load_output_specs()
 LABEL = {"table": "Table", "listing": "Listing", "figure": "Figure"}
@@ -105,3 +110,41 @@ def test_two_specs_with_one_number_are_refused(tmp_path: Path) -> None:
         text.replace("name: t_14_1_1_populations", "name: t_14_1_1_copy"))
     with pytest.raises(SpecError, match="14.1.1 is also"):
         load_output_specs(tmp_path)
+
+
+def test_the_study_prints_no_ne_for_want_of_an_ard_row(study_build) -> None:
+    log = (study_build.out / "reports" / "run.log").read_text()
+    tlf = log.split("[stage tlf]")[1]
+    assert "findings: 0 errors, 0 warnings" in tlf
+
+
+def test_a_row_not_computed_prints_ne_and_is_recorded() -> None:
+    ard = pd.DataFrame({"analysis": ["pfs_itt"], "output": ["x"], "group": ["PTC"],
+                        "variable": ["PFS"], "level": [""], "stat": ["median"],
+                        "value": [5.25], "method": ["KM"]})
+    view = ArdView(ard)
+    assert view.value("pfs_itt", "PTC", "PFS", "median") == 5.25
+    assert not view.missing
+    assert math.isnan(view.value("pfs_itt", "PTC vs TC", "stratified", "hr"))
+    assert view.count("populations", "TC", "itt") == 0
+    assert view.missing == [
+        {"analysis": "pfs_itt", "group": "PTC vs TC", "variable": "stratified", "level": "",
+         "stat": "hr"},
+        {"analysis": "populations", "group": "TC", "variable": "itt", "level": "",
+         "stat": "n"}]
+
+
+def test_a_small_study_builds_every_output_with_ne_and_warnings(
+        study_build, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Four subjects: no comparison is estimable in the strata, subgroups are empty.
+    adam = {p.stem.upper(): read_xpt(p).data for p in (study_build.out / "adam").glob("*.xpt")}
+    keep = set(adam["ADSL"]["USUBJID"].iloc[:4])
+    small = tmp_path / "adam"
+    small.mkdir()
+    specs = load_dataset_specs(SPECS_DIR / "adam")
+    for name, frame in adam.items():
+        write_xpt(frame[frame["USUBJID"].isin(keep)], specs[name], small / f"{name.lower()}.xpt")
+    assert main(["tlf", "--adam", str(small), "--out", str(tmp_path / "tlf")]) == 0
+    err = capsys.readouterr().err
+    assert "prints NE: the ARD has no" in err
+    assert len(list((tmp_path / "tlf").glob("*.docx"))) == len(SPECS)

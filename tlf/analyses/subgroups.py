@@ -61,9 +61,12 @@ def subgroup_rows(data: pd.DataFrame, variable: str, level: str) -> list[Row]:
                     {"n": n, "events": events}, "Count")
     hr = {"hr": float("nan"), "hr_lcl": float("nan"), "hr_ucl": float("nan")}
     if (counts["events"] > 0).all():
-        cox = fit_cox(data["AVAL"].to_numpy(dtype=float), event.astype(int).to_numpy(),
-                      (data["TRT01P"] == ARMS[0]).astype(int).to_numpy())
-        hr = {"hr": cox.hr, "hr_lcl": cox.hr_lcl, "hr_ucl": cox.hr_ucl}
+        try:
+            cox = fit_cox(data["AVAL"].to_numpy(dtype=float), event.astype(int).to_numpy(),
+                          (data["TRT01P"] == ARMS[0]).astype(int).to_numpy())
+            hr = {"hr": cox.hr, "hr_lcl": cox.hr_lcl, "hr_ucl": cox.hr_ucl}
+        except ValueError:  # not estimable in this subgroup: printed as NE
+            pass
     out += rows(ANALYSIS, _OUTPUT, COMPARISON, variable, level, hr, _COX)
     return out
 

@@ -178,16 +178,28 @@ def comparison_rows(analysis: str, output: str, data: pd.DataFrame) -> list[Row]
     event = (data["CNSR"] == 0).astype(int).to_numpy()
     time = data["AVAL"].to_numpy(dtype=float)
     out: list[Row] = []
+    nan = float("nan")
     for variable, strata in (("unstratified", None),
                              ("stratified", data[list(STRATA)].reset_index(drop=True))):
-        cox = fit_cox(time, event, treat, strata=strata)
-        lr = logrank_test(time, event, treat, strata=strata)
+        # A small or one-sided analysis set (no events, one arm, strata without both
+        # arms) has no estimate: its rows are kept, with NaN, and print as NE.
+        hr = dict.fromkeys(("hr", "hr_lcl", "hr_ucl", "hr_upper_1s"), nan)
+        p = dict.fromkeys(("p_1s", "p_2s"), nan)
+        if len(set(treat)) == len(ARMS) and event.any():
+            try:
+                cox = fit_cox(time, event, treat, strata=strata)
+                hr = {"hr": cox.hr, "hr_lcl": cox.hr_lcl, "hr_ucl": cox.hr_ucl,
+                      "hr_upper_1s": cox.hr_upper_1s}
+            except ValueError:
+                pass
+            try:
+                lr = logrank_test(time, event, treat, strata=strata)
+                p = {"p_1s": lr.p_1s, "p_2s": lr.p_2s}
+            except ValueError:
+                pass
         by = "" if strata is None else ", stratified by STRAT1R-STRAT4R"
-        out += rows(analysis, output, COMPARISON, variable, "",
-                    {"hr": cox.hr, "hr_lcl": cox.hr_lcl, "hr_ucl": cox.hr_ucl,
-                     "hr_upper_1s": cox.hr_upper_1s}, _COX + by)
-        out += rows(analysis, output, COMPARISON, variable, "",
-                    {"p_1s": lr.p_1s, "p_2s": lr.p_2s},
+        out += rows(analysis, output, COMPARISON, variable, "", hr, _COX + by)
+        out += rows(analysis, output, COMPARISON, variable, "", p,
                     "Log-rank" if strata is None else "Stratified log-rank")
     return out
 
@@ -224,8 +236,7 @@ def build(adam: Mapping[str, pd.DataFrame]) -> list[Row]:
             continue
         out += km_rows(analysis, output, data, paramcd)
         out += by_type_rows(analysis, output, data)
-        if data["TRT01P"].nunique() == len(ARMS) and (data["CNSR"] == 0).any():
-            out += comparison_rows(analysis, output, data)
+        out += comparison_rows(analysis, output, data)
         if analysis == "pfs_itt":
             out += pfs_clinical_progression(data)
     return out

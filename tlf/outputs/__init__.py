@@ -60,6 +60,8 @@ class ArdView:
 
     def __init__(self, ard: pd.DataFrame) -> None:
         self.frame = ard
+        #: The rows asked for but absent, in order; see :meth:`value`.
+        self.missing: list[dict[str, str]] = []
         self._index = pd.Series(ard["value"].to_numpy(),
                                 index=pd.MultiIndex.from_frame(ard[list(self.KEY)]))
         if not self._index.index.is_unique:
@@ -71,22 +73,24 @@ class ArdView:
               level: str = "") -> float:
         """The value of one ARD row; NaN means not estimable.
 
-        Raises
-        ------
-        TrialflowError
-            No such row: the layout asks for something the analyses did not compute.
+        A row the analyses did not compute — an estimate without the data for it, such
+        as a comparison in a study where one arm has no events — is NaN too, so it
+        prints as "NE", and is recorded in :attr:`missing`: the build reports each one,
+        and the tests require none for the study.
         """
         key = (analysis, group, variable, level, stat)
         try:
             return float(self._index.loc[key])
         except KeyError:
-            where = dict(zip(self.KEY, key, strict=True))
-            raise TrialflowError(f"the ARD has no row {where}") from None
+            self.missing.append(dict(zip(self.KEY, key, strict=True)))
+            return float("nan")
 
     def count(self, analysis: str, group: str, variable: str, stat: str = "n",
               level: str = "") -> int:
-        """A count (``n`` or ``N``) as an int."""
-        return int(self.value(analysis, group, variable, stat, level))
+        """A count (``n`` or ``N``) as an int; 0 for a row not computed (recorded in
+        :attr:`missing`, as by :meth:`value`)."""
+        value = self.value(analysis, group, variable, stat, level)
+        return 0 if value != value else int(value)
 
     def has(self, analysis: str, group: str, variable: str, stat: str,
             level: str = "") -> bool:

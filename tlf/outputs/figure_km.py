@@ -134,7 +134,8 @@ def draw_km(view: ArdView, analysis: str, paramcd: str, annotation: list[str],
                                bottom=0.05)
     ax = figure.add_subplot(grid[0, 0])
     risk = at_risk_table(view, analysis, paramcd)
-    ticks = sorted(risk[ARMS[0]])
+    # An arm without subjects has no at-risk rows; with none at all, draw an empty axis.
+    ticks = sorted(set().union(*(risk[arm] for arm in ARMS))) or [0]
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 3
     right = ticks[-1] + step
     legend = km_legend(view, analysis, paramcd)
@@ -171,7 +172,7 @@ def draw_km(view: ArdView, analysis: str, paramcd: str, annotation: list[str],
         table.text(-0.03, y, arm, ha="right", va="center", fontsize=9,
                    color=ARM_STYLE[arm]["color"], transform=table.get_yaxis_transform())
         for tick in ticks:
-            table.text(tick, y, str(risk[arm][tick]), ha="center", va="center", fontsize=9)
+            table.text(tick, y, str(risk[arm].get(tick, 0)), ha="center", va="center", fontsize=9)
     return figure
 
 

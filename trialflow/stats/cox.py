@@ -8,12 +8,14 @@ and the Wald chi-square p-value. The fit is statsmodels' ``PHReg``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from trialflow.stats._inputs import ArrayLike, as_time_event, as_treat, stratum_codes
 
@@ -76,6 +78,11 @@ def fit_cox(
     -------
     CoxResult
 
+    Raises
+    ------
+    ValueError
+        Not estimable: no events, or no stratum with both arms at an event time.
+
     Examples
     --------
     >>> r = fit_cox([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], [0, 1, 0, 1, 1, 0])
@@ -91,9 +98,23 @@ def fit_cox(
         raise ValueError("no events: the hazard ratio is not estimable")
 
     model = PHReg(t, x[:, None].astype(float), status=e, ties="breslow", strata=codes)
-    fit = model.fit(disp=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            fit = model.fit(disp=False)
+        except np.linalg.LinAlgError:
+            # The information matrix is singular: no stratum holds both arms at an event
+            # time, so the partial likelihood says nothing about the treatment effect.
+            raise ValueError("no stratum compares the arms at an event time: the hazard "
+                             "ratio is not estimable") from None
     b = float(np.asarray(fit.params)[0])
     se = float(np.asarray(fit.bse)[0])
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not (
+            np.isfinite(b) and np.isfinite(se)):
+        # Monotone likelihood (e.g. every event in one arm): the estimate runs off to
+        # infinity; SAS warns and prints a meaningless number, we call it not estimable.
+        raise ValueError("the Cox fit did not converge (monotone likelihood): the hazard "
+                         "ratio is not estimable")
     z2 = norm.ppf(1.0 - alpha / 2.0)
     z1 = norm.ppf(1.0 - alpha)
     return CoxResult(
