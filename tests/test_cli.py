@@ -150,3 +150,13 @@ def test_spec_error_is_one_line_without_traceback(monkeypatch: pytest.MonkeyPatc
     assert main(["simulate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "specs/study.yaml" in err and "Traceback" not in err
+
+
+def test_simulate_too_few_subjects_is_a_clear_error(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # 30 subjects cannot hold the study's four grade >= 3 AE dose reductions per arm.
+    assert main(["simulate", "--subjects", "30", "--seed", "7", "--out",
+                 str(tmp_path / "raw")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot simulate 30 subjects with seed 7" in err and "Traceback" not in err
+    assert not (tmp_path / "raw").exists()

@@ -92,7 +92,14 @@ def _simulator() -> tuple[Callable[..., Any], Callable[..., Any]]:
 def _simulate_stage(subjects: int, seed: int, out: Path) -> Stage:
     def run() -> StageResult:
         simulate_study, write_raw = _simulator()
-        forms = simulate_study(subjects=subjects, seed=seed)
+        try:
+            forms = simulate_study(subjects=subjects, seed=seed)
+        except (ValueError, RuntimeError) as exc:
+            # The simulator gives up when the study's fixed margins (events, serious AEs,
+            # dose reductions) cannot be placed in so few subjects with this seed.
+            raise TrialflowError(f"cannot simulate {subjects} subjects with seed {seed}: "
+                                 f"{exc} — simulate more subjects (at least 40 work) or "
+                                 "try another seed") from None
         paths = [Path(p) for p in write_raw(forms, out)]
         print(f"  wrote {len(paths)} raw forms for {subjects} subjects (seed {seed}) "
               f"to {out}/", file=sys.stderr)
