@@ -13,12 +13,13 @@ source-date-epoch/) when set, otherwise :data:`DEFAULT_EPOCH`.
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from trialflow.io import source_date_epoch
 
 __all__ = ["DEFAULT_EPOCH", "build_time", "read_zip", "strip_xml_illegal", "write_zip"]
 
@@ -54,22 +55,11 @@ def build_time() -> datetime:
 
     Raises
     ------
-    ValueError
+    TrialflowError
         When ``SOURCE_DATE_EPOCH`` is set but is not a non-negative whole number of
-        seconds; the reproducible-builds specification asks tools to fail then rather
-        than fall back silently.
+        seconds (see :func:`trialflow.io.source_date_epoch`).
     """
-    raw = os.environ.get("SOURCE_DATE_EPOCH")
-    if raw is None or raw == "":
-        epoch = DEFAULT_EPOCH
-    else:
-        try:
-            epoch = int(raw)
-        except ValueError:
-            epoch = -1
-        if epoch < 0:
-            raise ValueError(f"SOURCE_DATE_EPOCH must be a non-negative integer number of "
-                             f"seconds since 1970-01-01 UTC, got {raw!r}")
+    epoch = source_date_epoch(DEFAULT_EPOCH)
     return datetime.fromtimestamp(epoch, tz=UTC).replace(tzinfo=None)
 
 

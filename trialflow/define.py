@@ -40,7 +40,6 @@ Example
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from lxml import etree
 
 from trialflow import SPECS, __version__
 from trialflow.errors import InputError, SpecError, TrialflowError
-from trialflow.io import write_atomic
+from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import (
     Codelist,
     DatasetSpec,
@@ -129,18 +128,7 @@ def creation_datetime() -> str:
         ``SOURCE_DATE_EPOCH`` is set but is not a non-negative whole number of seconds
         (the reproducible-builds specification asks tools to fail rather than fall back).
     """
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if raw == "":
-        seconds = 0
-    else:
-        try:
-            seconds = int(raw)
-        except ValueError:
-            seconds = -1
-        if seconds < 0:
-            raise TrialflowError(f"SOURCE_DATE_EPOCH must be a non-negative whole number "
-                                 f"of seconds since 1970-01-01 UTC, got {raw!r}")
-    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    when = dt.datetime.fromtimestamp(source_date_epoch(), tz=dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 

@@ -78,3 +78,33 @@ def promote_staged(staging: Path, target: Path) -> list[Path]:
     if not any(staging.iterdir()):
         staging.rmdir()
     return moved
+
+
+def source_date_epoch(default: int = 0) -> int:
+    """The seconds since 1970-01-01 UTC to stamp into files: ``SOURCE_DATE_EPOCH`` when
+    set, else ``default``.
+
+    Every date a writer embeds (XPT headers, Dataset-JSON, define.xml, DOCX/XLSX
+    properties and zip entries) comes from here, so a rebuild is byte-identical.
+
+    Raises
+    ------
+    TrialflowError
+        ``SOURCE_DATE_EPOCH`` is set but is not a non-negative whole number: the
+        reproducible-builds specification asks tools to fail then, not fall back.
+
+    Examples
+    --------
+    >>> import os; os.environ.pop("SOURCE_DATE_EPOCH", None) and None
+    >>> source_date_epoch(), source_date_epoch(315532800)
+    (0, 315532800)
+    """
+    from trialflow.errors import TrialflowError
+
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if raw == "":
+        return default
+    if not raw.isdigit():
+        raise TrialflowError(f"SOURCE_DATE_EPOCH must be a non-negative whole number of "
+                             f"seconds since 1970-01-01 UTC, got {raw!r}")
+    return int(raw)

@@ -14,6 +14,7 @@ from docx.oxml.ns import qn
 
 from tlf.document import Column, Figure, Listing, Row, Table, TitleBlock
 from tlf.render_docx import write_docx
+from trialflow.errors import TrialflowError
 
 
 def cell_texts(tr) -> list[str]:  # noqa: ANN001 - a python-docx CT_Row
@@ -157,7 +158,7 @@ def test_source_date_epoch_sets_the_times(table: Table, tmp_path: Path,
     with zipfile.ZipFile(tmp_path / "a.docx") as zf:
         assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
-    with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
+    with pytest.raises(TrialflowError, match="SOURCE_DATE_EPOCH"):
         write_docx(table, tmp_path / "c.docx")
 
 
