@@ -3,6 +3,8 @@
 #   make tlf     set up .venv if needed, then run every stage into build/
 #   make test    set up .venv if needed, then run the test suite
 #   make lint    ruff over the repository
+#   make bench   time every stage at 219, 2,190 and 21,900 subjects -> build/bench/
+#                (BENCH_ARGS='--sizes 219,2190' for fewer, '--large' to add 43,800)
 #   make clean   remove build/
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -14,7 +16,7 @@ STAMP  := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tlf test lint clean setup
+.PHONY: tlf test lint clean setup bench
 
 tlf: $(STAMP)
 	$(BIN)/trialflow run --out build
@@ -24,6 +26,9 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_pipeline.py --out build/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf build

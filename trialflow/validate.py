@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyreadstat
 
 from trialflow.errors import InputError
 from trialflow.io import write_atomic
@@ -229,8 +230,12 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
     keys = [k for k in spec.keys if k in data.columns]
     if keys and len(keys) == len(spec.keys):
         dup = data.duplicated(subset=keys, keep=False).to_numpy()
-        key_text = data[keys[0]].astype(str).str.cat([data[k].astype(str) for k in keys[1:]],
-                                                     sep="/")
+        # The key text only names examples: built for the duplicated rows alone, not as a
+        # new string per record (millions of them in a large QS).
+        shown = data.loc[dup, keys] if dup.any() else data[keys].iloc[:0]
+        key_text = pd.Series("", index=data.index, dtype=object)
+        key_text[dup] = shown[keys[0]].astype(str).str.cat(
+            [shown[k].astype(str) for k in keys[1:]], sep="/").to_numpy()
         c.flag("/".join(keys), "key_unique", dup, key_text,
                "records share the same key values")
     # 8. sort order
@@ -271,8 +276,11 @@ def _seq_unique(c: _Checker, ds: XptDataset) -> None:
         return
     dup = data.duplicated(subset=["USUBJID", seq], keep=False).to_numpy() & \
         data[seq].notna().to_numpy()
-    c.flag(seq, "seq_unique", dup, data["USUBJID"] + "/" + data[seq].astype(str),
-           f"{seq} repeats within a subject")
+    if not dup.any():
+        return
+    shown = pd.Series("", index=data.index, dtype=object)
+    shown[dup] = (data.loc[dup, "USUBJID"] + "/" + data.loc[dup, seq].astype(str)).to_numpy()
+    c.flag(seq, "seq_unique", dup, shown, f"{seq} repeats within a subject")
 
 
 def _study_of(ds: XptDataset) -> set[str]:
@@ -309,15 +317,19 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
     if not files:
         raise InputError(str(directory), "no .xpt files to validate",
                          fix="run `trialflow sdtm` first, or pass --data DIR")
-    read = [read_xpt(p) for p in files]
+    # One dataset in memory at a time (a 100-times study's QS alone is gigabytes of
+    # text): the member names are read first to find the subject dataset.
+    names = [_member_name(p) for p in files]
     # ADaM datasets are checked against ADSL when DM is not in the directory.
-    dm = next((d for d in read if d.name == "DM"), None) or \
-        next((d for d in read if d.name == "ADSL"), None)
+    dm_path = next((p for p, n in zip(files, names, strict=True) if n == "DM"), None) or \
+        next((p for p, n in zip(files, names, strict=True) if n == "ADSL"), None)
+    dm = read_xpt(dm_path) if dm_path is not None else None
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
     summary = []
-    for path, ds in zip(files, read, strict=True):
+    for path in files:
+        ds = dm if path == dm_path else read_xpt(path)
         spec = specs.get(ds.name)
         studies = _study_of(ds)
         if spec is not None and studies and studies != {study}:
@@ -333,6 +345,15 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
                         "errors": sum(f.count for f in found if f.severity == "error"),
                         "warnings": sum(f.count for f in found if f.severity == "warning")})
     return findings, pd.DataFrame(summary)
+
+
+def _member_name(path: Path) -> str:
+    """The dataset name inside an XPT file, from its header only."""
+    try:
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        return (meta.table_name or path.stem).upper()
+    except Exception:  # unreadable: read_xpt raises the InputError that says why
+        return read_xpt(path).name
 
 
 def findings_table(findings: list[ValidationFinding]) -> pd.DataFrame:

@@ -1,0 +1,320 @@
+"""Benchmark: the whole pipeline at 1, 10 and 100 times the study, against its I/O floor.
+
+Run from the repository root (``make bench`` does)::
+
+    .venv/bin/python bench/bench_pipeline.py [--sizes 219,2190,21900] [--large]
+                                             [--out build/bench] [--work DIR]
+
+For each size the study is simulated (fixed seed), then every stage runs in a fresh
+process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``tlf``) so that its
+wall time and peak resident memory (``wait4`` rusage) are its own. In the same run the
+I/O floor is timed: reading every raw CSV with pandas, and writing the SDTM and ADaM
+datasets the pipeline produced again with trialflow's XPT writer. The pipeline's
+overhead is its time over that floor. The growth exponent between consecutive sizes is
+``log(t2 / t1) / log(n2 / n1)`` (1.0: linear).
+
+Writes ``<out>/bench.csv`` (one row per size and stage), ``<out>/datasets.csv`` (rows per
+dataset) and ``<out>/summary.md`` (the figures against the targets), atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from trialflow.io import write_atomic, write_csv_atomic
+from trialflow.spec import SPECS, load_dataset_specs
+from trialflow.xpt import prepare, read_xpt, write_prepared
+
+DEFAULT_SIZES = (219, 2_190, 21_900)
+LARGE_SIZE = 43_800
+STAGES = ("check-raw", "sdtm", "adam", "validate", "tlf")
+COLUMNS = ["subjects", "stage", "seconds", "peak_mib", "exit_code", "rows",
+           "growth_exponent"]
+#: Issue 7's targets, for the summary.
+TARGET_SUBJECTS = 21_900
+TARGET_SECONDS = 300.0
+TARGET_MIB = 4 * 1024
+TARGET_EXPONENT = 1.1
+TARGET_FLOOR_RATIO = 3.0
+TARGET_DOCX_SECONDS = 60.0
+DOCX_ROWS = 100_000
+
+
+@dataclass
+class Measure:
+    """One row of bench.csv."""
+
+    subjects: int
+    stage: str
+    seconds: float
+    peak_mib: float = float("nan")
+    exit_code: int = 0
+    rows: int = 0
+    growth_exponent: float = float("nan")
+
+
+def growth_exponent(n1: float, t1: float, n2: float, t2: float) -> float:
+    """The exponent k of t ~ n^k between two sizes: log(t2/t1) / log(n2/n1).
+
+    NaN when a time or size is not positive or the sizes are equal.
+
+    >>> round(growth_exponent(100, 2.0, 1000, 20.0), 3)
+    1.0
+    """
+    if min(n1, n2, t1, t2) <= 0 or n1 == n2 or any(map(math.isnan, (t1, t2))):
+        return float("nan")
+    return math.log(t2 / t1) / math.log(n2 / n1)
+
+
+def add_exponents(rows: list[Measure]) -> list[Measure]:
+    """Fill ``growth_exponent`` of each stage against the same stage at the previous size."""
+    sizes = sorted({r.subjects for r in rows})
+    by_key = {(r.subjects, r.stage): r for r in rows}
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        for r in rows:
+            if r.subjects == large and (small, r.stage) in by_key:
+                r.growth_exponent = growth_exponent(small, by_key[small, r.stage].seconds,
+                                                    large, r.seconds)
+    return rows
+
+
+# Runs the stage and reports its own wall time, peak RSS (KiB) and exit code. A small
+# fresh interpreter forks the stage, not this process: Linux carries the parent's resident
+# size at fork into the child's ru_maxrss, and this process holds the floor's data.
+_STAGE_RUNNER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_stage(args: Sequence[str]) -> tuple[float, float, int]:
+    """Run ``trialflow <args>`` in a fresh process: wall seconds, peak RSS (MiB), exit."""
+    cmd = [sys.executable, "-c", "import sys; from trialflow.cli import main; "
+           "sys.exit(main(sys.argv[1:]))", *args]
+    # stderr to a file, not a pipe: a chatty stage must not block on a full pipe.
+    with tempfile.TemporaryFile() as err:
+        done = subprocess.run([sys.executable, "-c", _STAGE_RUNNER, *cmd], stdout=subprocess.PIPE,
+                              stderr=err, check=True, text=True)
+        seconds, kib, code = done.stdout.split()
+        if int(code) not in (0, 1):
+            err.seek(0)
+            last = err.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            print(f"  trialflow {args[0]} exited {code}: {' '.join(last)}", file=sys.stderr)
+    return float(seconds), int(kib) / 1024, int(code)
+
+
+def dataset_rows(directory: Path) -> dict[str, int]:
+    """Records of each dataset, from the ``records`` field at the head of its Dataset-JSON
+    (a few kilobytes read, not the data)."""
+    counts = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(1 << 16)
+        found = re.search(r'"records":(\d+)', head)
+        if found:
+            counts[path.stem.upper()] = int(found.group(1))
+    return counts
+
+
+def io_floor(raw: Path, out: Path, scratch: Path) -> tuple[float, float, int]:
+    """Seconds to read every raw CSV, seconds to write the produced SDTM and ADaM again as
+    XPT (the reading of those datasets is not timed), and the raw rows read."""
+    start = time.perf_counter()
+    raw_rows = sum(len(pd.read_csv(p, dtype=str, keep_default_na=False))
+                   for p in sorted(Path(raw).glob("*.csv")))
+    read_seconds = time.perf_counter() - start
+    write_seconds = 0.0
+    for part in ("sdtm", "adam"):
+        specs = load_dataset_specs(SPECS / part)
+        for path in sorted((out / part).glob("*.xpt")):
+            ds = read_xpt(path)
+            spec = specs.get(ds.name)
+            if spec is None:
+                continue
+            frame, _ = prepare(ds.data, spec)  # already in order: a copy, no re-sort
+            del ds
+            start = time.perf_counter()
+            write_prepared(frame, spec, scratch / path.name)
+            write_seconds += time.perf_counter() - start
+            (scratch / path.name).unlink()
+            del frame
+    return read_seconds, write_seconds, raw_rows
+
+
+def bench_size(n: int, seed: int | None, work: Path) -> tuple[list[Measure], dict[str, int]]:
+    """Simulate ``n`` subjects, run every stage, time the floor; the rows of bench.csv."""
+    raw, out = work / f"n{n}" / "raw", work / f"n{n}" / "out"
+    shutil.rmtree(work / f"n{n}", ignore_errors=True)
+    reports = out / "reports"
+    rows: list[Measure] = []
+    seed_args = ["--seed", str(seed)] if seed is not None else []
+    seconds, peak, code = run_stage(["simulate", "--subjects", str(n), *seed_args,
+                                     "--out", str(raw)])
+    rows.append(Measure(n, "simulate", seconds, peak, code))
+    args = {
+        "check-raw": ["--raw", str(raw), "--reports", str(reports)],
+        "sdtm": ["--raw", str(raw), "--out", str(out / "sdtm"), "--reports", str(reports)],
+        "adam": ["--sdtm", str(out / "sdtm"), "--out", str(out / "adam"),
+                 "--reports", str(reports)],
+        "validate": ["--data", str(out / "sdtm"), "--data", str(out / "adam"),
+                     "--reports", str(reports)],
+        "tlf": ["--adam", str(out / "adam"), "--out", str(out / "tlf")],
+    }
+    for stage in STAGES:
+        print(f"  {n} subjects: {stage} ...", file=sys.stderr, flush=True)
+        seconds, peak, code = run_stage([stage, *args[stage]])
+        rows.append(Measure(n, stage, seconds, peak, code))
+    datasets = {**dataset_rows(out / "sdtm"), **dataset_rows(out / "adam")}
+    sdtm_rows = sum(dataset_rows(out / "sdtm").values())
+    adam_rows = sum(dataset_rows(out / "adam").values())
+    for r in rows:
+        r.rows = {"sdtm": sdtm_rows, "adam": adam_rows,
+                  "validate": sdtm_rows + adam_rows}.get(r.stage, 0)
+    staged = [r for r in rows if r.stage in STAGES]
+    rows.append(Measure(n, "total", sum(r.seconds for r in staged),
+                        max(r.peak_mib for r in staged),
+                        max(r.exit_code for r in staged), sdtm_rows + adam_rows))
+    print(f"  {n} subjects: I/O floor ...", file=sys.stderr, flush=True)
+    scratch = work / f"n{n}" / "floor"
+    scratch.mkdir(parents=True, exist_ok=True)
+    read_s, write_s, raw_rows = io_floor(raw, out, scratch)
+    next(r for r in rows if r.stage == "check-raw").rows = raw_rows
+    rows += [Measure(n, "floor_read_raw", read_s, rows=raw_rows),
+             Measure(n, "floor_write_xpt", write_s, rows=sdtm_rows + adam_rows),
+             Measure(n, "floor", read_s + write_s)]
+    return rows, datasets
+
+
+def docx_seconds(rows: int = DOCX_ROWS) -> float:
+    """bench/bench_docx.py's measurement: seconds to render an ``rows``-row listing."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_docx import make_listing  # noqa: PLC0415 (a sibling script, not a package)
+
+    from tlf.render_docx import write_docx
+
+    listing = make_listing(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        write_docx(listing, Path(tmp) / "listing.docx")
+        return time.perf_counter() - start
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def summary_markdown(table: pd.DataFrame, docx: float | None) -> str:
+    """The short report: per size, per stage, growth, floor ratio, and the targets."""
+    def get(n: int, stage: str, col: str) -> float:
+        hit = table[(table["subjects"] == n) & (table["stage"] == stage)]
+        return float(hit[col].iloc[0]) if len(hit) else float("nan")
+
+    sizes = sorted(table["subjects"].unique())
+    lines = ["# trialflow benchmark", "",
+             f"Machine: {os.cpu_count()} CPUs visible. Times are wall seconds; memory is "
+             "the peak resident set of the stage's process (MiB). Every stage runs in its "
+             "own process.", "",
+             "| subjects | " + " | ".join(STAGES) + " | total s | peak MiB | floor s | "
+             "total / floor |",
+             "|---:|" + "---:|" * (len(STAGES) + 4)]
+    for n in sizes:
+        total, floor = get(n, "total", "seconds"), get(n, "floor", "seconds")
+        lines.append(f"| {n:,} | " + " | ".join(_fmt(get(n, s, "seconds")) for s in STAGES)
+                     + f" | {_fmt(total)} | {_fmt(get(n, 'total', 'peak_mib'), 0)} | "
+                     f"{_fmt(floor)} | {_fmt(total / floor if floor else float('nan'))} |")
+    lines += ["", "Peak memory per stage (MiB):", "",
+              "| subjects | " + " | ".join(STAGES) + " |", "|---:|" + "---:|" * len(STAGES)]
+    for n in sizes:
+        lines.append(f"| {n:,} | " + " | ".join(_fmt(get(n, s, "peak_mib"), 0)
+                                                for s in STAGES) + " |")
+    if len(sizes) > 1:
+        lines += ["", "Growth exponent (t ~ n^k) against the previous size:", "",
+                  "| subjects | " + " | ".join(STAGES) + " | total | floor |",
+                  "|---:|" + "---:|" * (len(STAGES) + 2)]
+        for n in sizes[1:]:
+            lines.append(f"| {n:,} | " + " | ".join(
+                _fmt(get(n, s, "growth_exponent"), 2) for s in (*STAGES, "total", "floor"))
+                + " |")
+    big = [n for n in sizes if n >= TARGET_SUBJECTS]
+    lines += ["", "Targets:", "", "| target | measured | met |", "|---|---:|:---:|"]
+    if big:
+        n = big[0]
+        total, peak = get(n, "total", "seconds"), get(n, "total", "peak_mib")
+        floor = get(n, "floor", "seconds")
+        exps = [get(m, "total", "growth_exponent") for m in sizes[1:] if m <= n]
+        worst = max((e for e in exps if not math.isnan(e)), default=float("nan"))
+        ratio = total / floor if floor else float("nan")
+        lines += [
+            f"| {n:,} subjects in < {TARGET_SECONDS / 60:.0f} min | {_fmt(total)} s | "
+            f"{'yes' if total < TARGET_SECONDS else 'no'} |",
+            f"| {n:,} subjects in < 4 GiB | {_fmt(peak, 0)} MiB | "
+            f"{'yes' if peak < TARGET_MIB else 'no'} |",
+            f"| growth <= n^{TARGET_EXPONENT} (total) | {_fmt(worst, 2)} | "
+            f"{'yes' if worst <= TARGET_EXPONENT else 'no'} |",
+            f"| pipeline <= {TARGET_FLOOR_RATIO:.0f}x I/O floor | {_fmt(ratio)}x | "
+            f"{'yes' if ratio <= TARGET_FLOOR_RATIO else 'no'} |"]
+    else:
+        lines.append(f"| {TARGET_SUBJECTS:,}-subject targets | not measured in this run | – |")
+    if docx is not None:
+        lines.append(f"| DOCX {DOCX_ROWS:,}-row listing < {TARGET_DOCX_SECONDS:.0f} s | "
+                     f"{_fmt(docx, 2)} s | {'yes' if docx < TARGET_DOCX_SECONDS else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+                        help="comma-separated subject counts (default: %(default)s)")
+    parser.add_argument("--large", action="store_true",
+                        help=f"also run {LARGE_SIZE:,} subjects (needs ~2x the memory)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="simulation seed (default: the study's, specs/study.yaml)")
+    parser.add_argument("--out", type=Path, default=Path("build/bench"),
+                        help="where bench.csv and summary.md go (default: %(default)s)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="scratch directory for the simulated runs (default: temporary)")
+    parser.add_argument("--no-docx", action="store_true",
+                        help="skip the 100,000-row DOCX listing measurement")
+    args = parser.parse_args(argv)
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()}
+                   | ({LARGE_SIZE} if args.large else set()))
+    with tempfile.TemporaryDirectory(prefix="trialflow-bench-") as tmp:
+        work = args.work or Path(tmp)
+        measures: list[Measure] = []
+        datasets = []
+        for n in sizes:
+            rows, counts = bench_size(n, args.seed, work)
+            measures += rows
+            datasets += [{"subjects": n, "dataset": k, "rows": v} for k, v in counts.items()]
+            if args.work is None:
+                shutil.rmtree(work / f"n{n}", ignore_errors=True)
+    table = pd.DataFrame([asdict(m) for m in add_exponents(measures)], columns=COLUMNS)
+    docx = None if args.no_docx else docx_seconds()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(table.round(3), args.out / "bench.csv")
+    write_csv_atomic(pd.DataFrame(datasets, columns=["subjects", "dataset", "rows"]),
+                     args.out / "datasets.csv")
+    text = summary_markdown(table, docx)
+    write_atomic(args.out / "summary.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
