@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from trialflow import __version__
-from trialflow.io import write_atomic
+from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import DatasetSpec
 from trialflow.xpt import SAS_EPOCH, is_date_format
 
@@ -37,8 +36,8 @@ CHUNK_ROWS = 100_000
 
 
 def _created() -> str:
-    seconds = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return dt.datetime.fromtimestamp(source_date_epoch(), tz=dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S")
 
 
 def dataset_json(frame: pd.DataFrame, spec: DatasetSpec, study: str,

@@ -45,7 +45,7 @@ import pyreadstat
 
 from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, Severity
-from trialflow.io import write_atomic
+from trialflow.io import source_date_epoch, write_atomic
 from trialflow.mapping import per_value, sort_frame
 from trialflow.spec import DatasetSpec
 
@@ -116,8 +116,7 @@ class XptDataset:
 
 def _stamp() -> bytes:
     """The fixed header date: SOURCE_DATE_EPOCH if set, else the Unix epoch."""
-    seconds = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
-    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    when = dt.datetime.fromtimestamp(source_date_epoch(), tz=dt.UTC)
     return when.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
 
 
