@@ -119,7 +119,10 @@ def test_subgroup_score_sign_is_the_hazard_ratio_side(seed: int) -> None:
         m = members[g]
         if any(not event[m & (arm == a)].any() for a in (0, 1)):
             continue
-        ref = fit_cox(time[m], event[m], arm[m])
+        try:
+            ref = fit_cox(time[m], event[m], arm[m])
+        except ValueError:  # monotone likelihood: no finite hazard ratio to compare with
+            continue
         if not math.isfinite(ref.log_hr) or abs(ref.log_hr) > 8 or abs(score[g]) < 1e-9:
             continue
         assert (score[g] < 0) == (ref.log_hr < 0)
