@@ -13,7 +13,11 @@ builders stay pure: ``arms: study`` becomes the arms of ``specs/study.yaml`` and
 ``instrument: <name>`` the scoring spec ``specs/instruments/<name>.yaml``.
 
 The layer reads only SDTM datasets (from disk: :func:`read_sdtm`) and its specs; it
-never reads raw forms (DESIGN.md). Datasets are written by the one writer
+never reads raw forms (DESIGN.md). From disk, a domain is read when the first dataset
+that needs it is built, with only the variables the builders declare they read (a
+builder module's ``input_columns(spec)``; a domain it does not list is read whole), and
+dropped after the last dataset that needs it: at 100 times the study the SDTM would
+otherwise fill gigabytes. Datasets are written by the one writer
 (:mod:`trialflow.xpt`), as XPT v5 and Dataset-JSON.
 
 Example
@@ -25,8 +29,9 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -77,13 +82,31 @@ def _empty(spec: DatasetSpec) -> pd.DataFrame:
                          for v in spec.variables})
 
 
+def input_columns(specs: Mapping[str, DatasetSpec]) -> dict[str, set[str] | None]:
+    """The variables of each input domain the builders of ``specs`` (resolved) read,
+    merged over the datasets: None when some builder reads the domain whole."""
+    wanted: dict[str, set[str] | None] = {}
+    for spec in specs.values():
+        _builder(spec)  # a bad builder name is a SpecError here, as when building
+        declare = getattr(importlib.import_module(spec.builder), "input_columns", None)
+        declared = declare(spec) if declare is not None else {}
+        for w in spec.derivation.get("inputs", []):
+            cols = declared.get(w)
+            if w in wanted and wanted[w] is None:
+                continue
+            wanted[w] = None if cols is None else {*wanted.get(w, set()), *cols}
+    return wanted
+
+
 def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
                study: Study, sdtm_specs: Mapping[str, DatasetSpec] | None = None
                ) -> dict[str, pd.DataFrame]:
     """Build every ADaM dataset of ``specs`` from the SDTM domains ``sdtm``.
 
     A domain a spec needs but the study does not have (no records were ever mapped to
-    it) is taken as empty, with the variables of its SDTM spec (``sdtm_specs``).
+    it) is taken as empty, with the variables of its SDTM spec (``sdtm_specs``). From an
+    :class:`SdtmDirectory`, each domain is read with only the variables the builders
+    use, once, and let go after the last dataset that needs it.
 
     Returns
     -------
@@ -91,13 +114,21 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
         The datasets by name, in build order, as their builders made them (dates as
         dates; the writer makes SAS dates of them).
     """
-    frames: dict[str, pd.DataFrame] = dict(sdtm)
+    order = build_order(specs)
+    resolved = {name: resolve(specs[name], study) for name in order}
+    lazy = isinstance(sdtm, SdtmDirectory)
+    columns = input_columns(resolved) if lazy else {}
+    last_use = {w: i for i, name in enumerate(order)
+                for w in resolved[name].derivation.get("inputs", [])}
+    frames: dict[str, pd.DataFrame] = {} if lazy else dict(sdtm)
     out: dict[str, pd.DataFrame] = {}
-    for name in build_order(specs):
-        spec = resolve(specs[name], study)
+    for i, name in enumerate(order):
+        spec = resolved[name]
         wanted = list(spec.derivation.get("inputs", []))
         inputs = {}
         for w in wanted:
+            if w not in frames and lazy and w in sdtm:
+                frames[w] = sdtm.read(w, columns.get(w))
             if w in frames:
                 inputs[w] = frames[w]
             elif sdtm_specs is not None and w in sdtm_specs:
@@ -106,30 +137,63 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
                 raise InputError(w, f"{name} needs the {w} dataset, which is not there",
                                  fix="run `trialflow sdtm` first, or pass --sdtm DIR")
         frames[name] = out[name] = _builder(spec)(inputs, spec)
+        del inputs
+        if lazy:  # an SDTM domain no later dataset needs is let go
+            for w in [w for w in frames if w not in out and last_use.get(w, -1) <= i]:
+                del frames[w]
     return out
 
 
-def read_sdtm(directory: Path) -> dict[str, pd.DataFrame]:
-    """Every SDTM dataset (``*.xpt``) of a directory by name: text '' when blank,
-    numbers as float.
+class SdtmDirectory(Mapping[str, pd.DataFrame]):
+    """The SDTM datasets (``*.xpt``) of a directory by name, read when asked for.
+
+    ``directory[name]`` reads a dataset whole; :meth:`read` only some of its variables
+    (what :func:`build_adam` uses). Nothing is kept in memory between reads.
+    """
+
+    def __init__(self, paths: Mapping[str, Path]) -> None:
+        self._paths = dict(paths)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.read(name)
+
+    def __contains__(self, name: object) -> bool:  # without reading (Mapping's reads)
+        return name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def read(self, name: str, columns: set[str] | None = None) -> pd.DataFrame:
+        """Dataset ``name`` (text '' when blank, numbers as float), with only the
+        variables in ``columns`` that it has (all when None)."""
+        return read_xpt(self._paths[name], columns=columns).data
+
+
+def read_sdtm(directory: Path) -> SdtmDirectory:
+    """Every SDTM dataset (``*.xpt``) of a directory by name (read when used): text ''
+    when blank, numbers as float.
 
     Raises
     ------
     InputError
-        The directory does not exist, or has no DM.
+        The directory does not exist, has no DM, or a file is not a readable XPT
+        (every header is read here).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(str(directory), "SDTM directory not found",
                          fix="run `trialflow sdtm` first, or pass --sdtm DIR")
-    frames = {}
+    paths = {}
     for path in sorted(directory.glob("*.xpt")):
-        ds = read_xpt(path)
-        frames[ds.name] = ds.data
-    if "DM" not in frames:
+        # No variable read: the header gives the dataset's name.
+        paths[read_xpt(path, columns=()).name] = path
+    if "DM" not in paths:
         raise InputError(str(directory), "no DM dataset (dm.xpt) to build ADaM from",
                          fix="run `trialflow sdtm` first, or pass --sdtm DIR")
-    return frames
+    return SdtmDirectory(paths)
 
 
 def write_adam(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],

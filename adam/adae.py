@@ -60,7 +60,7 @@ def derive_var_trtemfl(dataset: pd.DataFrame, window_after_last_dose: int | None
                        ) -> pd.DataFrame:
     """TRTEMFL = Y when ASTDT is on or after TRTSDT (and, with a window, on or before
     TRTEDT + window days)."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     emergent = out["ASTDT"].notna() & out["TRTSDT"].notna() & (out["ASTDT"] >= out["TRTSDT"])
     if window_after_last_dose is not None:
         limit = out["TRTEDT"] + pd.to_timedelta(window_after_last_dose, unit="D")
@@ -71,7 +71,7 @@ def derive_var_trtemfl(dataset: pd.DataFrame, window_after_last_dose: int | None
 
 def derive_vars_atoxgr(dataset: pd.DataFrame) -> pd.DataFrame:
     """ATOXGR = AETOXGR; ATOXGRN its number."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     out["ATOXGR"] = out["AETOXGR"].fillna("").astype(str)
     out["ATOXGRN"] = pd.to_numeric(out["ATOXGR"], errors="coerce")
     return out
@@ -81,7 +81,7 @@ def derive_vars_query(dataset: pd.DataFrame, queries: Sequence[Mapping[str, Any]
                       ) -> pd.DataFrame:
     """CQnnNAM = the query's name on the events meeting its condition (``{id: CQnn, name,
     condition}``), blank elsewhere."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     for q in queries:
         out[f"{q['id']}NAM"] = np.where(select(out, q["condition"]), q["name"], "")
     return out

@@ -36,6 +36,7 @@ from adam.derive import (
     derive_var_obs_number,
     derive_vars_merged,
     keep_spec_vars,
+    left_join,
 )
 from adam.scoring import score_instrument
 from trialflow.spec import DatasetSpec
@@ -81,14 +82,17 @@ def derive_scores(qs: pd.DataFrame, instrument: Mapping[str, Any]) -> pd.DataFra
         parts.append(part)
     long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=[*BY_VISIT, "PARAMCD", "AVAL", "NANSW"])
-    long = long.merge(params, on="PARAMCD", how="left")
-    long["ADT"] = convert_dtc_to_dt(long["QSDTC"])
+    long = left_join(long, params, ["PARAMCD"])
+    if parts:  # the date of each questionnaire, converted once (not once per score)
+        long["ADT"] = np.tile(convert_dtc_to_dt(scored["QSDTC"]).to_numpy(), len(parts))
+    else:
+        long["ADT"] = convert_dtc_to_dt(long["QSDTC"])
     return long
 
 
 def derive_var_prorfl(dataset: pd.DataFrame) -> pd.DataFrame:
     """PRORFL = Y when the score was computed from fewer items than it has (prorated)."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     out["PRORFL"] = np.where(out["AVAL"].notna() & (out["NANSW"] < out["NITEM"]), "Y", "")
     return out
 
@@ -96,12 +100,13 @@ def derive_var_prorfl(dataset: pd.DataFrame) -> pd.DataFrame:
 def derive_var_ablfl(dataset: pd.DataFrame, baseline_visitnum: float) -> pd.DataFrame:
     """ABLFL = Y on the score of the baseline visit dated on or before the first dose
     (TRTSDT), when it was scored; one per subject and parameter."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     out["_CAND"] = np.where(out["VISITNUM"].eq(baseline_visitnum) & out["AVAL"].notna()
                             & (out["ADT"] <= out["TRTSDT"]), "Y", "")
     out = derive_var_extreme_flag(out, ["USUBJID", "PARAMCD"], ["ADT"], "ABLFL", mode="last",
                                   filter={"_CAND": "Y"})
-    return out.drop(columns="_CAND")
+    del out["_CAND"]  # not drop(): that copies every column
+    return out
 
 
 def derive_var_postbaseline_chg(dataset: pd.DataFrame) -> pd.DataFrame:
@@ -112,18 +117,26 @@ def derive_var_postbaseline_chg(dataset: pd.DataFrame) -> pd.DataFrame:
                              filter_add={"ABLFL": "Y"})
     out["_POST"] = np.where(out["ADT"] > out["_BLDT"], "Y", "")
     out = derive_var_chg(out, {"_POST": "Y"})
-    return out.drop(columns=["_BLDT", "_POST"])
+    del out["_BLDT"], out["_POST"]  # not drop(): that copies every column
+    return out
 
 
 def derive_vars_crit(dataset: pd.DataFrame, paramcd: str, threshold: float) -> pd.DataFrame:
     """CRIT1 (its text) and CRIT1FL on the ``paramcd`` records with a change from
     baseline: Y when CHG <= ``threshold`` (a deterioration), else N."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     on = out["PARAMCD"].eq(paramcd) & out["CHG"].notna()
     text = f"{paramcd} change from baseline <= {threshold:g} points"
-    out["CRIT1"] = np.where(on, text, "")
+    crit = np.full(len(out), "", dtype=object)
+    crit[on.to_numpy()] = text  # one shared text, not a string per record
+    out["CRIT1"] = crit
     out["CRIT1FL"] = np.where(on & (out["CHG"] <= threshold), "Y", np.where(on, "N", ""))
     return out
+
+
+def input_columns(spec: DatasetSpec) -> dict[str, set[str] | None]:
+    """The SDTM variables :func:`build` reads, by domain (QS is the largest dataset)."""
+    return {"QS": {*BY_VISIT, "QSTESTCD", "QSSTRESN"}}
 
 
 def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame:
@@ -145,4 +158,7 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
     det = instrument["deterioration"]
     qs = derive_vars_crit(qs, det["score"], float(det["threshold"]))
     qs = derive_var_obs_number(qs, KEY, ["PARAMN", "ADT", "AVISITN"], "ASEQ")
-    return keep_spec_vars(qs, spec).reset_index(drop=True)
+    # keep_spec_vars makes the new frame; it is only renumbered (reset_index would copy
+    # it again, stacking its 34 columns into blocks: a quarter of the time at 21,900).
+    out = keep_spec_vars(qs, spec)
+    return out.set_axis(pd.RangeIndex(len(out)), axis=0, copy=False)

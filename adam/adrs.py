@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adam.conditions import select
+from adam.conditions import condition_variables, select
 from adam.dates import convert_dtc_to_dt, derive_vars_dy
 from adam.derive import derive_var_obs_number, derive_vars_merged, keep_spec_vars
 from adam.response import (
@@ -126,9 +126,16 @@ def derive_param_lsta(kept: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
 
 def derive_var_aval(dataset: pd.DataFrame, coding: Mapping[str, float]) -> pd.DataFrame:
     """AVAL = the numeric code of AVALC (CR=1 ... MISSING=7; Y=1, N=0)."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     out["AVAL"] = out["AVALC"].map({k: float(v) for k, v in coding.items()})
     return out
+
+
+def input_columns(spec: DatasetSpec) -> dict[str, set[str] | None]:
+    """The SDTM variables :func:`build` reads, by domain."""
+    d = spec.derivation
+    return {"RS": {"USUBJID", "RSSTRESC", "RSDTC", "VISIT", "VISITNUM", "RSSEQ",
+                   *condition_variables(d["ovr_filter"], d["clinical_filter"])}}
 
 
 def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame:

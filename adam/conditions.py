@@ -56,6 +56,11 @@ def select(df: pd.DataFrame, condition: dict[str, Any] | None) -> pd.Series:
     return mask.fillna(False).astype(bool)
 
 
+def condition_variables(*conditions: dict[str, Any] | None) -> set[str]:
+    """The variables the ``conditions`` test (what a reader must keep for them)."""
+    return {var for c in conditions for var in (c or {})}
+
+
 def validate_condition(condition: Any) -> list[str]:
     """Problems with a condition as written in a spec (empty when it is well formed)."""
     if condition is None:

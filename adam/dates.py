@@ -66,8 +66,13 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
         raise ValueError(f"highest_imputation must be one of {', '.join(LEVELS)}")
     if date_imputation not in ("first", "last"):
         raise ValueError("date_imputation must be 'first' or 'last'")
-    lo, hi = iso_bounds(dtc)
-    level = _missing_level(dtc)
+    # Parsed once per distinct text (a QS date repeats on every item of a questionnaire).
+    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
+    lo_u, hi_u = iso_bounds(distinct)
+    lo = pd.Series(lo_u.to_numpy()[codes], index=dtc.index)
+    hi = pd.Series(hi_u.to_numpy()[codes], index=dtc.index)
+    level = pd.Series(_missing_level(distinct).to_numpy()[codes], index=dtc.index)
     complete = level.eq("") & lo.notna()
     allowed = level.isin([k for k, v in LEVELS.items() if 0 < v <= LEVELS[highest_imputation]
                           and k != "Y"]) & lo.notna()
@@ -97,7 +102,7 @@ def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str,
     >>> str(out["ASTDT"].iloc[0].date()), out["ASTDTF"].iloc[0]
     ('2016-06-10', 'D')
     """
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     dt, dtf = impute_dtc_dt(out[dtc], highest_imputation, date_imputation,
                             [out[c] for c in min_dates], [out[c] for c in max_dates])
     out[f"{new_vars_prefix}DT"] = dt
@@ -117,7 +122,7 @@ def derive_vars_dy(dataset: pd.DataFrame, reference_date: str,
 
     Day 1 is the reference date and there is no day 0 (DESIGN.md).
     """
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     for new, source in source_vars.items():
         out[new] = study_day(out[source], out[reference_date])
     return out

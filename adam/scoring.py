@@ -34,26 +34,53 @@ def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> p
     """
     items = {it: name for name, sub in spec["subscales"].items() for it in sub["items"]}
     reversed_ = {it for sub in spec["subscales"].values() for it in sub["reversed"]}
-    d = qs[qs["QSTESTCD"].isin(list(items))].copy()
-    d["score"] = np.where(d["QSTESTCD"].isin(list(reversed_)), 4 - d["QSSTRESN"],
-                          d["QSSTRESN"])
-    d["subscale"] = d["QSTESTCD"].map(items)
-    g = d.groupby(by + ["subscale"], sort=True)["score"]
-    agg = pd.DataFrame({"sum": g.sum(min_count=1), "n": g.count()}).reset_index()
-    wide_sum = agg.pivot_table(index=by, columns="subscale", values="sum", aggfunc="first")
-    wide_n = agg.pivot_table(index=by, columns="subscale", values="n", aggfunc="first")
-    out = pd.DataFrame(index=wide_n.index)
-    for name, sub in spec["subscales"].items():
-        k = len(sub["items"])
-        n = wide_n[name].fillna(0) if name in wide_n else pd.Series(0, index=out.index)
-        s = wide_sum[name] if name in wide_sum else pd.Series(np.nan, index=out.index)
-        out[name] = np.where(n > k / 2, s * k / n.where(n > 0), np.nan)
-        out[f"{name}_N"] = n.astype(int)
-    for total, t in spec.get("totals", {}).items():
+    names = list(spec["subscales"])
+    # Per distinct item code, not per record: is it an item, reversed, of which subscale.
+    codes, tests = pd.factorize(qs["QSTESTCD"])
+    keep = np.array([t in items for t in tests] + [False], dtype=bool)[codes]
+    d = qs if keep.all() else qs.loc[keep, [*by, "QSTESTCD", "QSSTRESN"]]
+    codes = codes[keep]
+    # Questionnaires are numbered once, sorted by ``by`` (a missing key drops the record,
+    # as groupby does), from the first record of each run of equal keys (records come in
+    # key order: one per questionnaire, not one per item); each item's subscale is a
+    # number. The sums and counts are then taken per questionnaire x subscale on one
+    # integer key, not on the text of ``by``.
+    start = np.zeros(len(d), dtype=bool)
+    start[:1] = True
+    for col in by:
+        values = d[col].to_numpy()
+        start[1:] |= values[1:] != values[:-1]  # missing never equals: its own run
+    heads = pd.DataFrame({col: d[col].to_numpy()[start] for col in by}).groupby(by, sort=True)
+    index = heads.size().index
+    qid = heads.ngroup().to_numpy()[np.cumsum(start) - 1]
+    known = ~np.isnan(qid) if qid.dtype.kind == "f" else np.ones(len(qid), dtype=bool)
+    answer = d["QSSTRESN"].to_numpy(dtype=np.float64)
+    score = np.where(np.array([t in reversed_ for t in tests] + [False], dtype=bool)[codes],
+                     4 - answer, answer)
+    sub = np.array([names.index(items[t]) if t in items else -1 for t in tests] + [-1],
+                   dtype=np.int64)[codes]
+    cell = qid[known].astype(np.int64) * len(names) + sub[known]
+    score = score[known]
+    size = len(index) * len(names)
+    answered = ~np.isnan(score)
+    n = np.bincount(cell[answered], minlength=size).reshape(len(index), len(names))
+    # The sums by pandas' groupby (compensated summation, records in order), as before.
+    sums = pd.Series(score).groupby(cell, sort=True).sum(min_count=1)
+    total = np.full(size, np.nan)
+    total[sums.index.to_numpy()] = sums.to_numpy()
+    total = total.reshape(len(index), len(names))
+    out = pd.DataFrame(index=index)
+    for j, (name, sub_spec) in enumerate(spec["subscales"].items()):
+        k = len(sub_spec["items"])
+        count = pd.Series(n[:, j], index=index, dtype=np.float64)
+        s = pd.Series(total[:, j], index=index)
+        out[name] = np.where(count > k / 2, s * k / count.where(count > 0), np.nan)
+        out[f"{name}_N"] = count.astype(int)
+    for total_name, t in spec.get("totals", {}).items():
         subs = t["subscales"]
         n_items = sum(len(spec["subscales"][s]["items"]) for s in subs)
-        answered = sum(out[f"{s}_N"] for s in subs)
+        answered_items = sum(out[f"{s}_N"] for s in subs)
         complete = out[subs].notna().all(axis=1) & (
-            answered > spec["total_min_response_rate"] * n_items)
-        out[total] = out[subs].sum(axis=1).where(complete)
+            answered_items > spec["total_min_response_rate"] * n_items)
+        out[total_name] = out[subs].sum(axis=1).where(complete)
     return out.reset_index()

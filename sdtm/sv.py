@@ -36,11 +36,15 @@ def _visits(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
         if data is None or dtc not in data.columns:
             raise SpecError(spec.file, f"visits_from needs dataset {name!r} (built before SV) "
                             f"with {dtc!r}", spec.name)
-        cols = data[["STUDYID", "USUBJID", "VISITNUM", "VISIT", dtc]]
-        parts.append(cols.rename(columns={dtc: "DTC"}))
-        if "end" in entry:
-            parts.append(data[["STUDYID", "USUBJID", "VISITNUM", "VISIT", entry["end"]]]
-                         .rename(columns={entry["end"]: "DTC"}))
+        for col in (dtc, entry.get("end")):
+            if col is None:
+                continue
+            cols = data[["STUDYID", "USUBJID", "VISITNUM", "VISIT", col]]
+            # Each distinct (subject, visit, name, date) once, first occurrences in order:
+            # the first VISIT and the earliest and latest date of a visit are the same,
+            # and QS's 37 items per visit (millions of records) are not concatenated.
+            cols = cols[cols["VISITNUM"].notna().to_numpy()].drop_duplicates()
+            parts.append(cols.rename(columns={col: "DTC"}))
     if not parts:
         return pd.DataFrame(columns=["STUDYID", "USUBJID", "VISITNUM", "VISIT", "DTC"])
     visits = pd.concat(parts, ignore_index=True)
@@ -54,8 +58,10 @@ def build(inputs: Context, spec: DatasetSpec) -> pd.DataFrame:
     # Complete dates as datetimes: min/max then run in compiled code, not per string.
     visits = visits.assign(DTC=complete_date(visits["DTC"]))
     keys = ["STUDYID", "USUBJID", "VISITNUM"]
-    first = visits.groupby(keys, sort=False, as_index=False)["VISIT"].first()
-    span = visits.groupby(keys, sort=False).agg(SVSTDTC=("DTC", "min"), SVENDTC=("DTC", "max"))
+    # observed=True: were a key categorical, only the visits seen count (as with text).
+    first = visits.groupby(keys, sort=False, as_index=False, observed=True)["VISIT"].first()
+    span = visits.groupby(keys, sort=False, observed=True).agg(SVSTDTC=("DTC", "min"),
+                                                                SVENDTC=("DTC", "max"))
     collected = first.merge(span.reset_index(), on=keys, how="left")
     for col in ("SVSTDTC", "SVENDTC"):
         collected[col] = collected[col].dt.strftime("%Y-%m-%d").fillna("").astype(object)

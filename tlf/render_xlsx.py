@@ -18,7 +18,9 @@ Reproducibility: as for Word (:mod:`tlf._package`) — fixed document times from
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -62,27 +64,79 @@ def _sheet_name(label: str, taken: set[str]) -> str:
     return name
 
 
-def _text_cell(ws: WriteOnlyWorksheet, text: str, **style: object) -> WriteOnlyCell:
+class _Styles:
+    """The style of each combination of style objects, worked out once per sheet.
+
+    Giving a cell a font, alignment or border makes openpyxl hash the style object and
+    look it up in the workbook's style lists, for every cell: most of the time of a
+    long listing. The body shares a few style objects, so the first cell given a
+    combination registers it as before (same style lists, same order, same file) and
+    later cells copy its style record. Keys are the objects' ids; the objects are kept
+    here, so the ids stay theirs.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[tuple[str, int], ...], tuple[object, tuple[object, ...]]] = {}
+        self._wrapped: dict[int, tuple[Alignment, Alignment | None]] = {}
+
+    def apply(self, cell: WriteOnlyCell, style: dict[str, object]) -> None:
+        key = tuple((name, id(value)) for name, value in style.items())
+        hit = self._done.get(key)
+        if hit is not None:
+            cell._style = copy(hit[0])
+            return
+        for name, value in style.items():
+            setattr(cell, name, value)
+        self._done[key] = (copy(cell._style), tuple(style.values()))
+
+    def style_id(self, ws: WriteOnlyWorksheet, style: dict[str, object]) -> int | None:
+        """The workbook style index a cell with ``style`` is written with (registered
+        now, as openpyxl registers it when it writes the cell); None for no style."""
+        key = (("#id",), *((name, id(value)) for name, value in style.items()))
+        hit = self._done.get(key)
+        if hit is None:
+            cell = WriteOnlyCell(ws)
+            self.apply(cell, style)
+            index = ws.parent._cell_styles.add(cell._style) if cell.has_style else None
+            hit = (index, tuple(style.values()))
+            self._done[key] = hit
+        return hit[0]
+
+    def wrapped(self, alignment: Alignment | None) -> Alignment:
+        """``alignment`` (left when None) at the top of a cell with wrapped lines; one
+        object per alignment, so that the cells sharing it share their style."""
+        hit = self._wrapped.get(id(alignment))
+        if hit is None:
+            base = alignment or Alignment()
+            hit = (Alignment(horizontal=base.horizontal, indent=base.indent,
+                             vertical="top", wrap_text=True), alignment)
+            self._wrapped[id(alignment)] = hit
+        return hit[0]
+
+
+def _text_cell(ws: WriteOnlyWorksheet, text: str, styles: _Styles | None = None,
+               **style: object) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=strip_xml_illegal(text))
     # Always text: openpyxl would turn "=..." into a formula and "#N/A" into an error.
     cell.data_type = "s"
-    for name, value in style.items():
-        setattr(cell, name, value)
+    if styles is not None and style:
+        styles.apply(cell, style)
+    else:
+        for name, value in style.items():
+            setattr(cell, name, value)
     return cell
 
 
-def _value_cell(ws: WriteOnlyWorksheet, value: CellValue,
-                alignment: Alignment | None) -> WriteOnlyCell | str | int | float | None:
+def _value_cell(ws: WriteOnlyWorksheet, value: CellValue, alignment: Alignment | None,
+                styles: _Styles) -> WriteOnlyCell | str | int | float | None:
     """What to append for one body value: the bare value where openpyxl keeps it as is."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         if "\n" in value:
-            base = alignment or Alignment()
-            alignment = Alignment(horizontal=base.horizontal, indent=base.indent,
-                                  vertical="top", wrap_text=True)
+            alignment = styles.wrapped(alignment)
         if alignment is not None:
-            return _text_cell(ws, value, alignment=alignment)
+            return _text_cell(ws, value, styles, alignment=alignment)
         text = strip_xml_illegal(value)
         # A bare string is cheapest, unless openpyxl would read it as a formula or an
         # error code; then it needs a cell forced to text.
@@ -90,11 +144,78 @@ def _value_cell(ws: WriteOnlyWorksheet, value: CellValue,
     if alignment is None:
         return value
     cell = WriteOnlyCell(ws, value=value)
-    cell.alignment = alignment
+    styles.apply(cell, {"alignment": alignment})
     return cell
 
 
-def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> None:
+# The longest text a cell holds (openpyxl cuts values there, as Excel does).
+_CELL_TEXT_MAX = 32767
+
+
+def _xml_text(text: str) -> str:
+    """Text content escaped as lxml writes it."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))
+
+
+def _cell_xml(ref: str, value: str | int | float, style: int | None) -> str:
+    """One ``<c>`` element, byte for byte as openpyxl's write-only writer makes it."""
+    s = "" if style is None else f' s="{style}"'
+    if isinstance(value, str):
+        text = strip_xml_illegal(value)[:_CELL_TEXT_MAX]
+        if text == "":
+            return f'<c r="{ref}"{s} t="inlineStr"></c>'
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+    number = "" if math.isnan(value) or math.isinf(value) else f"{value:.16g}"
+    return f'<c r="{ref}"{s} t="n"><v>{number}</v></c>'
+
+
+def _plain_body(output: Table | Listing) -> bool:
+    """Whether every body value is text, a number or empty: what :func:`_body_xml`
+    writes itself (anything else goes through openpyxl)."""
+    return all(v is None or (type(v) in (str, int, float))
+               for row in output.body for v in row.cells)
+
+
+def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
+              alignment: Callable[[int, int], Alignment | None], styles: _Styles,
+              sections: dict[int, Alignment]) -> str:
+    """The body rows' sheet XML, from row number ``first``.
+
+    openpyxl builds a cell object and an XML element per value: most of the time of a
+    long listing. Written here as text instead, with the same bytes: the same elements
+    and attributes, the same escaping, the same style indices registered in the same
+    order as openpyxl would register them.
+    """
+    letters = [get_column_letter(j + 1) for j in range(max(
+        (len(r.cells) for r in output.body), default=0))]
+    parts: list[str] = []
+    for i, row in enumerate(output.body):
+        r = first + i
+        parts.append(f'<row r="{r}">')
+        if row.kind == "section":
+            text = row.cells[0]
+            indent = sections.setdefault(
+                row.indent, Alignment(indent=row.indent * _INDENT_PER_LEVEL))
+            style = styles.style_id(ws, {"font": _BOLD, "alignment": indent})
+            parts.append(_cell_xml(f"A{r}", "" if text is None else str(text), style))
+        else:
+            for j, v in enumerate(row.cells):
+                if v is None or v == "":
+                    continue
+                align = alignment(j, row.indent)
+                if isinstance(v, str) and "\n" in v:
+                    align = styles.wrapped(align)
+                style = None if align is None else styles.style_id(ws, {"alignment": align})
+                parts.append(_cell_xml(f"{letters[j]}{r}", v, style))
+        parts.append("</row>")
+    return "".join(parts)
+
+
+def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> tuple[str, str] | None:
+    """Write one sheet; the body comes back as (placeholder rows, body XML) to be put in
+    the saved sheet in place of the placeholder (None when openpyxl wrote it)."""
     columns = output.columns
     ncol = len(columns)
     scale = _TOTAL_WIDTH[output.landscape] / sum(c.width for c in columns)
@@ -143,6 +264,9 @@ def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> None:
 
     # One Alignment object per column and indent level, shared by every cell using it.
     aligned: dict[tuple[int, int], Alignment | None] = {}
+    styles = _Styles()
+    # Section rows: one Alignment per indent level, for the same reason.
+    sections: dict[int, Alignment] = {}
 
     def alignment(j: int, indent: int) -> Alignment | None:
         key = (j, indent if j == 0 else 0)
@@ -153,19 +277,31 @@ def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> None:
                                       indent=key[1] * _INDENT_PER_LEVEL))
         return aligned[key]
 
-    for row in output.body:
+    spliced = None
+    if output.body and _plain_body(output):
+        # Empty rows keep the body's row numbers; their XML is replaced by the body's
+        # once the workbook is saved.
+        first = rows_written + 1
+        spliced = ("".join(f'<row r="{first + i}"></row>' for i in range(len(output.body))),
+                   _body_xml(ws, output, first, alignment, styles, sections))
+        for _ in output.body:
+            append([])
+    for row in output.body if spliced is None else ():
         if row.kind == "section":
             text = row.cells[0]
-            append([_text_cell(ws, "" if text is None else str(text), font=_BOLD,
-                               alignment=Alignment(indent=row.indent * _INDENT_PER_LEVEL))])
+            indent = sections.setdefault(
+                row.indent, Alignment(indent=row.indent * _INDENT_PER_LEVEL))
+            append([_text_cell(ws, "" if text is None else str(text), styles, font=_BOLD,
+                               alignment=indent)])
         else:
-            append([_value_cell(ws, v, alignment(j, row.indent))
+            append([_value_cell(ws, v, alignment(j, row.indent), styles)
                     for j, v in enumerate(row.cells)])
     append([])
     for note in output.footnotes:
         append([_text_cell(ws, note)])
     if output.source:
         append([_text_cell(ws, f"Source: {output.source}")])
+    return spliced
 
 
 def _outputs(doc: Table | Listing | Sequence[Table | Listing]) -> list[Table | Listing]:
@@ -182,6 +318,15 @@ def _outputs(doc: Table | Listing | Sequence[Table | Listing]) -> list[Table | L
             raise TypeError(f"cannot render {type(o).__name__} to xlsx; expected Table or "
                             "Listing (render figures with write_docx)")
     return outputs
+
+
+def _splice(sheet: bytes, body: tuple[str, str]) -> bytes:
+    """The saved sheet with its placeholder rows replaced by the body's XML."""
+    # openpyxl's sheet writer writes ASCII, other characters as decimal references.
+    placeholder, xml = (part.encode("ascii", "xmlcharrefreplace") for part in body)
+    if sheet.count(placeholder) != 1:
+        raise AssertionError("the sheet's placeholder rows are not where they were written")
+    return sheet.replace(placeholder, xml)
 
 
 def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> Path:
@@ -204,8 +349,12 @@ def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> 
     # Write-only mode streams rows to disk instead of holding a cell object per value.
     wb = Workbook(write_only=True)
     taken: set[str] = set()
+    spliced: list[tuple[WriteOnlyWorksheet, tuple[str, str]]] = []
     for output in outputs:
-        _write_sheet(wb.create_sheet(_sheet_name(output.label, taken)), output)
+        ws = wb.create_sheet(_sheet_name(output.label, taken))
+        body = _write_sheet(ws, output)
+        if body is not None:
+            spliced.append((ws, body))
     buffer = io.BytesIO()
     wb.save(buffer)
 
@@ -216,7 +365,10 @@ def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> 
         creator="trialflow", lastModifiedBy="trialflow", created=when, modified=when,
         title="; ".join(f"{o.label} {o.title.title}" for o in outputs)[:255])
     core_xml = tostring(core.to_tree())
-    members = read_zip(buffer.getvalue())
+    # A sheet's part name is known once the workbook is saved.
+    bodies = {ws.path.lstrip("/"): body for ws, body in spliced}
+    members = [(name, _splice(data, bodies[name]) if name in bodies else data)
+               for name, data in read_zip(buffer.getvalue())]
 
     def package() -> Iterator[tuple[str, Iterator[bytes]]]:
         for name, data in members:

@@ -24,12 +24,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import DatasetSpec
-from trialflow.xpt import SAS_EPOCH, is_date_format
+from trialflow.xpt import is_date_format
 
 DATASET_JSON_VERSION = "1.1.0"
 CHUNK_ROWS = 100_000
@@ -95,10 +96,20 @@ def _json_ready(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     for var in spec.variables:
         col = frame[var.name]
         if var.type == "Char":
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                # A chunk of a categorical column, as the text the encoder writes.
+                col = pd.Series(np.asarray(col, dtype=object), index=col.index)
             out[var.name] = col.where(col.ne(""), None)
         elif is_date_format(var.format):
-            dates = SAS_EPOCH + pd.to_timedelta(col, unit="D")
-            out[var.name] = dates.dt.strftime("%Y-%m-%d").where(col.notna(), None)
+            # Integer day arithmetic, not pd.to_timedelta(unit="D"): pandas casts NaN
+            # days to int64 on that path, and the garbage it gets now and then overflows
+            # under its own errstate(over="raise") - an intermittent FloatingPointError.
+            days = col.to_numpy(dtype=np.float64)
+            known = ~np.isnan(days)
+            text = np.full(len(days), None, dtype=object)
+            text[known] = np.datetime_as_string(
+                np.datetime64("1960-01-01", "D") + days[known].astype(np.int64), unit="D")
+            out[var.name] = pd.Series(text, index=col.index)
         elif (var.format or "").rstrip(".").isdigit():
             out[var.name] = col.round().astype("Int64")
         else:
@@ -111,12 +122,13 @@ def iter_rows_json(frame: pd.DataFrame, spec: DatasetSpec,
     """The ``rows`` array as JSON text pieces, encoded by pandas in chunks.
 
     Encoding chunk by chunk keeps memory flat: a 10-million-record dataset is never held
-    as Python lists.
+    as Python lists, nor as a second (JSON-ready) copy of the frame: each chunk is made
+    ready (blanks to null, integers) on its own.
     """
-    ready = _json_ready(frame, spec)
     yield "["
-    for start in range(0, len(ready), chunk):
-        part = ready.iloc[start:start + chunk].to_json(orient="values", double_precision=15)
+    for start in range(0, len(frame), chunk):
+        ready = _json_ready(frame.iloc[start:start + chunk], spec)
+        part = ready.to_json(orient="values", double_precision=15)
         yield ("," if start else "") + part[1:-1]
     yield "]"
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -54,6 +54,7 @@ from lxml import etree
 from trialflow import SPECS, __version__
 from trialflow.errors import InputError, SpecError, TrialflowError
 from trialflow.io import source_date_epoch, write_atomic
+from trialflow.mapping import per_value
 from trialflow.spec import (
     Codelist,
     DatasetSpec,
@@ -138,8 +139,19 @@ def creation_datetime() -> str:
 def _present(col: pd.Series) -> pd.Series:
     """True where a value is present (text not blank, number not missing)."""
     if col.dtype == object:
-        return col.astype(str).str.strip().ne("")
+        # Asked once per distinct text: a column repeats a few values millions of times.
+        return per_value(col, lambda u: u.astype(str).str.strip().ne(""))
     return col.notna()
+
+
+def _distinct(col: pd.Series) -> pd.Series:
+    """The column's distinct values: what a question about every value needs to see."""
+    return pd.Series(col.unique(), dtype=col.dtype)
+
+
+def _stripped(col: pd.Series) -> pd.Series:
+    """Text stripped, once per distinct value."""
+    return per_value(col, lambda u: u.astype(str).str.strip())
 
 
 def _row_decimals(values: pd.Series) -> pd.Series:
@@ -160,6 +172,7 @@ def _row_decimals(values: pd.Series) -> pd.Series:
 
 def _iso_type(values: pd.Series, fallback_length: int) -> str:
     """The Define-XML ISO 8601 DataType of a --DTC variable, from its values."""
+    values = _distinct(values)
     text = values[_present(values)].astype(str).str.strip()
     if text.empty:
         # No value to look at: the declared length says date or date/time.
@@ -201,7 +214,8 @@ def _numeric_type(var: Variable, decimals: int) -> _ItemType:
 def _item_type(var: Variable, col: pd.Series | None, width: int | None) -> _ItemType:
     """The DataType of a variable from its spec type, name, format and values."""
     if var.type == "Num":
-        decimals = -1 if col is None else int(_row_decimals(col).to_numpy().max(initial=-1))
+        decimals = -1 if col is None else int(_row_decimals(_distinct(col)).to_numpy()
+                                              .max(initial=-1))
         return _numeric_type(var, decimals)
     empty = pd.Series([], dtype=object)
     if var.name.endswith("DTC"):
@@ -210,6 +224,7 @@ def _item_type(var: Variable, col: pd.Series | None, width: int | None) -> _Item
             # Define-XML gives no Length to the ISO 8601 types.
             return _ItemType(kind, None, None, var.format)
     if var.name.endswith("DUR") and col is not None:
+        col = _distinct(col)
         values = col[_present(col)].astype(str).str.strip()
         if not values.empty and values.str.fullmatch(_DURATION).all():
             return _ItemType("durationDatetime", None, None, var.format)
@@ -229,13 +244,22 @@ class _Dataset:
         return self.data[name] if name in self.data.columns else None
 
 
-def _read_dataset(spec: DatasetSpec, directory: Path) -> _Dataset:
+def _dataset_path(spec: DatasetSpec, directory: Path) -> Path:
     path = directory / f"{spec.name.lower()}.xpt"
     if not path.is_file():
         raise InputError(str(path), f"dataset {spec.name} not found",
                          fix="build the datasets first (trialflow sdtm / trialflow adam) or "
                              "point --sdtm/--adam at the directory that holds them")
-    xpt = read_xpt(path)
+    return path
+
+
+def _read_dataset(spec: DatasetSpec, directory: Path) -> _Dataset:
+    # Only the spec's variables: define describes nothing else of the data.
+    xpt = read_xpt(_dataset_path(spec, directory), columns=spec.variable_names)
+    if xpt.data.columns.empty:
+        # None of them in the file: all of it, so that a file with records is not taken
+        # for an empty one.
+        xpt = read_xpt(_dataset_path(spec, directory))
     return _Dataset(spec, xpt.data, {k: int(v) for k, v in xpt.widths.items()})
 
 
@@ -329,9 +353,13 @@ def _value_level(spec: DatasetSpec) -> _ValueLevel | None:
 class _DefineBuilder:
     """Builds one MetaDataVersion; the parts are collected, then written in ODM order."""
 
-    def __init__(self, datasets: list[_Dataset], codelists: Mapping[str, Codelist],
+    def __init__(self, datasets: Iterable[_Dataset], codelists: Mapping[str, Codelist],
                  standard: str, study: Study) -> None:
+        # An iterable, read as the document is built: one dataset's data in memory at a
+        # time (the QS of a large study is gigabytes); what the document needs of each is
+        # taken from it while it is read.
         self.datasets = datasets
+        self.specs: dict[str, DatasetSpec] = {}
         self.codelists = codelists
         self.standard = standard
         self.std_name, self.std_version = _split_standard(standard)
@@ -482,11 +510,11 @@ class _DefineBuilder:
     def _vlm_values(self, ds: _Dataset, vlm: _ValueLevel) -> tuple[list[str], pd.Series]:
         """The by-values present, in codelist order (then sorted), and their labels."""
         spec = ds.spec
-        by = ds.data[vlm.by].astype(str).str.strip()
+        by = _stripped(ds.data[vlm.by])
         present = by[by.ne("")]
         labels: pd.Series = pd.Series(dtype=object)
         if vlm.label and vlm.label in ds.data.columns:
-            label = ds.data.loc[present.index, vlm.label].astype(str).str.strip()
+            label = _stripped(ds.data.loc[present.index, vlm.label])
             labels = label[label.ne("")].groupby(present).first()
         codelist = self.codelists.get(spec.variable(vlm.by).codelist or "")
         order = ([str(t.submission_value) for t in codelist.terms] if codelist else [])
@@ -507,7 +535,9 @@ class _DefineBuilder:
         values, labels = self._vlm_values(ds, vlm)
         if not values:
             return {}
-        by = ds.data[vlm.by].astype(str).str.strip()
+        # One categorical grouping for every target: the by-values are factorised once,
+        # not again in each groupby.
+        by = pd.Categorical(_stripped(ds.data[vlm.by]))
         for value in values:
             where = etree.Element(_def("WhereClauseDef"), OID=f"WC.{name}.{vlm.by}.{value}")
             check = etree.SubElement(where, _odm("RangeCheck"),
@@ -523,14 +553,15 @@ class _DefineBuilder:
             var = spec.variable(target)
             col = ds.data[target]
             present = _present(col)
-            complete = present.groupby(by).all()
+            complete = present.groupby(by, observed=True).all()
             if var.type == "Num":
-                decimals = _row_decimals(col).groupby(by).max()
+                decimals = per_value(col, _row_decimals).groupby(by, observed=True).max()
             else:
-                lengths = col.astype(str).str.rstrip().str.len().groupby(by).max()
+                lengths = per_value(col, lambda u: u.astype(str).str.rstrip().str.len()
+                                    ).groupby(by, observed=True).max()
             # A method named after a value (MT.BOR for PARAMCD BOR) derives that value's
             # result when the variable's own method is one of them (ADRS AVALC: MT.OVR).
-            per_value = (var.method or "").removeprefix("MT.") in values
+            method_per_value = (var.method or "").removeprefix("MT.") in values
             vl_oid = f"VL.{name}.{target}"
             vl = etree.Element(_def("ValueListDef"), OID=vl_oid)
             for order, value in enumerate(values, start=1):
@@ -543,7 +574,7 @@ class _DefineBuilder:
                 ref = {"ItemOID": oid, "OrderNumber": str(order),
                        "Mandatory": _yes_no(bool(complete.get(value, False)))}
                 method_id = var.method
-                if per_value and f"MT.{value}" in method_ids:
+                if method_per_value and f"MT.{value}" in method_ids:
                     method_id = f"MT.{value}"
                 method = self._use_method(spec, method_id)
                 if method:
@@ -588,9 +619,8 @@ class _DefineBuilder:
         return el
 
     def _methods(self) -> Iterator[etree._Element]:
-        specs = {ds.spec.name: ds.spec for ds in self.datasets}
         for dataset, method_id in self.used_methods:
-            method = next(m for m in specs[dataset].methods if m.id == method_id)
+            method = next(m for m in self.specs[dataset].methods if m.id == method_id)
             el = etree.Element(_odm("MethodDef"), OID=_method_oid(dataset, method_id),
                                Name=f"{dataset} {method_id}", Type=method.type)
             _description(el, method.description)
@@ -600,7 +630,9 @@ class _DefineBuilder:
 
     def build(self) -> etree._ElementTree:
         for ds in self.datasets:
+            self.specs[ds.spec.name] = ds.spec
             self._dataset(ds)
+            del ds  # before the next is read
         study = self.study
         name, version = self.std_name, self.std_version
         root = etree.Element(_odm("ODM"), {
@@ -690,7 +722,9 @@ def build_define(specs: Mapping[str, DatasetSpec], datasets_dir: Path, *,
     codelists = load_codelists() if codelists is None else codelists
     study = load_study() if study is None else study
     ordered = sorted(specs.values(), key=_dataset_order)
-    datasets = [_read_dataset(spec, datasets_dir) for spec in ordered]
+    for spec in ordered:
+        _dataset_path(spec, datasets_dir)  # every file there before any is read
+    datasets = (_read_dataset(spec, datasets_dir) for spec in ordered)
     return _DefineBuilder(datasets, codelists, wanted, study).build()
 
 

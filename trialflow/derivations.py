@@ -27,11 +27,15 @@ from trialflow.mapping import (
     ROW_COL,
     Context,
     Derivation,
+    categorical,
     evaluate_condition,
+    factor,
     fold,
-    iso_dates,
+    is_categorical,
+    per_value,
     text,
 )
+from trialflow.rawdata import parse_edc_date
 from trialflow.spec import DatasetSpec
 
 _ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -93,7 +97,19 @@ def _dm_lookup(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
         raise SpecError(spec.file, f"needs DM.{variable}: build DM first and derive USUBJID "
                         "before this variable", spec.name)
     table = dm.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
-    return out["USUBJID"].map(table).fillna("")
+    # Looked up once per distinct subject (a categorical USUBJID is not hashed per row).
+    return per_value(out["USUBJID"], lambda u: u.map(table).fillna(""))
+
+
+def _dm_dates(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
+              ) -> pd.Series:
+    """:func:`complete_date` of a DM variable for each record, computed per subject."""
+    if variable in out.columns and spec.name == "DM":
+        return complete_date(out[variable])
+    _dm_lookup(out.iloc[:0], ctx, spec, variable)  # the same errors as a lookup
+    table = ctx.domains["DM"].drop_duplicates("USUBJID").set_index("USUBJID")[variable]
+    return per_value(out["USUBJID"], lambda u: complete_date(
+        u.map(table).fillna("").astype(object)))
 
 
 def _study_day(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
@@ -102,7 +118,7 @@ def _study_day(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
     if dtc not in out.columns:
         raise SpecError(spec.file, f"study_day needs params.dtc naming an earlier variable, "
                         f"got {dtc!r}", spec.name)
-    ref = complete_date(_dm_lookup(out, ctx, spec, params.get("ref", "RFSTDTC")))
+    ref = _dm_dates(out, ctx, spec, params.get("ref", "RFSTDTC"))
     return study_day(complete_date(out[dtc]), ref)
 
 
@@ -117,16 +133,20 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
     if dtc not in out.columns:
         raise SpecError(spec.file, f"epoch needs params.dtc naming an earlier variable, "
                         f"got {dtc!r}", spec.name)
-    start = complete_date(_dm_lookup(out, ctx, spec, "RFXSTDTC"))
-    end = complete_date(_dm_lookup(out, ctx, spec, "RFXENDTC"))
+    start = _dm_dates(out, ctx, spec, "RFXSTDTC")
+    end = _dm_dates(out, ctx, spec, "RFXENDTC")
     lo, hi = iso_bounds(out[dtc])
+    # Epochs as codes into one table: one shared string per epoch, not one per record.
+    names = np.array(["", "SCREENING", "TREATMENT", "FOLLOW-UP"], dtype=object)
 
     def epoch_of(day: pd.Series) -> np.ndarray:
-        return np.select([day < start, day <= end, day > end],
-                         ["SCREENING", "TREATMENT", "FOLLOW-UP"], default="")
+        return np.select([day < start, day <= end, day > end], [1, 2, 3], default=0)
 
     a, b = epoch_of(lo), epoch_of(hi)
-    return pd.Series(np.where(a == b, a, ""), index=out.index, dtype=object)
+    codes = np.where(a == b, a, 0)
+    if is_categorical(out[dtc]):
+        return categorical(codes, names, out.index)
+    return pd.Series(names[codes], index=out.index, dtype=object)
 
 
 def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> pd.DataFrame:
@@ -142,7 +162,11 @@ def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> 
         raw = ctx.raw[form]
         if "when" in src:
             raw = raw[evaluate_condition(src["when"], raw, ctx, spec)]
-        iso = iso_dates(raw[column])["iso"]
+        # ISO text only, parsed once per distinct date (iso_dates would also spread the
+        # year, month, day and flags to every record, unused here).
+        codes, uniques = factor(raw[column])
+        iso = pd.Series(parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))["iso"]
+                        .to_numpy(dtype=object)[codes], index=raw.index, dtype=object)
         # Only complete dates fix a first or last day; partial ones cannot be ordered.
         complete = iso.str.len().eq(10)
         parts.append(pd.DataFrame({"SUBJID": text(raw["SUBJID"])[complete],
@@ -173,15 +197,32 @@ def _usubjid(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx
     for c in cols:
         if c not in frame.columns:
             raise SpecError(spec.file, f"usubjid needs column {c!r}", spec.name, "USUBJID")
-    study, site, subj = (text(frame[c]) for c in cols)
-    return (study + "-" + site + "-" + subj).astype(object)
+    # Joined once per distinct (study, site, subject) and spread by codes: one shared
+    # string per subject, not a new string for every record of a large domain.
+    factors = [factor(frame[c]) for c in cols]
+    key = np.zeros(len(frame), dtype=np.int64)
+    for codes, uniques in factors:
+        key = key * len(uniques) + codes
+    combo, _ = pd.factorize(key)
+    first = np.empty(combo.max() + 1 if len(combo) else 0, dtype=np.intp)
+    first[combo[::-1]] = np.arange(len(combo))[::-1]
+    joined = None
+    for codes, uniques in factors:
+        part = text(pd.Series(uniques, dtype=object)).to_numpy()[codes[first]]
+        joined = part if joined is None else joined + "-" + part
+    if joined is None or not is_categorical(frame[cols[-1]]):
+        joined = np.empty(0, dtype=object) if joined is None else joined
+        return pd.Series(joined[combo], index=frame.index, dtype=object)
+    return categorical(combo, joined, frame.index)
 
 
 def _seq(data: pd.DataFrame, params: dict[str, Any], ctx: Context,
          spec: DatasetSpec) -> pd.Series:
     """--SEQ: 1, 2, ... within subject, in the dataset's sort order."""
     by = params.get("by", ["USUBJID"])
-    return (data.groupby(by, sort=False, dropna=False).cumcount() + 1).astype("float64")
+    # observed=True: a categorical key counts only the groups it has (as text keys do).
+    return (data.groupby(by, sort=False, dropna=False, observed=True).cumcount() + 1
+            ).astype("float64")
 
 
 def _parent_seq(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
@@ -262,28 +303,39 @@ def _cycle_visit(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
     return name.fillna("").astype(object)
 
 
-def _visit_column(frame: pd.DataFrame, params: dict[str, Any], spec: DatasetSpec
-                  ) -> pd.Series:
+def _visit_codes(frame: pd.DataFrame, params: dict[str, Any], spec: DatasetSpec
+                 ) -> tuple[np.ndarray, pd.Series, pd.DataFrame]:
+    """Factor codes of the visit column, its distinct values as text, and their
+    :func:`visit_table`: the schedule is looked up once per distinct visit name."""
     col = params.get("column", "VISIT")
     if col not in frame.columns:
         raise SpecError(spec.file, f"visit derivations need column {col!r}", spec.name)
-    return text(frame[col])
+    codes, uniques = factor(frame[col])
+    raw = text(pd.Series(uniques, dtype=object))
+    return codes, raw, visit_table(raw)
 
 
 def _visit(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
            spec: DatasetSpec) -> pd.Series:
-    raw = _visit_column(frame, params, spec)
-    table = visit_table(raw)
-    unknown = table["VISITNUM"].isna().to_numpy() & raw.ne("").to_numpy()
-    ctx.report(unknown, frame, raw, str(params.get("column", "VISIT")), "visit",
-               f"visit name is not in the schedule (Screening, Cycle n Day 1, Week n, End "
-               f"of treatment), so {spec.name}.VISITNUM is blank — correct the visit name")
-    return table["VISIT"].where(~unknown, raw.str.upper())
+    codes, raw, table = _visit_codes(frame, params, spec)
+    unknown_u = table["VISITNUM"].isna().to_numpy() & raw.ne("").to_numpy()
+    unknown = unknown_u[codes]
+    if unknown.any():
+        ctx.report(unknown, frame, pd.Series(raw.to_numpy()[codes], index=frame.index),
+                   str(params.get("column", "VISIT")), "visit",
+                   f"visit name is not in the schedule (Screening, Cycle n Day 1, Week n, "
+                   f"End of treatment), so {spec.name}.VISITNUM is blank — correct the "
+                   f"visit name")
+    visit = table["VISIT"].where(~unknown_u, raw.str.upper()).to_numpy(dtype=object)
+    if is_categorical(frame[params.get("column", "VISIT")]):
+        return categorical(codes, visit, frame.index)
+    return pd.Series(visit[codes], index=frame.index, dtype=object)
 
 
 def _visitnum(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
               spec: DatasetSpec) -> pd.Series:
-    return visit_table(_visit_column(frame, params, spec))["VISITNUM"]
+    codes, _, table = _visit_codes(frame, params, spec)
+    return pd.Series(table["VISITNUM"].to_numpy(dtype="float64")[codes], index=frame.index)
 
 
 # --------------------------------------------------------------------------- findings
@@ -303,7 +355,8 @@ def _lobxfl(data: pd.DataFrame, params: dict[str, Any], ctx: Context,
     eligible = (when <= ref) & text(data[result]).ne("")
     cand = data.loc[eligible.to_numpy(), by].assign(_when=when[eligible])
     # The last eligible record per group; ties broken by dataset order (sorted by spec).
-    last = cand.sort_values("_when", kind="mergesort").groupby(by, sort=False).tail(1).index
+    last = cand.sort_values("_when", kind="mergesort").groupby(
+        by, sort=False, observed=True).tail(1).index
     flag = pd.Series("", index=data.index, dtype=object)
     flag.loc[last] = "Y"
     return flag

@@ -139,9 +139,10 @@ class Context:
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         if not idx.size:
             return
-        forms = frame[form_col].to_numpy()[idx]
-        rows = frame[row_col].to_numpy()[idx]
-        vals = values.to_numpy()[idx]
+        # Take the flagged rows first: a categorical column is not materialised whole.
+        forms = frame[form_col].iloc[idx].to_numpy()
+        rows = frame[row_col].iloc[idx].to_numpy()
+        vals = values.iloc[idx].to_numpy()
         self.findings.extend(
             Finding(f"{f}.csv", int(r), variable, str(v), rule, message, severity)
             for f, r, v in zip(forms, rows, vals, strict=True))
@@ -166,9 +167,64 @@ def per_value(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.S
     distinct values and a take by factor codes is what keeps mapping fast at 100 times
     the study's size. Missing values are passed to ``func`` as one distinct value.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = factor(values)
     mapped = func(pd.Series(uniques, dtype=object))
     return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=mapped.dtype)
+
+
+def is_categorical(values: pd.Series) -> bool:
+    """Whether a column holds factor codes (the compact text of large mapped frames)."""
+    return isinstance(values.dtype, pd.CategoricalDtype)
+
+
+def factor(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Factor codes and distinct values, missing values (NaN) one distinct value.
+
+    A categorical column already is codes and distinct values: its categories, plus NaN
+    last for code -1, so no string is hashed (a 6-million-record QS column costs a take,
+    not a hash of every cell). Unused categories may appear among the distinct values.
+    """
+    if is_categorical(values):
+        cat = values.array
+        uniques = np.append(cat.categories.to_numpy(dtype=object), np.nan)
+        codes = cat.codes.astype(np.intp)
+        codes[codes < 0] = len(uniques) - 1
+        return codes, uniques
+    return pd.factorize(values, use_na_sentinel=False)
+
+
+def categorical(codes: np.ndarray, table: np.ndarray | pd.Series | list[Any],
+                index: pd.Index) -> pd.Series:
+    """A categorical column: ``table[codes]`` stored as codes of the distinct values.
+
+    ``table`` may repeat values (two raw spellings that fold to one term) and hold NaN:
+    its distinct values become the categories, NaN stays missing. Eight bytes a cell
+    (a pointer to a shared string) become one or two (a code).
+    """
+    table_codes, uniques = pd.factorize(pd.Series(np.asarray(table, dtype=object),
+                                                  dtype=object))
+    new_codes = table_codes[np.asarray(codes)] if len(table_codes) else np.asarray(codes)
+    return pd.Series(pd.Categorical.from_codes(new_codes, categories=pd.Index(
+        uniques, dtype=object), validate=False), index=index)
+
+
+def keep_categorical(values: pd.Series, func: Callable[[pd.Series], pd.Series]
+                     ) -> pd.Series:
+    """:func:`per_value` for text results: categorical in, categorical out.
+
+    The mapping engine keeps the text of large (melted) frames as categoricals from the
+    raw form to the written dataset; an object column in gives an object column out, as
+    :func:`per_value` does.
+    """
+    if not is_categorical(values):
+        return per_value(values, func)
+    codes, uniques = factor(values)
+    mapped = func(pd.Series(uniques, dtype=object))
+    return categorical(codes, mapped.to_numpy(dtype=object), values.index)
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    return values.str.strip()
 
 
 def _fold_all(values: pd.Series) -> pd.Series:
@@ -190,6 +246,24 @@ def text(values: pd.Series) -> pd.Series:
     return per_value(values, _text_all)
 
 
+def _ctext(values: pd.Series) -> pd.Series:
+    """:func:`text`, categorical for a categorical column (the engine's own use)."""
+    return keep_categorical(values, _text_all)
+
+
+def _cfold(values: pd.Series) -> pd.Series:
+    """:func:`fold`, categorical for a categorical column (the engine's own use)."""
+    return keep_categorical(values, _fold_all)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """Text as float64 (NaN where not a number); once per distinct value of a factor."""
+    if is_categorical(values):
+        return per_value(values, lambda u: pd.to_numeric(u, errors="coerce")
+                         .astype("float64"))
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
 def iso_dates(values: pd.Series) -> pd.DataFrame:
     """:func:`trialflow.rawdata.parse_edc_date`, parsed once per distinct date text."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
@@ -197,6 +271,12 @@ def iso_dates(values: pd.Series) -> pd.DataFrame:
     out = parsed.iloc[codes].reset_index(drop=True)
     out.index = values.index
     return out
+
+
+def is_categorical_frame(frame: pd.DataFrame) -> bool:
+    """Whether a source frame keeps its text as categoricals (a melted form, see
+    :func:`_melt`): its variables are then built as categoricals too."""
+    return FORM_COL in frame.columns and is_categorical(frame[FORM_COL])
 
 
 def blank_like(index: pd.Index, var: Variable) -> pd.Series:
@@ -231,12 +311,15 @@ def map_codelist(values: pd.Series, codelist: Codelist, decode: bool = False
     if decode:
         decodes = {str(t.submission_value): t.decode for t in codelist.terms}
         lookup = {k: decodes[str(v)] for k, v in lookup.items()}
-    folded = fold(values)
+    folded = _cfold(values)
     # Map each distinct value once: CRF columns repeat a handful of values.
     codes, uniques = pd.factorize(folded)
     table = np.array([str(lookup[u]) if u in lookup else "" for u in uniques] + [""],
                      dtype=object)
-    mapped = pd.Series(table[codes], index=values.index, dtype=object)
+    if is_categorical(folded):
+        mapped = categorical(codes, table, values.index)
+    else:
+        mapped = pd.Series(table[codes], index=values.index, dtype=object)
     present = folded.ne("").to_numpy()
     known = np.array([u in lookup for u in uniques] + [False])[codes]
     return mapped, present & ~known
@@ -299,13 +382,13 @@ def evaluate_condition(cond: Mapping[str, Any], frame: pd.DataFrame, ctx: Contex
     values = _column(frame, cond["column"], spec, var, out)
     if "codelist" in cond:
         values, _ = map_codelist(values, _codelist(ctx, cond["codelist"], spec, var))
-    folded = fold(values)
+    folded = _cfold(values)
     if op == "blank":
         return folded.eq("").to_numpy()
     if op == "present":
         return folded.ne("").to_numpy()
     if op in ("lt", "le", "gt", "ge"):
-        number = pd.to_numeric(folded, errors="coerce").to_numpy(dtype=float)
+        number = _numbers(folded).to_numpy(dtype=float)
         limit = float(cond["value"])
         with np.errstate(invalid="ignore"):
             result = {"lt": number < limit, "le": number <= limit, "gt": number > limit,
@@ -346,7 +429,7 @@ def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
     target = f"{spec.name}.{var.name}"
     if "assign" in rule:
         col = rule["assign"]
-        values = text(_column(frame, col, spec, var.name, out))
+        values = _ctext(_column(frame, col, spec, var.name, out))
         if "codelist" not in rule:
             return values
         codelist = _codelist(ctx, rule["codelist"], spec, var.name)
@@ -360,7 +443,7 @@ def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
                        f"{col} maps to no term of codelist {codelist.id} (for {target}) — "
                        f"correct the value or add it as a synonym in specs/ct",
                        severity, form_col, row_col)
-            mapped = mapped.where(~unmapped, values.str.upper())
+            mapped = mapped.astype(object).where(~unmapped, values.astype(object).str.upper())
         return mapped
     if "hardcode" in rule:
         value = rule["hardcode"]
@@ -371,18 +454,29 @@ def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
                                 f"codelist {codelist.id}", spec.name, var.name)
         if var.type == "Num":
             return pd.Series(float(value), index=frame.index, dtype="float64")
+        if is_categorical_frame(frame):
+            return categorical(np.zeros(len(frame), dtype=np.int8), [str(value)], frame.index)
         return pd.Series(str(value), index=frame.index, dtype=object)
     if "iso8601" in rule:
         col = rule["iso8601"]
-        raw = text(_column(frame, col, spec, var.name, out))
-        parsed = iso_dates(raw)
-        iso = parsed["iso"].astype(object)
-        bad = raw.ne("").to_numpy() & ~parsed["valid"].to_numpy(dtype=bool)
+        raw = _ctext(_column(frame, col, spec, var.name, out))
+        if is_categorical(raw):
+            # Parse the distinct dates only and keep the codes: no per-record frame.
+            codes, uniques = factor(raw)
+            parsed = parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))
+            iso = categorical(codes, parsed["iso"].to_numpy(dtype=object), raw.index)
+            valid = parsed["valid"].to_numpy(dtype=bool)[codes]
+        else:
+            parsed = iso_dates(raw)
+            iso = parsed["iso"].astype(object)
+            valid = parsed["valid"].to_numpy(dtype=bool)
+        bad = raw.ne("").to_numpy() & ~valid
         form_col, row_col = _provenance_of(frame, col)
         ctx.report(bad, frame, raw, str(col), "iso8601",
                    f"{col} is not a valid date, so {target} is left blank — correct the "
                    f"date in the EDC", "error", form_col, row_col)
         if "time" in rule:
+            iso = iso.astype(object)
             tm = text(_column(frame, rule["time"], spec, var.name, out))
             ok = tm.str.fullmatch(r"\d{2}:\d{2}(:\d{2})?") & iso.str.len().eq(10)
             iso = iso.where(~ok, iso + "T" + tm)
@@ -407,8 +501,8 @@ def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
         return mapped.fillna("").astype(str).astype(object)
     if "number" in rule:
         col = rule["number"]
-        raw = text(_column(frame, col, spec, var.name, out))
-        number = pd.to_numeric(raw, errors="coerce").astype("float64")
+        raw = _ctext(_column(frame, col, spec, var.name, out))
+        number = _numbers(raw)
         bad = raw.ne("").to_numpy() & number.isna().to_numpy()
         form_col, row_col = _provenance_of(frame, col)
         ctx.report(bad, frame, raw, str(col), "number",
@@ -446,6 +540,11 @@ def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable
     rules = rule if isinstance(rule, list) else [rule]
     result = blank_like(frame.index, var)
     todo = np.ones(len(frame), dtype=bool)
+    # Text of a categorical frame is gathered as codes into one table of values ('' at
+    # code 0, for rows no rule writes), not as an object column of every record.
+    as_codes = var.type != "Num" and is_categorical_frame(frame)
+    codes = np.zeros(len(frame), dtype=np.intp) if as_codes else None
+    table: list[Any] = [""]
     for r in rules:
         mask = todo.copy()
         if "when" in r:
@@ -462,14 +561,27 @@ def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable
         # are raised for values that are actually written.
         sub = frame.loc[mask]
         values = _apply_rule(r, sub, out.loc[mask], var, ctx, spec)
-        result.loc[mask] = _coerce(values, var).to_numpy()
+        if codes is not None:
+            part_codes, part_values = factor(_coerce(values, var))
+            codes[mask] = part_codes + len(table)
+            table.extend(part_values)
+        else:
+            result.loc[mask] = _coerce(values, var).to_numpy()
         todo &= ~mask
+    if codes is not None:
+        return categorical(codes, table, frame.index)
     return result
 
 
 def _coerce(values: pd.Series, var: Variable) -> pd.Series:
     if var.type == "Num":
-        return pd.to_numeric(values, errors="coerce").astype("float64")
+        return _numbers(values)
+    if is_categorical(values):
+        return keep_categorical(values, _as_text)
+    return _as_text(values)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").astype(object)
 
 
@@ -487,7 +599,7 @@ def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
         raise SpecError(spec.file, f"merge names form {form!r}, which is not a raw form",
                         spec.name)
     on = merge.get("on", ["SUBJID"])
-    other = ctx.raw[form].copy()
+    other = ctx.raw[form].copy(deep=False)  # shared raw text, own provenance columns
     other[FORM_COL] = form
     other[ROW_COL] = np.arange(1, len(other) + 1)
     missing = [k for k in on if k not in other.columns or k not in frame.columns]
@@ -518,11 +630,29 @@ def _melt(frame: pd.DataFrame, melt: Mapping[str, Any], spec: DatasetSpec) -> pd
                         spec.name)
     n, k = len(frame), len(columns)
     # Record-major order: all items of the first record, then the next, as collected.
-    base = frame.drop(columns=columns).iloc[np.repeat(np.arange(n), k)].reset_index(drop=True)
-    base[name] = np.tile(np.array(columns, dtype=object), n)
-    base[value] = frame[columns].to_numpy(dtype=object).reshape(-1)
+    # The melted frame is k times the form: its text is kept as categoricals (codes of
+    # the form's distinct values, factorised once on the n records and repeated), not as
+    # k copies of every pointer, and the variables built from it stay categorical.
+    rows = np.repeat(np.arange(n), k)
+    index = pd.RangeIndex(n * k)
+    melted: dict[str, pd.Series] = {}
+    for c in frame.columns:
+        if c in columns:
+            continue
+        col = frame[c]
+        if col.dtype == object or is_categorical(col):
+            codes, uniques = factor(col)
+            melted[c] = categorical(codes[rows], uniques, index)
+        else:
+            melted[c] = pd.Series(col.to_numpy()[rows], index=index)
+    melted[name] = categorical(np.tile(np.arange(k), n), columns, index)
+    codes, uniques = pd.factorize(frame[columns].to_numpy(dtype=object).reshape(-1),
+                                  use_na_sentinel=False)
+    melted[value] = categorical(codes, uniques, index)
+    base = pd.DataFrame(melted, index=index, copy=False)  # the columns are new already
+    del melted
     if melt.get("drop_blank"):
-        base = base[text(base[value]).ne("").to_numpy()].reset_index(drop=True)
+        base = _renumbered(base[_ctext(base[value]).ne("").to_numpy()], copy=False)
     return base
 
 
@@ -536,7 +666,8 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
     if form not in ctx.raw:
         raise SpecError(spec.file, f"source block names form {form!r}, which is not a raw "
                         "form", spec.name)
-    frame = ctx.raw[form].copy()
+    # A shallow copy: the provenance columns are added to it, the raw text is shared.
+    frame = ctx.raw[form].copy(deep=False)
     frame[FORM_COL] = form
     frame[ROW_COL] = np.arange(1, len(frame) + 1)
     keys = [k for k in ctx.keys.get(form, ()) if k in frame.columns]
@@ -544,7 +675,8 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
         # Two records with one key would become two SDTM records SDTM cannot tell apart
         # (two DM records for one subject); the raw checks report the duplicate as an
         # error, and the first record, as entered first, is the one mapped.
-        key_text = frame[keys].apply(lambda c: c.str.strip())
+        # Stripped once per distinct value (a key column repeats its values), not per cell.
+        key_text = pd.DataFrame({k: per_value(frame[k], _strip) for k in keys})
         # A record with a blank key part is no duplicate (the raw checks report the blank).
         dup = key_text.duplicated(keep="first") & key_text.ne("").all(axis=1)
         ctx.reject(frame, dup, f"duplicate {'/'.join(keys)}: an earlier {form} record has "
@@ -564,7 +696,7 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
         frame = frame[keep]
     if "melt" in block:
         frame = _melt(frame, block["melt"], spec)
-    return frame.reset_index(drop=True)
+    return _renumbered(frame, copy=False)  # a frame of this function's own
 
 
 def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
@@ -592,10 +724,14 @@ def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.D
             out[var.name] = blank_like(frame.index, var)
             continue
         out[var.name] = apply_rules(rule, frame, out, var, ctx, spec)
-    out = out[spec.variable_names]
-    out[FORM_COL] = frame[FORM_COL].to_numpy()
-    out[ROW_COL] = frame[ROW_COL].to_numpy()
-    return out
+    # The variables in spec order and the provenance, framed without copying the columns
+    # (selecting them from ``out`` would copy every one of a QS of millions of records);
+    # .array keeps a categorical _FORM as codes (.to_numpy() would materialise it).
+    columns = {name: out[name] for name in spec.variable_names}
+    columns[FORM_COL] = pd.Series(frame[FORM_COL].array, index=frame.index)
+    columns[ROW_COL] = pd.Series(frame[ROW_COL].to_numpy(), index=frame.index)
+    del out, frame
+    return pd.DataFrame(columns, copy=False)
 
 
 def _rule_pass(rule: Any, spec: DatasetSpec) -> int:
@@ -670,25 +806,42 @@ def _literal(value: Any, ctx: Context, spec: DatasetSpec, var: str) -> Any:
 def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """Sort as SAS does: missing (blank or NaN) first, stable for equal keys."""
     if data.empty:
-        return data.reset_index(drop=True)
+        return _renumbered(data)
     # Each key as the ranks of its sorted distinct values (NaN -1: first), then one
     # stable lexsort: the order sort_values(kind="mergesort", na_position="first") gives,
     # without building a frame of sort keys.
     ranks = []
     for k in keys:
         col = data[k]
+        if is_categorical(col):
+            # Rank the distinct values as text (the categories are in order of
+            # appearance, not sorted), then spread the ranks by the codes.
+            codes, uniques = factor(col)
+            text_of = pd.Series(uniques, dtype=object).fillna("").astype(str)
+            ranks.append(pd.factorize(text_of, sort=True)[0][codes])
+            continue
         if col.dtype == object:
             # Blank sorts before any text, as a SAS missing character value does.
             col = col.fillna("").astype(str)
         ranks.append(pd.factorize(col, sort=True)[0])
     if not ranks:
-        return data.reset_index(drop=True)
+        return _renumbered(data)
     order = np.lexsort(ranks[::-1])
+    del ranks
     if (order[1:] > order[:-1]).all():
         # Already in order (a dataset sorted when it was built, sorted again by the
         # writer): no copy of every column.
-        return data.reset_index(drop=True)
-    return data.take(order).reset_index(drop=True)
+        return _renumbered(data)
+    return _renumbered(data.take(order), copy=False)
+
+
+def _renumbered(data: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
+    """``data.reset_index(drop=True)`` without its deep copy of every column (a QS of
+    millions of records copied whole); ``copy`` makes a shallow copy first, so that the
+    caller's frame keeps its index."""
+    out = data.copy(deep=False) if copy else data
+    out.index = pd.RangeIndex(len(out))
+    return out
 
 
 def map_dataset(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
@@ -707,7 +860,11 @@ def map_dataset(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
         data = literal_rows(spec, ctx)
     elif spec.sources:
         parts = [map_block(b, ctx, spec) for b in spec.sources]
-        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        # One block (QS) is its own dataset: concat would copy it whole, and the block
+        # would stay alive beside the copy while the dataset is sorted.
+        data = (parts[0] if len(parts) == 1 else
+                pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+        del parts
     else:
         raise SpecError(spec.file, "a dataset spec needs 'sources' or 'rows'", spec.name)
     return finish_dataset(data, spec, ctx)

@@ -54,8 +54,11 @@ def reconcile(raw: Mapping[str, pd.DataFrame], datasets: Mapping[str, pd.DataFra
     for name, data in datasets.items():
         if FORM_COL not in data.columns or data.empty:
             continue
-        prov = data[[FORM_COL, ROW_COL]]
-        prov = prov[prov[FORM_COL].astype(str).ne("")].drop_duplicates()
+        # Distinct provenance first (QS has 37 records per raw record; its _FORM is
+        # categorical and is not turned into text record by record), then as before.
+        prov = data[[FORM_COL, ROW_COL]].drop_duplicates()
+        prov = prov.assign(**{FORM_COL: prov[FORM_COL].astype(str)})
+        prov = prov[prov[FORM_COL].ne("")].drop_duplicates()
         mapped_parts.append(pd.DataFrame({"form": prov[FORM_COL].astype(str).to_numpy(),
                                           "row": prov[ROW_COL].astype(int).to_numpy(),
                                           "dataset": name}))

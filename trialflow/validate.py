@@ -35,7 +35,7 @@ import datetime as dt
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,7 +45,6 @@ import pyreadstat
 
 from trialflow.errors import InputError
 from trialflow.io import write_atomic
-from trialflow.mapping import per_value, sort_frame
 from trialflow.spec import Codelist, DatasetSpec
 from trialflow.xpt import (
     MAX_CHAR_BYTES,
@@ -107,6 +106,90 @@ class _Checker:
                      severity)
 
 
+class _Factors:
+    """Each column's distinct values and codes, computed once and shared by the rules.
+
+    A column repeats a handful of values (codes, dates, subjects), and every rule of a
+    column (blank, length, codelist, ISO 8601, keys, sort order) is a question about its
+    values: asked once per distinct value and spread by the codes, the work and the
+    temporary memory no longer grow with the records for each rule (a QS of 21,900
+    subjects has millions of them). Codes are kept in the smallest integer type that
+    holds them, and the cache dies with the dataset.
+    """
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+        self._cache: dict[str, tuple[np.ndarray, pd.Series]] = {}
+
+    def get(self, name: str) -> tuple[np.ndarray, pd.Series]:
+        """Codes (one per record) and the distinct values (missing included as one)."""
+        hit = self._cache.get(name)
+        if hit is None:
+            codes, uniques = pd.factorize(self.data[name], use_na_sentinel=False)
+            hit = (codes.astype(_small_int(len(uniques)), copy=False), pd.Series(uniques))
+            self._cache[name] = hit
+        return hit
+
+    def mask(self, name: str, func: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+        """``func`` (a Series-to-bool-Series test) asked of each distinct value once."""
+        codes, uniques = self.get(name)
+        return func(uniques).to_numpy(dtype=bool)[codes]
+
+    def ranks(self, name: str) -> tuple[np.ndarray, int]:
+        """Each record's rank among the column's sorted distinct values, as
+        :func:`trialflow.mapping.sort_frame` ranks them (missing first), and how many
+        ranks there are."""
+        codes, uniques = self.get(name)
+        if uniques.dtype == object:
+            uniques = uniques.fillna("").astype(str)
+        # Equal texts (None and '') share a rank, as they do when sort_frame factorises
+        # the column; a missing number gets -1, here 0 (first).
+        rank = pd.factorize(uniques, sort=True)[0] + 1
+        size = int(rank.max(initial=0)) + 1
+        return rank.astype(_small_int(size), copy=False)[codes], size
+
+    def group(self, names: list[str]) -> np.ndarray:
+        """One integer per record, equal where all of ``names`` are equal."""
+        return _combine(((self.get(n)[0], len(self.get(n)[1])) for n in names),
+                        order=False)
+
+
+def _small_int(count: int) -> np.dtype:
+    """The smallest unsigned integer type for codes 0 .. count - 1."""
+    return np.min_scalar_type(max(count - 1, 0))
+
+
+def _combine(parts: Iterable[tuple[np.ndarray, int]], order: bool) -> np.ndarray:
+    """Code arrays (each with its number of codes) as one int64 key, mixed radix.
+
+    The key is equal where every code is; with ``order`` it also sorts as the codes do,
+    first array first. When the product of the sizes would overflow, the key so far is
+    compressed to dense ranks first (order-preserving). ``parts`` may be a generator:
+    one code array at a time is then in memory besides the key.
+    """
+    parts = iter(parts)
+    first, size = next(parts)
+    key = first.astype(np.int64)
+    size = max(int(size), 1)
+    for c, n in parts:
+        n = max(int(n), 1)
+        if size * n >= 2**62:
+            if order:
+                uniq, key = np.unique(key, return_inverse=True)
+            else:
+                key, uniq = pd.factorize(key)
+            key = key.astype(np.int64, copy=False).ravel()
+            size = max(len(uniq), 1)
+        key = key * n + c
+        size *= n
+    return key
+
+
+def _duplicated(key: np.ndarray) -> np.ndarray:
+    """Records whose key another record shares (``duplicated(keep=False)``)."""
+    return pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
+
+
 def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
                      codelists: Mapping[str, Codelist],
                      dm_subjects: set[str] | None,
@@ -125,6 +208,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     """
     c = _Checker(ds)
     data = ds.data
+    factors = _Factors(data)
     for f in ds.findings:
         c.add("", "read", f.message, severity=f.severity)
     if spec is None:
@@ -133,13 +217,14 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
               severity="info")
         _xpt_limits(c, ds)
     else:
-        _with_spec(c, ds, spec, codelists)
-    _iso8601(c, data)
+        _with_spec(c, ds, spec, codelists, factors)
+    _iso8601(c, data, factors)
     if dm_subjects is not None and "USUBJID" in data.columns and \
             ds.name not in ("DM", subject_dataset):
-        c.flag("USUBJID", "usubjid_in_dm", ~data["USUBJID"].isin(dm_subjects).to_numpy(),
+        c.flag("USUBJID", "usubjid_in_dm",
+               ~factors.mask("USUBJID", lambda u: u.isin(dm_subjects)),
                data["USUBJID"], f"USUBJID is not a subject of {subject_dataset}")
-    _seq_unique(c, ds)
+    _seq_unique(c, ds, factors)
     order = {r: i for i, r in enumerate(RULES)}
     return sorted(c.found, key=lambda f: order.get(f.rule, len(RULES)))
 
@@ -160,8 +245,17 @@ def _xpt_limits(c: _Checker, ds: XptDataset) -> None:
               "characters or not ASCII")
 
 
+def _blank(u: pd.Series) -> pd.Series:
+    return u.astype(str).str.strip().eq("")
+
+
+def _num_text(u: pd.Series) -> pd.Series:
+    """A number as a codelist term reads it ('' missing, 1 not 1.0)."""
+    return u.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+
+
 def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
-               codelists: Mapping[str, Codelist]) -> None:
+               codelists: Mapping[str, Codelist], factors: _Factors) -> None:
     data = ds.data
     names = spec.variable_names
     # 1. unspecified
@@ -176,9 +270,8 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
                   severity="error" if mandatory else "warning")
         elif var.mandatory or var.core == "Req":
             col = data[var.name]
-            empty = (col.isna() if ds.types.get(var.name) == "Num"
-                     else per_value(col, lambda u: u.astype(str).str.strip().eq(""))
-                     ).to_numpy(dtype=bool)
+            empty = (col.isna().to_numpy(dtype=bool) if ds.types.get(var.name) == "Num"
+                     else factors.mask(var.name, _blank))
             c.flag(var.name, "required", empty, col,
                    f"{var.name} is required but blank")
     present = [v for v in spec.variables if v.name in data.columns]
@@ -195,10 +288,10 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
     for var in present:
         if var.type != "Char" or ds.types.get(var.name) != "Char":
             continue
-        nbytes = per_value(data[var.name], lambda u: u.astype(str).str.encode("utf-8")
-                           .str.len()).to_numpy()
-        c.flag(var.name, "length", nbytes > var.length, data[var.name],
-               f"value longer than the declared length {var.length}")
+        length = var.length
+        c.flag(var.name, "length", factors.mask(
+            var.name, lambda u, n=length: u.astype(str).str.encode("utf-8").str.len() > n),
+            data[var.name], f"value longer than the declared length {var.length}")
         width = ds.widths.get(var.name)
         if width is not None and width != var.length:
             c.add(var.name, "length", f"stored width {width} differs from the declared "
@@ -220,16 +313,20 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
             c.add(var.name, "ct", f"codelist {var.codelist} is not defined in specs/ct")
             continue
         terms = {str(t.submission_value) for t in codelist.terms}
-        col = data[var.name]
-        values = (col.astype(str) if ds.types.get(var.name) == "Char"
-                  else col.map(lambda v: "" if pd.isna(v) else f"{v:g}"))
-        bad = values.ne("").to_numpy() & ~values.isin(terms).to_numpy()
-        c.flag(var.name, "ct", bad, col, f"value is not a term of codelist {codelist.id}",
+        as_text = (lambda u: u.astype(str)) if ds.types.get(var.name) == "Char" \
+            else _num_text
+
+        def bad(u: pd.Series, as_text=as_text, terms=terms) -> pd.Series:
+            values = as_text(u)
+            return values.ne("") & ~values.isin(terms)
+
+        c.flag(var.name, "ct", factors.mask(var.name, bad), data[var.name],
+               f"value is not a term of codelist {codelist.id}",
                "warning" if codelist.extensible else "error")
     # 7. key uniqueness
     keys = [k for k in spec.keys if k in data.columns]
     if keys and len(keys) == len(spec.keys):
-        dup = data.duplicated(subset=keys, keep=False).to_numpy()
+        dup = _duplicated(factors.group(keys))
         # The key text only names examples: built for the duplicated rows alone, not as a
         # new string per record (millions of them in a large QS).
         shown = data.loc[dup, keys] if dup.any() else data[keys].iloc[:0]
@@ -238,13 +335,13 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
             [shown[k].astype(str) for k in keys[1:]], sep="/").to_numpy()
         c.flag("/".join(keys), "key_unique", dup, key_text,
                "records share the same key values")
-    # 8. sort order
+    # 8. sort order: the order sort_frame (missing first, stable) would give, from the
+    # ranks of each key's distinct values; sorted data (the usual case) need no sort.
     sort_keys = [k for k in spec.sort if k in data.columns]
     if sort_keys and len(data) > 1:
-        expected = sort_frame(data.reset_index(drop=True)[sort_keys].assign(
-            _pos=np.arange(len(data))), sort_keys)["_pos"].to_numpy()
-        out_of_order = expected != np.arange(len(data))
-        if out_of_order.any():
+        key = _combine((factors.ranks(k) for k in sort_keys), order=True)
+        if (key[1:] < key[:-1]).any():
+            out_of_order = np.argsort(key, kind="stable") != np.arange(len(data))
             first = int(np.flatnonzero(out_of_order)[0])
             c.add("/".join(sort_keys), "sort", "records are not in the spec's sort order",
                   int(out_of_order.sum()), f"first at row {first + 1}")
@@ -257,25 +354,27 @@ def _xpt_limits_names_only(c: _Checker, ds: XptDataset) -> None:
             c.add(name, "label", f"name or label beyond XPT v5 limits ({name!r}, {label!r})")
 
 
-def _iso8601(c: _Checker, data: pd.DataFrame) -> None:
+def _not_iso(u: pd.Series) -> pd.Series:
+    """Present (not blank) and not ISO 8601."""
+    values = u.astype(str)
+    return values.ne("") & ~values.str.fullmatch(_ISO).fillna(False).astype(bool)
+
+
+def _iso8601(c: _Checker, data: pd.DataFrame, factors: _Factors) -> None:
     for col in data.columns:
         if not col.endswith("DTC") or data[col].dtype != object:
             continue
-        values = data[col].astype(str)
-        present = values.ne("").to_numpy()
-        ok = per_value(values, lambda u: u.str.fullmatch(_ISO).fillna(False)
-                       .astype(bool)).to_numpy(dtype=bool)
-        c.flag(col, "iso8601", present & ~ok, data[col], "not an ISO 8601 date/time")
+        c.flag(col, "iso8601", factors.mask(col, _not_iso), data[col],
+               "not an ISO 8601 date/time")
 
 
-def _seq_unique(c: _Checker, ds: XptDataset) -> None:
+def _seq_unique(c: _Checker, ds: XptDataset, factors: _Factors) -> None:
     data = ds.data
     prefix = ds.name[4:] if ds.name.startswith("SUPP") else ds.name
     seq = "ASEQ" if ds.name.startswith("AD") and "ASEQ" in data.columns else f"{prefix[:2]}SEQ"
     if seq not in data.columns or "USUBJID" not in data.columns:
         return
-    dup = data.duplicated(subset=["USUBJID", seq], keep=False).to_numpy() & \
-        data[seq].notna().to_numpy()
+    dup = _duplicated(factors.group(["USUBJID", seq])) & data[seq].notna().to_numpy()
     if not dup.any():
         return
     shown = pd.Series("", index=data.index, dtype=object)
@@ -286,7 +385,8 @@ def _seq_unique(c: _Checker, ds: XptDataset) -> None:
 def _study_of(ds: XptDataset) -> set[str]:
     if "STUDYID" not in ds.data.columns:
         return set()
-    return set(ds.data["STUDYID"].astype(str).unique()) - {""}
+    # Distinct values first: no text copy of every record.
+    return set(pd.Series(ds.data["STUDYID"].unique()).astype(str)) - {""}
 
 
 def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
@@ -344,6 +444,9 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
                         "variables": ds.data.shape[1], "spec": spec is not None,
                         "errors": sum(f.count for f in found if f.severity == "error"),
                         "warnings": sum(f.count for f in found if f.severity == "warning")})
+        # Let go of this dataset before the next is read: two large ones (QS, then
+        # another) are never in memory together.
+        del ds
     return findings, pd.DataFrame(summary)
 
 
@@ -388,12 +491,27 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
     return write_atomic(path, write)
 
 
+_CORE_XML = "docProps/core.xml"
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+_CREATED = re.compile(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>")
+
+
+def _fixed_modified(core: bytes) -> bytes:
+    """The workbook's core properties with "modified" equal to "created": openpyxl
+    stamps the wall clock into "modified" when it saves, whatever the book says."""
+    created = _CREATED.search(core)
+    if created is None:
+        return core
+    return _MODIFIED.sub(lambda m: m.group(1) + created.group(1) + m.group(2), core)
+
+
 def _fix_zip_times(path: Path, when: dt.datetime) -> None:
     """Give every member of the xlsx (a zip) the same fixed time: zip writers stamp the
     wall clock into each entry, which would make identical reports differ."""
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     with zipfile.ZipFile(path) as src:
-        members = [(info, src.read(info)) for info in src.infolist()]
+        members = [(info, _fixed_modified(src.read(info)) if info.filename == _CORE_XML
+                    else src.read(info)) for info in src.infolist()]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info, data in members:
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp)

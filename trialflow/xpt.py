@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -46,7 +47,7 @@ import pyreadstat
 from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, Severity
 from trialflow.io import source_date_epoch, write_atomic
-from trialflow.mapping import per_value, sort_frame
+from trialflow.mapping import is_categorical, keep_categorical, per_value, sort_frame
 from trialflow.spec import DatasetSpec
 
 MAX_NAME = 8
@@ -186,7 +187,8 @@ def prepare(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[F
             columns[var.name] = to_sas_date(col)
             continue
         if var.type == "Num":
-            number = pd.to_numeric(col, errors="coerce").astype("float64")
+            # No copy of a column that is float already: the prepared frame is only read.
+            number = pd.to_numeric(col, errors="coerce").astype("float64", copy=False)
             if col.dtype.kind not in "fiu":
                 # Only a column that is not already numbers can hold a non-number.
                 bad = number.isna() & col.notna() & col.astype(str).str.strip().ne("")
@@ -197,8 +199,10 @@ def prepare(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[F
             columns[var.name] = number
         else:
             columns[var.name] = _char(col)
+    # copy=False: every column above is new or read-only here; a copy would double the
+    # prepared frame of a large dataset (QS) for a moment.
     frame = pd.DataFrame(columns, index=data.index,
-                         columns=[v.name for v in spec.variables])
+                         columns=[v.name for v in spec.variables], copy=False)
     frame = sort_frame(frame, list(spec.sort))
     for var in spec.variables:
         if var.type == "Char":
@@ -217,7 +221,10 @@ def _char(col: pd.Series) -> pd.Series:
         return per_value(col, lambda u: u.map(
             lambda v: "" if pd.isna(v) else (f"{v:.0f}" if float(v).is_integer()
                                              else repr(float(v)))).astype(object))
-    return per_value(col, lambda u: u.astype("string").fillna("").str.rstrip().astype(object))
+    # A categorical column (a large mapped domain, e.g. QS) stays codes: the prepared
+    # frame then costs a code, not a pointer, per cell.
+    return keep_categorical(col, lambda u: u.astype("string").fillna("").str.rstrip()
+                            .astype(object))
 
 
 def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
@@ -341,6 +348,9 @@ def write_prepared_readstat(frame: pd.DataFrame, spec: DatasetSpec, path: Path) 
     if meta:
         raise XptError(f"{path}: cannot write {spec.name} as XPT v5: {meta[0].message}")
     out = frame.copy()
+    for c in out.columns:
+        if is_categorical(out[c]):  # pyreadstat, and the padding below, want plain text
+            out[c] = out[c].astype(object)
     for var in spec.variables:
         if var.type != "Char" or out.empty:
             continue
@@ -377,11 +387,15 @@ def _fix_stamps(path: Path) -> None:
         fh.write(head)
 
 
-def read_xpt(path: Path) -> XptDataset:
+def read_xpt(path: Path, columns: Collection[str] | None = None) -> XptDataset:
     """Read an XPT file (version 5 or 8, from SAS or trialflow) with its metadata.
 
     Text is decoded as UTF-8; a file with other bytes (SAS sessions in Windows Latin-1
     write such files) is decoded as cp1252 and a warning finding says so.
+
+    With ``columns``, only those variables the file has are read (in file order; the
+    metadata describes them alone): a caller that needs a few variables of a large
+    dataset does not hold the others in memory.
 
     Raises
     ------
@@ -391,16 +405,19 @@ def read_xpt(path: Path) -> XptDataset:
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "file not found")
-    fast = _read_v5_numpy(path) if path.stat().st_size else None
+    fast = _read_v5_numpy(path, columns=columns) if path.stat().st_size else None
     if fast is not None:
         data, layout = fast
+        kept = set(data.columns)
         return XptDataset(name=(layout.name or path.stem).upper(), label=layout.label,
-                          data=data, labels=dict(zip(layout.names, layout.labels,
-                                                     strict=True)),
+                          data=data, labels={n: lab for n, lab in zip(
+                              layout.names, layout.labels, strict=True) if n in kept},
                           types={n: "Char" if c else "Num"
-                                 for n, c in zip(layout.names, layout.char, strict=True)},
-                          widths=dict(zip(layout.names, layout.widths, strict=True)),
-                          formats=layout.formats)
+                                 for n, c in zip(layout.names, layout.char, strict=True)
+                                 if n in kept},
+                          widths={n: w for n, w in zip(layout.names, layout.widths,
+                                                       strict=True) if n in kept},
+                          formats={n: f for n, f in layout.formats.items() if n in kept})
     findings: list[Finding] = []
     encoding = "utf-8"
     try:
@@ -421,20 +438,24 @@ def read_xpt(path: Path) -> XptDataset:
     except Exception as exc:  # pyreadstat raises plain exceptions for some corruptions
         raise InputError(str(path), f"not a readable SAS transport file ({exc})",
                          fix="write it as XPT version 5 or 8") from None
+    if columns is not None:
+        data = data[[c for c in data.columns if c in columns]]
     types = {c: ("Char" if t == "string" else "Num")
-             for c, t in meta.readstat_variable_types.items()}
+             for c, t in meta.readstat_variable_types.items() if c in data.columns}
     for c, t in types.items():
         if t == "Char":
             data[c] = data[c].fillna("").astype(object)
         else:
             data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64")
-    labels = {c: (lab or "") for c, lab in meta.column_names_to_labels.items()}
+    labels = {c: (lab or "") for c, lab in meta.column_names_to_labels.items()
+              if c in data.columns}
     name = (meta.table_name or path.stem).upper()
     return XptDataset(name=name, label=meta.file_label or "", data=data, labels=labels,
-                      types=types, widths=dict(meta.variable_storage_width),
+                      types=types, widths={c: w for c, w in meta.variable_storage_width.items()
+                                           if c in data.columns},
                       encoding=encoding, findings=findings,
                       formats={c: f for c, f in (meta.original_variable_types or {}).items()
-                               if f})
+                               if f and c in data.columns})
 
 
 # --------------------------------------------------------------------------- XPT v5 writer
@@ -542,6 +563,9 @@ def _xpt_head(spec: DatasetSpec, widths: list[int], formats: dict[str, str]) -> 
 def _char_table(col: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Factor codes of a text column and the blank-padded bytes of each distinct value."""
     codes, uniques = pd.factorize(col, use_na_sentinel=False)
+    # The codes of every text column are held while the records are written: the
+    # smallest integer type that holds them, not 8 bytes a cell.
+    codes = codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False)
     encoded = [("" if v is None or v is np.nan else str(v)).encode("utf-8")
                for v in uniques]
     table = np.frombuffer(b"".join(e.ljust(width, b" ") for e in encoded),
@@ -651,9 +675,14 @@ def _layout(head: bytes) -> _Layout | None:
 _NAMESTR_PREFIX = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!000000"
 
 
-def _read_v5_numpy(path: Path, chunk: int = WRITE_CHUNK_ROWS
+def _read_v5_numpy(path: Path, chunk: int = WRITE_CHUNK_ROWS,
+                   columns: Collection[str] | None = None
                    ) -> tuple[pd.DataFrame, _Layout] | None:
-    """Data and layout of a simple XPT v5 file (see above), or None to use pyreadstat."""
+    """Data and layout of a simple XPT v5 file (see above), or None to use pyreadstat.
+
+    Only the variables in ``columns`` (all when None) are decoded, and the records are
+    read ``chunk`` at a time: the file's bytes are never all in memory at once (the QS
+    of 21,900 subjects is a gigabyte)."""
     with open(path, "rb") as fh:
         head = fh.read(640)
         if len(head) < 640 or head[560:614] != _NAMESTR_PREFIX:
@@ -671,48 +700,63 @@ def _read_v5_numpy(path: Path, chunk: int = WRITE_CHUNK_ROWS
         reclen = sum(layout.widths)
         obs = size - layout.data_start
         n = obs // reclen
+        fh.seek(layout.data_start + n * reclen)
+        if (np.fromfile(fh, dtype=np.uint8) != 0x20).any() or obs % 80:
+            return None  # not blank padding: another member follows, or a damaged file
+        if n and reclen < 80:
+            fh.seek(layout.data_start + (n - 1) * reclen)
+            if (np.fromfile(fh, dtype=np.uint8, count=reclen) == 0x20).all():
+                return None  # a blank last record or padding: leave the call to ReadStat
+        wanted = [(name, is_char, width, pos) for name, is_char, width, pos
+                  in zip(layout.names, layout.char, layout.widths, layout.positions,
+                         strict=True) if columns is None or name in columns]
+        data: dict[str, np.ndarray] = {
+            name: np.empty(n, dtype=object if is_char else np.float64)
+            for name, is_char, _, _ in wanted}
+        shared: dict[str, dict[bytes, str]] = {name: {} for name, *_ in wanted}
         fh.seek(layout.data_start)
-        body = np.fromfile(fh, dtype=np.uint8, count=obs)
-    if (body[n * reclen:] != 0x20).any() or body.size % 80:
-        return None  # not blank padding: another member follows, or a damaged file
-    if n and reclen < 80 and (body[(n - 1) * reclen:n * reclen] == 0x20).all():
-        return None  # a blank last record or padding: leave the call to ReadStat
-    records = body[:n * reclen].reshape(n, reclen)
-    columns: dict[str, object] = {}
-    for name, is_char, width, pos in zip(layout.names, layout.char, layout.widths,
-                                         layout.positions, strict=True):
-        cells = records[:, pos:pos + width]
-        if not is_char:
-            columns[name] = ibm_to_ieee(cells)
-            continue
-        if not cells.all():  # a NUL byte: leave its reading to ReadStat
-            return None
-        text = _decode_column(cells, width, chunk)
-        if text is None:
-            return None
-        columns[name] = text
-    return pd.DataFrame(columns, columns=layout.names), layout
+        for start in range(0, n if wanted else 0, chunk):
+            rows = min(chunk, n - start)
+            records = np.fromfile(fh, dtype=np.uint8, count=rows * reclen
+                                  ).reshape(rows, reclen)
+            for name, is_char, width, pos in wanted:
+                cells = records[:, pos:pos + width]
+                if not is_char:
+                    data[name][start:start + rows] = ibm_to_ieee(cells)
+                    continue
+                if not cells.all():  # a NUL byte: leave its reading to ReadStat
+                    return None
+                text = _decode_column(cells, width, shared[name])
+                if text is None:
+                    return None
+                data[name][start:start + rows] = text
+    # copy=False: the columns are new arrays already; stacking them into blocks would
+    # hold every column twice for a moment.
+    return pd.DataFrame(data, columns=[name for name, *_ in wanted], copy=False), layout
 
 
-def _decode_column(cells: np.ndarray, width: int, chunk: int) -> np.ndarray | None:
-    """Fixed-width text cells as one shared str object per distinct value ('' blank);
-    None for text ReadStat would read otherwise (not UTF-8, NUL bytes)."""
-    shared: dict[bytes, str] = {}
-    out = np.empty(len(cells), dtype=object)
-    for start in range(0, len(cells), chunk):
-        part = np.ascontiguousarray(cells[start:start + chunk]).view(f"S{width}").ravel()
-        uniques, inverse = np.unique(part, return_inverse=True)
-        decoded = []
-        for raw in uniques.tolist():
-            value = shared.get(raw)
-            if value is None:
-                if b"\0" in raw:
-                    return None
-                try:
-                    value = raw.rstrip(b" ").decode("utf-8")
-                except UnicodeDecodeError:
-                    return None
-                shared[raw] = value
-            decoded.append(value)
-        out[start:start + len(part)] = np.array(decoded, dtype=object)[inverse.ravel()]
-    return out
+def _decode_column(cells: np.ndarray, width: int, shared: dict[bytes, str]
+                   ) -> np.ndarray | None:
+    """Fixed-width text cells as one shared str object per distinct value ('' blank;
+    ``shared`` holds the values decoded so far, across the chunks of a column); None for
+    text ReadStat would read otherwise (not UTF-8, NUL bytes)."""
+    part = np.ascontiguousarray(cells).view(f"S{width}").ravel()
+    # Records come sorted by their keys, so a value mostly repeats the one before: only
+    # the first of each run is looked up (sorting every cell was most of the reading).
+    start = np.ones(len(part), dtype=bool)
+    np.not_equal(part[1:], part[:-1], out=start[1:])
+    uniques, inverse = np.unique(part[start], return_inverse=True)
+    inverse = inverse.ravel()[np.cumsum(start) - 1]
+    decoded = []
+    for raw in uniques.tolist():
+        value = shared.get(raw)
+        if value is None:
+            if b"\0" in raw:
+                return None
+            try:
+                value = raw.rstrip(b" ").decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            shared[raw] = value
+        decoded.append(value)
+    return np.array(decoded, dtype=object)[inverse.ravel()]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from tlf.analyses import ARMS, DAYS_PER_MONTH, is_yes
@@ -114,8 +115,15 @@ def iso_date(days: pd.Series, flags: pd.Series | None = None) -> pd.Series:
     >>> iso_date(pd.Series([0.0, 21366.0, None]), pd.Series(["", "D", ""])).tolist()
     ['1960-01-01', '2018-07-01 (D)', None]
     """
-    text = pd.to_datetime(days.astype(float), unit="D", origin=SAS_EPOCH).dt.strftime(
-        "%Y-%m-%d")
+    # Whole days counted on from the epoch in integers, not through pandas' float
+    # conversion: that runs under errstate(over="raise") and at 21,900 subjects died
+    # with a FloatingPointError on valid dates. The day is the date's (time dropped).
+    values = days.astype(float).to_numpy()
+    missing = ~np.isfinite(values)
+    whole = np.floor(np.where(missing, 0.0, values)).astype(np.int64)
+    dates = np.datetime64(SAS_EPOCH.date(), "D") + whole.astype("timedelta64[D]")
+    text = pd.Series(np.datetime_as_string(dates, unit="D"), index=days.index,
+                     dtype=object).where(~missing)
     if flags is not None:
         flag = flags.fillna("").astype(str).str.strip()
         text = text.where(flag.eq(""), text + " (" + flag + ")")
