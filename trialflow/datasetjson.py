@@ -30,7 +30,7 @@ import pandas as pd
 from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import DatasetSpec
-from trialflow.xpt import is_date_format
+from trialflow.xpt import is_date_format, sas_date_text
 
 DATASET_JSON_VERSION = "1.1.0"
 CHUNK_ROWS = 100_000
@@ -101,15 +101,8 @@ def _json_ready(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                 col = pd.Series(np.asarray(col, dtype=object), index=col.index)
             out[var.name] = col.where(col.ne(""), None)
         elif is_date_format(var.format):
-            # Integer day arithmetic, not pd.to_timedelta(unit="D"): pandas casts NaN
-            # days to int64 on that path, and the garbage it gets now and then overflows
-            # under its own errstate(over="raise") - an intermittent FloatingPointError.
-            days = col.to_numpy(dtype=np.float64)
-            known = ~np.isnan(days)
-            text = np.full(len(days), None, dtype=object)
-            text[known] = np.datetime_as_string(
-                np.datetime64("1960-01-01", "D") + days[known].astype(np.int64), unit="D")
-            out[var.name] = pd.Series(text, index=col.index)
+            out[var.name] = pd.Series(sas_date_text(col.to_numpy(dtype=np.float64)),
+                                      index=col.index)
         elif (var.format or "").rstrip(".").isdigit():
             out[var.name] = col.round().astype("Int64")
         else:

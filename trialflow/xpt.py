@@ -43,6 +43,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 import pyreadstat
+from numpy.typing import ArrayLike
 
 from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, Severity
@@ -75,6 +76,29 @@ def to_sas_date(values: pd.Series) -> pd.Series:
     """Dates (datetime64; the time of day is dropped) as SAS dates: days since 1960-01-01."""
     days = (pd.to_datetime(values).dt.normalize() - SAS_EPOCH).dt.days
     return days.astype("float64")
+
+
+def sas_date_text(days: ArrayLike) -> np.ndarray:
+    """SAS dates (days since 1960-01-01) as ISO 8601 text ``"YYYY-MM-DD"``; None where
+    missing. The inverse of :func:`to_sas_date`; a fractional day is the date it falls on.
+
+    Whole days are counted on from the epoch in integers, not through pandas'
+    ``to_datetime``/``to_timedelta(unit="D")``: that path casts NaN days to int64 and the
+    garbage it gets now and then overflows under pandas' own errstate(over="raise") - an
+    intermittent FloatingPointError on valid data.
+
+    Examples
+    --------
+    >>> sas_date_text([0.0, 21366.0, float("nan"), -0.5]).tolist()
+    ['1960-01-01', '2018-07-01', None, '1959-12-31']
+    """
+    values = np.asarray(days, dtype=np.float64)
+    known = np.isfinite(values)
+    text = np.full(values.shape, None, dtype=object)
+    text[known] = np.datetime_as_string(
+        np.datetime64("1960-01-01", "D") + np.floor(values[known]).astype(np.int64),
+        unit="D")
+    return text
 
 
 class XptError(TrialflowError):

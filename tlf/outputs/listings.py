@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from tlf.analyses import ARMS, DAYS_PER_MONTH, is_yes
@@ -27,14 +26,12 @@ from tlf.format import est
 from tlf.outputs import Context, title_block
 from tlf.spec import OutputSpec
 from trialflow.errors import SpecError
+from trialflow.xpt import sas_date_text
 
 __all__ = ["AE_COLUMNS", "BOR_COLUMNS", "DEATH_COLUMNS", "SUBJECT_COLUMNS", "dated", "iso_date",
            "layout_ae_disc", "layout_bor", "layout_deaths", "layout_sae",
            "led_to_discontinuation", "population", "serious", "sort_listing", "study_day",
            "whole", "yes_no"]
-
-#: Day 0 of SAS numeric dates, the dates of ADaM.
-SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 # Column widths are relative; 1.0 is about 50 pt of a 9 pt landscape letter page, so
 # that the 14 columns of the AE listings fit: a subject id needs about 85 pt, an ISO
@@ -115,15 +112,8 @@ def iso_date(days: pd.Series, flags: pd.Series | None = None) -> pd.Series:
     >>> iso_date(pd.Series([0.0, 21366.0, None]), pd.Series(["", "D", ""])).tolist()
     ['1960-01-01', '2018-07-01 (D)', None]
     """
-    # Whole days counted on from the epoch in integers, not through pandas' float
-    # conversion: that runs under errstate(over="raise") and at 21,900 subjects died
-    # with a FloatingPointError on valid dates. The day is the date's (time dropped).
-    values = days.astype(float).to_numpy()
-    missing = ~np.isfinite(values)
-    whole = np.floor(np.where(missing, 0.0, values)).astype(np.int64)
-    dates = np.datetime64(SAS_EPOCH.date(), "D") + whole.astype("timedelta64[D]")
-    text = pd.Series(np.datetime_as_string(dates, unit="D"), index=days.index,
-                     dtype=object).where(~missing)
+    text = pd.Series(sas_date_text(days.astype(float).to_numpy()), index=days.index,
+                     dtype=object)
     if flags is not None:
         flag = flags.fillna("").astype(str).str.strip()
         text = text.where(flag.eq(""), text + " (" + flag + ")")
