@@ -18,6 +18,7 @@ from trialflow.spec import (
     load_form,
     load_forms,
     load_study,
+    read_yaml,
 )
 
 DATASET: dict[str, Any] = {
@@ -158,6 +159,14 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="invalid YAML"):
         load_dataset_spec(path)
     assert not marker.exists()
+
+
+def test_fast_loader_reads_every_spec_as_the_pure_python_safe_loader() -> None:
+    # read_yaml uses libyaml when PyYAML has it; it must build exactly what SafeLoader does.
+    paths = sorted(SPECS.rglob("*.yaml"))
+    assert len(paths) > 50
+    for path in paths:
+        assert read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path
 
 
 def test_real_study_spec_loads() -> None:
