@@ -6,8 +6,9 @@ Run from the repository root (``make bench`` does)::
                                              [--out build/bench] [--work DIR]
 
 For each size the study is simulated (fixed seed), then every stage runs in a fresh
-process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``tlf``) so that its
-wall time and peak resident memory (``wait4`` rusage) are its own. In the same run the
+process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``define``, ``tlf``: the
+stages of ``trialflow run``) so that its wall time and peak resident memory (``wait4``
+rusage) are its own. In the same run the
 I/O floor is timed: reading every raw CSV with pandas, and writing the SDTM and ADaM
 datasets the pipeline produced again with trialflow's XPT writer. The pipeline's
 overhead is its time over that floor. The growth exponent between consecutive sizes is
@@ -40,7 +41,7 @@ from trialflow.xpt import prepare, read_xpt, write_prepared
 
 DEFAULT_SIZES = (219, 2_190, 21_900)
 LARGE_SIZE = 43_800
-STAGES = ("check-raw", "sdtm", "adam", "validate", "tlf")
+STAGES = ("check-raw", "sdtm", "adam", "validate", "define", "tlf")
 COLUMNS = ["subjects", "stage", "seconds", "peak_mib", "exit_code", "rows",
            "growth_exponent"]
 #: Issue 7's targets, for the summary.
@@ -174,6 +175,8 @@ def bench_size(n: int, seed: int | None, work: Path) -> tuple[list[Measure], dic
                  "--reports", str(reports)],
         "validate": ["--data", str(out / "sdtm"), "--data", str(out / "adam"),
                      "--reports", str(reports)],
+        "define": ["--sdtm", str(out / "sdtm"), "--adam", str(out / "adam"),
+                   "--out", str(out / "define")],
         "tlf": ["--adam", str(out / "adam"), "--out", str(out / "tlf")],
     }
     for stage in STAGES:

@@ -8,8 +8,8 @@ Subcommands::
     trialflow adam       [--sdtm DIR] [--out DIR] [--reports DIR] SDTM -> ADaM XPT/JSON
     trialflow validate   [--data DIR ...] [--specs DIR] [--reports DIR]  check datasets vs specs
     trialflow define     [--sdtm DIR] [--adam DIR] [--out DIR]   define.xml 2.1 of both
-    trialflow tlf        [--adam DIR] [--out DIR] [--targets FILE] ADaM -> ARD, reproduction
-    trialflow run        [--raw DIR] [--out DIR]                 every stage built so far
+    trialflow tlf        [--adam DIR] [--out DIR] [--targets FILE] ADaM -> ARD, TLFs
+    trialflow run        [--raw DIR] [--out DIR]                 every stage, in order
     trialflow compare    BASE QC --keys VAR[,VAR...] [--abs-tol] [--rel-tol]  dataset vs QC
 
 Exit codes: 0 ok, 1 data findings of severity error, 2 usage, spec or input error,
@@ -431,12 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trialflow", formatter_class=fmt,
         description="trialflow turns raw CRF extracts of a clinical trial into CDISC SDTM, "
-                    "ADaM and tables.\nSo far it simulates and checks the raw extracts, maps "
-                    "them to SDTM, derives ADaM from the SDTM\nand validates both; the TLF "
-                    "stage is being added. Paths are relative to the current\ndirectory; "
-                    "specs are read from specs/ in the repository.",
-        epilog="Start with:  trialflow run      (simulate, check, SDTM, ADaM, validate, into "
-               "build/)\n"
+                    "ADaM and tables.\nIt simulates and checks the raw extracts, maps them to "
+                    "SDTM, derives ADaM from the SDTM,\nvalidates both, describes them in "
+                    "define.xml and renders the tables, listings and figures.\nPaths are "
+                    "relative to the current directory; specs are read from specs/ in the "
+                    "repository.",
+        epilog="Start with:  trialflow run      (simulate, check, SDTM, ADaM, validate, define, "
+               "TLF, into build/)\n"
                "Help on one command:  trialflow <command> --help\n\n" + _EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"trialflow {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
@@ -565,9 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run", formatter_class=fmt, epilog=_EXIT_CODES,
-        help="run every stage built so far (simulate unless --raw, check-raw, sdtm, "
-             "adam, validate, define, tlf)",
-        description="Run the whole flow into OUT. Stages so far:\n"
+        help="run every stage (simulate unless --raw, check-raw, sdtm, adam, validate, "
+             "define, tlf)",
+        description="Run the whole flow into OUT. Stages:\n"
                     "  simulate   raw CRF extracts -> OUT/raw/<form>.csv (skipped with --raw)\n"
                     f"  check-raw  findings       -> OUT/reports/{RAW_FINDINGS}\n"
                     "  sdtm       SDTM domains   -> OUT/sdtm/<domain>.xpt and .json, "
@@ -575,8 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "  adam       ADaM datasets  -> OUT/adam/<dataset>.xpt and .json\n"
                     f"  validate   SDTM and ADaM  -> OUT/reports/{VALIDATION}\n"
                     f"  define     define.xml 2.1 -> OUT/define/{DEFINE_SDTM}, {DEFINE_ADAM}\n"
-                    f"  tlf        analysis results -> OUT/tlf/{ARD}, {REPRODUCTION}\n"
-                    "The tables and figures are being added.")
+                    f"  tlf        ARD and outputs -> OUT/tlf/{ARD}, {REPRODUCTION}, "
+                    f"{TLF_INDEX} (lists every table, listing and figure)\n"
+                    "Every stage is built in OUT/.staging and moved into OUT only when all "
+                    "have run.")
     p.add_argument("--raw", type=Path, metavar="DIR",
                    help="use the raw extracts in DIR instead of simulating them")
     p.add_argument("--out", type=Path, default=DEFAULT_BUILD, metavar="DIR",

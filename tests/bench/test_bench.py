@@ -53,6 +53,7 @@ def test_a_tiny_run_writes_one_row_per_stage_and_a_summary(tmp_path: Path) -> No
     expected = ["simulate", *bench.STAGES, "total", "floor_read_raw", "floor_write_xpt",
                 "floor"]
     assert table["stage"].tolist() == expected
+    assert "define" in bench.STAGES  # every stage of `trialflow run` but simulate is timed
     assert (table["subjects"] == 40).all()
     assert table["exit_code"].isin([0, 1]).all()
     assert (table["seconds"] > 0).all()
