@@ -546,18 +546,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "tlf", formatter_class=fmt, epilog=_EXIT_CODES,
-        help="compute the analysis results (ARD) from ADaM and compare them with the "
-             "publication",
+        help="compute the analysis results (ARD) from ADaM, render the tables, listings "
+             "and figures, and compare with the publication",
         description="Read the ADaM datasets in DIR (*.xpt: ADSL, ADRS, ADTTE, ADAE) and "
                     f"compute every\ndisplayed number once into OUT/{ARD} (analysis, output, "
-                    "group, variable, level,\nstat, value, method; full precision). When the "
-                    f"published targets file exists, also\nwrite OUT/{REPRODUCTION} (each "
-                    "published number, the computed one rounded to the\nprinted precision, "
-                    "match, note) and print how many match.")
+                    "group, variable, level,\nstat, value, method; full precision). Render "
+                    "every output in specs/tlf/ from it:\nDOCX for each, XLSX for tables "
+                    f"and listings, PNG for figures, listed in OUT/{TLF_INDEX}.\nWhen the "
+                    f"published targets file exists, also write OUT/{REPRODUCTION} (each\n"
+                    "published number, the computed one rounded to the printed precision, "
+                    "match, note)\nand print how many match.")
     p.add_argument("--adam", type=Path, default=DEFAULT_ADAM, metavar="DIR",
                    help=f"directory holding the ADaM .xpt files (default: {DEFAULT_ADAM})")
     p.add_argument("--out", type=Path, default=DEFAULT_TLF, metavar="DIR",
-                   help=f"where {ARD} and {REPRODUCTION} are written (default: {DEFAULT_TLF})")
+                   help=f"where the ARD and outputs are written (default: {DEFAULT_TLF})")
     p.add_argument("--targets", type=Path, default=None, metavar="FILE",
                    help="published targets (YAML; default: "
                         "../shared/reference/precious-targets.yaml beside the repository, "
