@@ -53,7 +53,11 @@ ANALYSIS_ORDER: tuple[str, ...] = (
 
 
 def read_adam(directory: Path) -> dict[str, pd.DataFrame]:
-    """Every ADaM dataset (``*.xpt``) of ``directory`` by upper-case name.
+    """The ADaM datasets of :data:`REQUIRED` (``<name>.xpt`` of ``directory``) by
+    upper-case name.
+
+    The other datasets are not read: no output uses them, and ADQS, the largest by far,
+    would take most of the stage's time and memory.
 
     Raises
     ------
@@ -66,6 +70,8 @@ def read_adam(directory: Path) -> dict[str, pd.DataFrame]:
                          fix="run `trialflow adam` first, or pass --adam DIR")
     frames = {}
     for path in sorted(directory.glob("*.xpt")):
+        if path.stem.upper() not in REQUIRED:
+            continue
         ds = read_xpt(path)
         frames[ds.name] = ds.data
     missing = [name for name in REQUIRED if name not in frames]
