@@ -190,6 +190,20 @@ def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
     """
     letters = [get_column_letter(j + 1) for j in range(max(
         (len(r.cells) for r in output.body), default=0))]
+    # The style index of each kind of cell (column, indent, wrapped lines), looked up
+    # the first time a cell of that kind is written, so registered in the same order.
+    kinds: dict[tuple[int, int, bool], int | None] = {}
+
+    def style_of(j: int, indent: int, wrapped: bool) -> int | None:
+        key = (j, indent, wrapped)
+        if key not in kinds:
+            align = alignment(j, indent)
+            if wrapped:
+                align = styles.wrapped(align)
+            kinds[key] = None if align is None else styles.style_id(
+                ws, {"alignment": align})
+        return kinds[key]
+
     parts: list[str] = []
     for i, row in enumerate(output.body):
         r = first + i
@@ -204,10 +218,7 @@ def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
             for j, v in enumerate(row.cells):
                 if v is None or v == "":
                     continue
-                align = alignment(j, row.indent)
-                if isinstance(v, str) and "\n" in v:
-                    align = styles.wrapped(align)
-                style = None if align is None else styles.style_id(ws, {"alignment": align})
+                style = style_of(j, row.indent, isinstance(v, str) and "\n" in v)
                 parts.append(_cell_xml(f"{letters[j]}{r}", v, style))
         parts.append("</row>")
     return "".join(parts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 #: The ARD's columns, in order.
@@ -65,7 +66,11 @@ def is_yes(frame: pd.DataFrame, flag: str) -> pd.Series:
     """Boolean mask of ``flag == 'Y'``; a flag the frame lacks is never Y."""
     if flag not in frame:
         return pd.Series(False, index=frame.index)
-    return frame[flag].astype(str).str.strip().eq("Y")
+    # A flag column repeats a few values: strip each distinct one once, not every
+    # record. A missing value (code -1) is never Y.
+    codes, values = pd.factorize(frame[flag])
+    yes = np.array([str(v).strip() == "Y" for v in values] + [False])
+    return pd.Series(yes[codes], index=frame.index, name=flag)
 
 
 def count_rows(analysis: str, output: str, population: pd.DataFrame, hit: pd.Series,
