@@ -54,7 +54,6 @@ from lxml import etree
 from trialflow import SPECS, __version__
 from trialflow.errors import InputError, SpecError, TrialflowError
 from trialflow.io import source_date_epoch, write_atomic
-from trialflow.mapping import per_value
 from trialflow.spec import (
     Codelist,
     DatasetSpec,
@@ -63,6 +62,7 @@ from trialflow.spec import (
     load_codelists,
     load_study,
 )
+from trialflow.validate import ColumnFactors
 from trialflow.xpt import is_date_format, read_xpt
 
 __all__ = ["DEFINE_VERSION", "build_define", "creation_datetime", "define_schema",
@@ -136,22 +136,32 @@ def creation_datetime() -> str:
 # --------------------------------------------------------------------------- data profile
 
 
-def _present(col: pd.Series) -> pd.Series:
-    """True where a value is present (text not blank, number not missing)."""
-    if col.dtype == object:
-        # Asked once per distinct text: a column repeats a few values millions of times.
-        return per_value(col, lambda u: u.astype(str).str.strip().ne(""))
-    return col.notna()
+def _present(values: pd.Series) -> pd.Series:
+    """True where a value is present (text not blank, number not missing).
+
+    Asked of a column's distinct values (:class:`trialflow.validate.ColumnFactors`): a
+    column repeats a few values millions of times.
+    """
+    if values.dtype == object:
+        return values.astype(str).str.strip().ne("")
+    return values.notna()
 
 
-def _distinct(col: pd.Series) -> pd.Series:
-    """The column's distinct values: what a question about every value needs to see."""
-    return pd.Series(col.unique(), dtype=col.dtype)
+def _stripped(values: pd.Series) -> pd.Series:
+    """Distinct values as stripped text."""
+    return values.astype(str).str.strip()
 
 
-def _stripped(col: pd.Series) -> pd.Series:
-    """Text stripped, once per distinct value."""
-    return per_value(col, lambda u: u.astype(str).str.strip())
+def _pairs(first: np.ndarray, second: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs of two code arrays (one code of each per record), in the order
+    the records first show them; ``second``'s codes are below ``size``.
+
+    What a by-value's records say of a result (all present, most decimals, longest
+    text, first label) is what its distinct pairs say: a few thousand, not millions.
+    """
+    size = max(size, 1)
+    key = pd.unique(first.astype(np.int64) * size + second)
+    return key // size, key % size
 
 
 def _row_decimals(values: pd.Series) -> pd.Series:
@@ -171,8 +181,7 @@ def _row_decimals(values: pd.Series) -> pd.Series:
 
 
 def _iso_type(values: pd.Series, fallback_length: int) -> str:
-    """The Define-XML ISO 8601 DataType of a --DTC variable, from its values."""
-    values = _distinct(values)
+    """The Define-XML ISO 8601 DataType of a --DTC variable, from its distinct values."""
     text = values[_present(values)].astype(str).str.strip()
     if text.empty:
         # No value to look at: the declared length says date or date/time.
@@ -211,27 +220,6 @@ def _numeric_type(var: Variable, decimals: int) -> _ItemType:
     return _ItemType("float", var.length, int(decimals), fmt)
 
 
-def _item_type(var: Variable, col: pd.Series | None, width: int | None) -> _ItemType:
-    """The DataType of a variable from its spec type, name, format and values."""
-    if var.type == "Num":
-        decimals = -1 if col is None else int(_row_decimals(_distinct(col)).to_numpy()
-                                              .max(initial=-1))
-        return _numeric_type(var, decimals)
-    empty = pd.Series([], dtype=object)
-    if var.name.endswith("DTC"):
-        kind = _iso_type(empty if col is None else col, var.length)
-        if kind != "text":
-            # Define-XML gives no Length to the ISO 8601 types.
-            return _ItemType(kind, None, None, var.format)
-    if var.name.endswith("DUR") and col is not None:
-        col = _distinct(col)
-        values = col[_present(col)].astype(str).str.strip()
-        if not values.empty and values.str.fullmatch(_DURATION).all():
-            return _ItemType("durationDatetime", None, None, var.format)
-    # The XPT storage width is what the file holds; the spec length when unreadable.
-    return _ItemType("text", width or var.length, None, var.format)
-
-
 @dataclass
 class _Dataset:
     """One dataset as read back from its XPT file."""
@@ -239,9 +227,41 @@ class _Dataset:
     spec: DatasetSpec
     data: pd.DataFrame
     widths: dict[str, int] = field(default_factory=dict)
+    factors: ColumnFactors = field(init=False)
 
-    def column(self, name: str) -> pd.Series | None:
-        return self.data[name] if name in self.data.columns else None
+    def __post_init__(self) -> None:
+        self.factors = ColumnFactors(self.data)
+
+    def distinct(self, name: str) -> pd.Series | None:
+        """The variable's distinct values (factorised once); None when not in the data."""
+        return self.factors.get(name)[1] if name in self.data.columns else None
+
+
+def _item_type(var: Variable, ds: _Dataset) -> _ItemType:
+    """The DataType of a variable from its spec type, name, format and values.
+
+    Only the types that depend on the values look at them: a text variable's length
+    is its storage width.
+    """
+    if var.type == "Num":
+        values = ds.distinct(var.name)
+        decimals = -1 if values is None else int(_row_decimals(values).to_numpy()
+                                                 .max(initial=-1))
+        return _numeric_type(var, decimals)
+    if var.name.endswith("DTC"):
+        values = ds.distinct(var.name)
+        kind = _iso_type(pd.Series([], dtype=object) if values is None else values,
+                         var.length)
+        if kind != "text":
+            # Define-XML gives no Length to the ISO 8601 types.
+            return _ItemType(kind, None, None, var.format)
+    values = ds.distinct(var.name) if var.name.endswith("DUR") else None
+    if values is not None:
+        text = values[_present(values)].astype(str).str.strip()
+        if not text.empty and text.str.fullmatch(_DURATION).all():
+            return _ItemType("durationDatetime", None, None, var.format)
+    # The XPT storage width is what the file holds; the spec length when unreadable.
+    return _ItemType("text", ds.widths.get(var.name) or var.length, None, var.format)
 
 
 def _dataset_path(spec: DatasetSpec, directory: Path) -> Path:
@@ -471,7 +491,6 @@ class _DefineBuilder:
         _description(group, spec.label)
         items: dict[str, etree._Element] = {}
         for order, var in enumerate(spec.variables, start=1):
-            col = ds.column(var.name)
             ref = {"ItemOID": f"IT.{name}.{var.name}", "OrderNumber": str(order),
                    "Mandatory": _yes_no(var.mandatory)}
             if var.name in keys:
@@ -481,14 +500,14 @@ class _DefineBuilder:
                 ref["MethodOID"] = method
             if var.role and not self.analysis:
                 ref["Role"] = var.role
-            if not var.mandatory and (col is None or not _present(col).any()):
+            values = None if var.mandatory else ds.distinct(var.name)
+            if not var.mandatory and (values is None or not _present(values).any()):
                 ref[_def("HasNoData")] = "Yes"
             etree.SubElement(group, _odm("ItemRef"), ref)
             comment = (self._comment(f"COM.{name}.{var.name}", var.comment)
                        if var.comment else None)
             items[var.name] = self._item_def(spec, var, f"IT.{name}.{var.name}",
-                                             _item_type(var, col, ds.widths.get(var.name)),
-                                             var.label, comment)
+                                             _item_type(var, ds), var.label, comment)
         vlm = _value_level(spec)
         for target, vl_oid in (self._value_lists(ds, vlm) if vlm else {}).items():
             etree.SubElement(items[target], _def("ValueListRef"), ValueListOID=vl_oid)
@@ -510,15 +529,21 @@ class _DefineBuilder:
     def _vlm_values(self, ds: _Dataset, vlm: _ValueLevel) -> tuple[list[str], pd.Series]:
         """The by-values present, in codelist order (then sorted), and their labels."""
         spec = ds.spec
-        by = _stripped(ds.data[vlm.by])
-        present = by[by.ne("")]
+        by_codes, by_values = ds.factors.get(vlm.by)
+        by_text = _stripped(by_values)
         labels: pd.Series = pd.Series(dtype=object)
         if vlm.label and vlm.label in ds.data.columns:
-            label = _stripped(ds.data.loc[present.index, vlm.label])
-            labels = label[label.ne("")].groupby(present).first()
+            # A by-value's label is the first non-blank one of its records: the first of
+            # its (by, label) pairs in record order that has one.
+            label_codes, label_values = ds.factors.get(vlm.label)
+            by_pair, label_pair = _pairs(by_codes, label_codes, len(label_values))
+            pairs = pd.DataFrame({"by": by_text.to_numpy()[by_pair],
+                                  "label": _stripped(label_values).to_numpy()[label_pair]})
+            pairs = pairs[pairs["by"].ne("") & pairs["label"].ne("")]
+            labels = pairs.groupby("by")["label"].first()
         codelist = self.codelists.get(spec.variable(vlm.by).codelist or "")
         order = ([str(t.submission_value) for t in codelist.terms] if codelist else [])
-        values = set(present.unique())
+        values = set(by_text) - {""}
         ordered = [v for v in order if v in values] + sorted(values - set(order))
         if codelist:
             # Where the data do not name a value, the codelist's decode does.
@@ -535,9 +560,8 @@ class _DefineBuilder:
         values, labels = self._vlm_values(ds, vlm)
         if not values:
             return {}
-        # One categorical grouping for every target: the by-values are factorised once,
-        # not again in each groupby.
-        by = pd.Categorical(_stripped(ds.data[vlm.by]))
+        by_codes, by_values = ds.factors.get(vlm.by)
+        by_text = _stripped(by_values).to_numpy()
         for value in values:
             where = etree.Element(_def("WhereClauseDef"), OID=f"WC.{name}.{vlm.by}.{value}")
             check = etree.SubElement(where, _odm("RangeCheck"),
@@ -551,14 +575,17 @@ class _DefineBuilder:
             if target not in ds.data.columns:
                 continue
             var = spec.variable(target)
-            col = ds.data[target]
-            present = _present(col)
-            complete = present.groupby(by, observed=True).all()
-            if var.type == "Num":
-                decimals = per_value(col, _row_decimals).groupby(by, observed=True).max()
-            else:
-                lengths = per_value(col, lambda u: u.astype(str).str.rstrip().str.len()
-                                    ).groupby(by, observed=True).max()
+            codes, results = ds.factors.get(target)
+            by_pair, result_pair = _pairs(by_codes, codes, len(results))
+            pairs = pd.DataFrame({"by": by_text[by_pair],
+                                  "present": _present(results).to_numpy()[result_pair]})
+            # Decimals of a number, length of a text: the most of any record per value.
+            size = (_row_decimals(results) if var.type == "Num"
+                    else results.astype(str).str.rstrip().str.len())
+            pairs["size"] = size.to_numpy()[result_pair]
+            per_value = pairs.groupby("by")
+            complete = per_value["present"].all()
+            largest = per_value["size"].max()
             # A method named after a value (MT.BOR for PARAMCD BOR) derives that value's
             # result when the variable's own method is one of them (ADRS AVALC: MT.OVR).
             method_per_value = (var.method or "").removeprefix("MT.") in values
@@ -567,9 +594,9 @@ class _DefineBuilder:
             for order, value in enumerate(values, start=1):
                 oid = f"IT.{name}.{target}.{value}"
                 if var.type == "Num":
-                    kind = _numeric_type(var, int(decimals.get(value, -1)))
+                    kind = _numeric_type(var, int(largest.get(value, -1)))
                 else:
-                    kind = _ItemType("text", max(1, int(lengths.get(value, 1))), None,
+                    kind = _ItemType("text", max(1, int(largest.get(value, 1))), None,
                                      var.format)
                 ref = {"ItemOID": oid, "OrderNumber": str(order),
                        "Mandatory": _yes_no(bool(complete.get(value, False)))}

@@ -106,7 +106,7 @@ class _Checker:
                      severity)
 
 
-class _Factors:
+class ColumnFactors:
     """Each column's distinct values and codes, computed once and shared by the rules.
 
     A column repeats a handful of values (codes, dates, subjects), and every rule of a
@@ -114,7 +114,13 @@ class _Factors:
     values: asked once per distinct value and spread by the codes, the work and the
     temporary memory no longer grow with the records for each rule (a QS of 21,900
     subjects has millions of them). Codes are kept in the smallest integer type that
-    holds them, and the cache dies with the dataset.
+    holds them, and the cache dies with the dataset. :mod:`trialflow.define` asks its
+    questions of the data the same way.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The dataset; its columns are factorised when first asked for.
     """
 
     def __init__(self, data: pd.DataFrame) -> None:
@@ -122,11 +128,14 @@ class _Factors:
         self._cache: dict[str, tuple[np.ndarray, pd.Series]] = {}
 
     def get(self, name: str) -> tuple[np.ndarray, pd.Series]:
-        """Codes (one per record) and the distinct values (missing included as one)."""
+        """Codes (one per record) and the distinct values (missing included as one).
+
+        Every distinct value has a record: a question about all records is one about
+        the distinct values.
+        """
         hit = self._cache.get(name)
         if hit is None:
-            codes, uniques = pd.factorize(self.data[name], use_na_sentinel=False)
-            hit = (codes.astype(_small_int(len(uniques)), copy=False), pd.Series(uniques))
+            hit = _factorize(self.data[name])
             self._cache[name] = hit
         return hit
 
@@ -152,6 +161,23 @@ class _Factors:
         """One integer per record, equal where all of ``names`` are equal."""
         return _combine(((self.get(n)[0], len(self.get(n)[1])) for n in names),
                         order=False)
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes in the smallest integer type and distinct values, missing values one of
+    them (last).
+
+    ``use_na_sentinel=False`` would do the same, but for text it first looks for
+    missing values in a pass of its own over every record (as long as the factorising);
+    the sentinel codes are found in the codes instead.
+    """
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques)
+    missing = codes < 0
+    if missing.any():
+        codes[missing] = len(uniques)
+        uniques = np.append(uniques, np.nan)
+    return codes.astype(_small_int(len(uniques)), copy=False), pd.Series(uniques)
 
 
 def _small_int(count: int) -> np.dtype:
@@ -208,7 +234,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     """
     c = _Checker(ds)
     data = ds.data
-    factors = _Factors(data)
+    factors = ColumnFactors(data)
     for f in ds.findings:
         c.add("", "read", f.message, severity=f.severity)
     if spec is None:
@@ -255,7 +281,7 @@ def _num_text(u: pd.Series) -> pd.Series:
 
 
 def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
-               codelists: Mapping[str, Codelist], factors: _Factors) -> None:
+               codelists: Mapping[str, Codelist], factors: ColumnFactors) -> None:
     data = ds.data
     names = spec.variable_names
     # 1. unspecified
@@ -360,7 +386,7 @@ def _not_iso(u: pd.Series) -> pd.Series:
     return values.ne("") & ~values.str.fullmatch(_ISO).fillna(False).astype(bool)
 
 
-def _iso8601(c: _Checker, data: pd.DataFrame, factors: _Factors) -> None:
+def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
     for col in data.columns:
         if not col.endswith("DTC") or data[col].dtype != object:
             continue
@@ -368,7 +394,7 @@ def _iso8601(c: _Checker, data: pd.DataFrame, factors: _Factors) -> None:
                "not an ISO 8601 date/time")
 
 
-def _seq_unique(c: _Checker, ds: XptDataset, factors: _Factors) -> None:
+def _seq_unique(c: _Checker, ds: XptDataset, factors: ColumnFactors) -> None:
     data = ds.data
     prefix = ds.name[4:] if ds.name.startswith("SUPP") else ds.name
     seq = "ASEQ" if ds.name.startswith("AD") and "ASEQ" in data.columns else f"{prefix[:2]}SEQ"
