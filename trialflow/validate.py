@@ -144,23 +144,39 @@ class ColumnFactors:
         codes, uniques = self.get(name)
         return func(uniques).to_numpy(dtype=bool)[codes]
 
-    def ranks(self, name: str) -> tuple[np.ndarray, int]:
-        """Each record's rank among the column's sorted distinct values, as
-        :func:`trialflow.mapping.sort_frame` ranks them (missing first), and how many
-        ranks there are."""
-        codes, uniques = self.get(name)
+    def _value_ranks(self, name: str) -> np.ndarray:
+        """Each distinct value's rank as :func:`trialflow.mapping.sort_frame` ranks
+        them (missing first)."""
+        uniques = self.get(name)[1]
         if uniques.dtype == object:
             uniques = uniques.fillna("").astype(str)
         # Equal texts (None and '') share a rank, as they do when sort_frame factorises
         # the column; a missing number gets -1, here 0 (first).
-        rank = pd.factorize(uniques, sort=True)[0] + 1
+        return pd.factorize(uniques, sort=True)[0] + 1
+
+    def ranks(self, name: str) -> tuple[np.ndarray, int]:
+        """Each record's rank among the column's sorted distinct values, as
+        :func:`trialflow.mapping.sort_frame` ranks them (missing first), and how many
+        ranks there are."""
+        rank = self._value_ranks(name)
         size = int(rank.max(initial=0)) + 1
-        return rank.astype(_small_int(size), copy=False)[codes], size
+        return rank.astype(_small_int(size), copy=False)[self.get(name)[0]], size
+
+    def _sorted_codes(self, name: str) -> tuple[np.ndarray, int]:
+        """The codes numbered anew in the order of the values' ranks (values of one
+        rank, None and '', in order of appearance), and how many there are."""
+        order = np.argsort(self._value_ranks(name), kind="stable")
+        renumber = np.empty(len(order), dtype=_small_int(len(order)))
+        renumber[order] = np.arange(len(order))
+        return renumber[self.get(name)[0]], len(order)
 
     def group(self, names: list[str]) -> np.ndarray:
-        """One integer per record, equal where all of ``names`` are equal."""
-        return _combine(((self.get(n)[0], len(self.get(n)[1])) for n in names),
-                        order=False)
+        """One integer per record, equal where all of ``names`` are equal.
+
+        Built from codes in sort order, it never decreases when the records are sorted
+        by ``names`` (see :func:`_duplicated`).
+        """
+        return _combine((self._sorted_codes(n) for n in names), order=False)
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -212,7 +228,18 @@ def _combine(parts: Iterable[tuple[np.ndarray, int]], order: bool) -> np.ndarray
 
 
 def _duplicated(key: np.ndarray) -> np.ndarray:
-    """Records whose key another record shares (``duplicated(keep=False)``)."""
+    """Records whose key another record shares (``duplicated(keep=False)``).
+
+    A key that never decreases (records in key order, as a subject's --SEQ usually
+    are) has its equal values side by side: comparing neighbours finds them without
+    hashing every record.
+    """
+    if len(key) > 1 and (key[1:] >= key[:-1]).all():
+        same = key[1:] == key[:-1]
+        dup = np.zeros(len(key), dtype=bool)
+        dup[1:] = same
+        dup[:-1] |= same
+        return dup
     return pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
 
 
@@ -352,7 +379,11 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
     # 7. key uniqueness
     keys = [k for k in spec.keys if k in data.columns]
     if keys and len(keys) == len(spec.keys):
-        dup = _duplicated(factors.group(keys))
+        # The keys in the spec's sort order: records in that order then give a key that
+        # never decreases, whose duplicates are neighbours.
+        in_sort = sorted(keys, key=lambda k: spec.sort.index(k) if k in spec.sort
+                         else len(spec.sort))
+        dup = _duplicated(factors.group(in_sort))
         # The key text only names examples: built for the duplicated rows alone, not as a
         # new string per record (millions of them in a large QS).
         shown = data.loc[dup, keys] if dup.any() else data[keys].iloc[:0]

@@ -11,12 +11,19 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lxml import etree
 
 from trialflow import SPECS
 from trialflow.cli import main
-from trialflow.define import build_define, creation_datetime, validate_define, write_define
+from trialflow.define import (
+    _pairs,
+    build_define,
+    creation_datetime,
+    validate_define,
+    write_define,
+)
 from trialflow.spec import load_codelists, load_dataset_specs
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
@@ -310,3 +317,10 @@ def test_build_and_write_api(study_build, tmp_path: Path) -> None:
     assert validate_define(path) == []
     with pytest.raises(Exception, match="one define.xml describes one standard"):
         build_define(specs, study_build.out / "adam", standard="SDTMIG 3.4")
+
+
+def test_pairs_are_distinct_and_in_record_order() -> None:
+    first, second = _pairs(np.array([1, 0, 1, 1, 0], dtype=np.uint8),
+                           np.array([2, 0, 2, 1, 0], dtype=np.uint8), 3)
+    assert first.tolist() == [1, 0, 1]
+    assert second.tolist() == [2, 0, 1]

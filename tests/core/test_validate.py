@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from trialflow.errors import InputError
 from trialflow.validate import (
     RULES,
+    ColumnFactors,
+    _duplicated,
+    _factorize,
     console_summary,
     validate_dataset,
     validate_directory,
@@ -88,6 +92,27 @@ def test_duplicate_keys() -> None:
     data = GOOD.assign(AESEQ=[1.0, 1.0, 1.0])
     rules = _rules(_ds(data))
     assert ("USUBJID/AESEQ", "key_unique") in rules
+
+
+def test_duplicates_found_alike_in_sorted_and_unsorted_records() -> None:
+    # Sorted records are compared with their neighbours, others hashed; '' and a
+    # missing value are two values, as pandas counts them.
+    data = pd.DataFrame({"USUBJID": ["", None, "S-1", "S-1", "S-2", "S-2", "S-1"],
+                         "SEQ": [np.nan, 3.0, 1.0, 1.0, np.nan, 2.0, 1.0]})
+    for order in ([0, 1, 2, 3, 6, 4, 5], [5, 2, 0, 6, 3, 1, 4]):
+        frame = data.iloc[order].reset_index(drop=True)
+        key = ColumnFactors(frame).group(["USUBJID", "SEQ"])
+        assert _duplicated(key).tolist() == frame.duplicated(keep=False).tolist()
+    assert (np.diff(ColumnFactors(data.iloc[[0, 1, 2, 3, 6, 4, 5]]).group(
+        ["USUBJID", "SEQ"])) >= 0).all()
+
+
+def test_factorize_counts_missing_values_as_one() -> None:
+    values = pd.Series(["b", None, "a", np.nan, "b"], dtype=object)
+    codes, uniques = _factorize(values)
+    expected_codes, expected = pd.factorize(values, use_na_sentinel=False)
+    assert len(uniques) == len(expected) == 3
+    assert pd.Series(uniques.to_numpy()[codes]).equals(pd.Series(expected[expected_codes]))
 
 
 def test_records_out_of_sort_order() -> None:
