@@ -95,6 +95,8 @@ _FORM_REF = re.compile(r"\b([a-z][a-z0-9_]*)\.")
 #: noise of a double, so that 12.8333... (a prorated score) is not called 2 decimals.
 _DECIMAL_TOL = 1e-12
 _MAX_DECIMALS = 15
+#: Records looked at first when asking whether a variable has any value.
+_HEAD_RECORDS = 1000
 
 
 def _q(ns: str, tag: str) -> str:
@@ -235,6 +237,16 @@ class _Dataset:
     def distinct(self, name: str) -> pd.Series | None:
         """The variable's distinct values (factorised once); None when not in the data."""
         return self.factors.get(name)[1] if name in self.data.columns else None
+
+    def has_values(self, name: str) -> bool:
+        """Whether any record has a value of the variable (False when not in the data)."""
+        if name not in self.data.columns:
+            return False
+        # Most variables have one in their first records: then the millions of others
+        # need not be factorised for this question.
+        head = self.data[name].iloc[:_HEAD_RECORDS]
+        return bool(_present(pd.Series(head.unique(), dtype=head.dtype)).any()
+                    or _present(self.distinct(name)).any())
 
 
 def _item_type(var: Variable, ds: _Dataset) -> _ItemType:
@@ -500,8 +512,7 @@ class _DefineBuilder:
                 ref["MethodOID"] = method
             if var.role and not self.analysis:
                 ref["Role"] = var.role
-            values = None if var.mandatory else ds.distinct(var.name)
-            if not var.mandatory and (values is None or not _present(values).any()):
+            if not var.mandatory and not ds.has_values(var.name):
                 ref[_def("HasNoData")] = "Yes"
             etree.SubElement(group, _odm("ItemRef"), ref)
             comment = (self._comment(f"COM.{name}.{var.name}", var.comment)
