@@ -142,7 +142,9 @@ class ColumnFactors:
     def mask(self, name: str, func: Callable[[pd.Series], pd.Series]) -> np.ndarray:
         """``func`` (a Series-to-bool-Series test) asked of each distinct value once."""
         codes, uniques = self.get(name)
-        return func(uniques).to_numpy(dtype=bool)[codes]
+        hit = func(uniques).to_numpy(dtype=bool)
+        # Mostly no value breaks the rule: then no record needs looking up.
+        return hit[codes] if hit.any() else np.zeros(len(codes), dtype=bool)
 
     def _value_ranks(self, name: str) -> np.ndarray:
         """Each distinct value's rank as :func:`trialflow.mapping.sort_frame` ranks
@@ -275,7 +277,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     if dm_subjects is not None and "USUBJID" in data.columns and \
             ds.name not in ("DM", subject_dataset):
         c.flag("USUBJID", "usubjid_in_dm",
-               ~factors.mask("USUBJID", lambda u: u.isin(dm_subjects)),
+               factors.mask("USUBJID", lambda u: ~u.isin(dm_subjects)),
                data["USUBJID"], f"USUBJID is not a subject of {subject_dataset}")
     _seq_unique(c, ds, factors)
     order = {r: i for i, r in enumerate(RULES)}
