@@ -62,7 +62,7 @@ from trialflow.spec import (
     load_codelists,
     load_study,
 )
-from trialflow.validate import ColumnFactors
+from trialflow.validate import ColumnFactors, xpt_header
 from trialflow.xpt import is_date_format, read_xpt
 
 __all__ = ["DEFINE_VERSION", "build_define", "creation_datetime", "define_schema",
@@ -229,18 +229,27 @@ class _Dataset:
     spec: DatasetSpec
     data: pd.DataFrame
     widths: dict[str, int] = field(default_factory=dict)
+    #: Variables in the file whose values were not read (see :func:`_with_values`).
+    unread: frozenset[str] = frozenset()
     factors: ColumnFactors = field(init=False)
 
     def __post_init__(self) -> None:
         self.factors = ColumnFactors(self.data)
 
+    def _read(self, name: str) -> bool:
+        """Whether the data have the variable (False: not in the file)."""
+        if name in self.unread:
+            raise TrialflowError(f"{self.spec.name}.{name}: its values were not read "
+                                 "(define._with_values must name it)")
+        return name in self.data.columns
+
     def distinct(self, name: str) -> pd.Series | None:
         """The variable's distinct values (factorised once); None when not in the data."""
-        return self.factors.get(name)[1] if name in self.data.columns else None
+        return self.factors.get(name)[1] if self._read(name) else None
 
     def has_values(self, name: str) -> bool:
         """Whether any record has a value of the variable (False when not in the data)."""
-        if name not in self.data.columns:
+        if not self._read(name):
             return False
         # Most variables have one in their first records: then the millions of others
         # need not be factorised for this question.
@@ -285,14 +294,36 @@ def _dataset_path(spec: DatasetSpec, directory: Path) -> Path:
     return path
 
 
+def _with_values(spec: DatasetSpec) -> list[str]:
+    """The spec's variables whose values the document describes.
+
+    Whether an optional variable has any value, a number's decimals, the ISO 8601 or
+    duration form of --DTC and --DUR, and the variables of the value-level split; the
+    length of any other text is its storage width, which the file's header holds.
+    """
+    vlm = _value_level(spec)
+    split = set() if vlm is None else {vlm.by, vlm.label, *vlm.targets}
+    return [v.name for v in spec.variables
+            if not v.mandatory or v.type == "Num" or v.name.endswith(("DTC", "DUR"))
+            or v.name in split]
+
+
 def _read_dataset(spec: DatasetSpec, directory: Path) -> _Dataset:
-    # Only the spec's variables: define describes nothing else of the data.
-    xpt = read_xpt(_dataset_path(spec, directory), columns=spec.variable_names)
+    path = _dataset_path(spec, directory)
+    header = xpt_header(path)
+    # Only the variables whose values are described (decoding the text of the others
+    # was a quarter of the reading), all of the spec's when the header cannot be read
+    # on its own; define describes nothing else of the data.
+    xpt = read_xpt(path, columns=spec.variable_names if header is None
+                   else _with_values(spec))
     if xpt.data.columns.empty:
         # None of them in the file: all of it, so that a file with records is not taken
         # for an empty one.
-        xpt = read_xpt(_dataset_path(spec, directory))
-    return _Dataset(spec, xpt.data, {k: int(v) for k, v in xpt.widths.items()})
+        xpt = read_xpt(path)
+    widths = {} if header is None else dict(header.variable_storage_width)
+    widths.update(xpt.widths)
+    unread = (frozenset(spec.variable_names) & set(widths)) - set(xpt.data.columns)
+    return _Dataset(spec, xpt.data, {k: int(v) for k, v in widths.items()}, unread)
 
 
 # --------------------------------------------------------------------------- standards

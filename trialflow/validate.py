@@ -509,13 +509,31 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
     return findings, pd.DataFrame(summary)
 
 
+def xpt_header(path: Path) -> pyreadstat.metadata_container | None:
+    """An XPT file's header (member name, variables, storage widths), not its records.
+
+    Parameters
+    ----------
+    path : Path
+
+    Returns
+    -------
+    pyreadstat.metadata_container or None
+        None when pyreadstat cannot read the header (:func:`trialflow.xpt.read_xpt`
+        then says why, or reads the file all the same).
+    """
+    try:
+        return pyreadstat.read_xport(str(path), metadataonly=True)[1]
+    except Exception:
+        return None
+
+
 def _member_name(path: Path) -> str:
     """The dataset name inside an XPT file, from its header only."""
-    try:
-        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
-        return (meta.table_name or path.stem).upper()
-    except Exception:  # unreadable: read_xpt raises the InputError that says why
+    header = xpt_header(path)
+    if header is None:  # unreadable: read_xpt raises the InputError that says why
         return read_xpt(path).name
+    return (header.table_name or path.stem).upper()
 
 
 def findings_table(findings: list[ValidationFinding]) -> pd.DataFrame:

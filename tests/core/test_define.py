@@ -19,6 +19,7 @@ from trialflow import SPECS
 from trialflow.cli import main
 from trialflow.define import (
     _pairs,
+    _with_values,
     build_define,
     creation_datetime,
     validate_define,
@@ -324,3 +325,12 @@ def test_pairs_are_distinct_and_in_record_order() -> None:
                            np.array([2, 0, 2, 1, 0], dtype=np.uint8), 3)
     assert first.tolist() == [1, 0, 1]
     assert second.tolist() == [2, 0, 1]
+
+
+def test_only_variables_whose_values_are_described_are_read() -> None:
+    qs = load_dataset_specs(SPECS / "sdtm")["QS"]
+    read = _with_values(qs)
+    # The test code and name split the results; a date's form and a number's
+    # decimals come from the data; a required text's length from the header.
+    assert {"QSTESTCD", "QSTEST", "QSORRES", "QSDTC", "QSSEQ"} <= set(read)
+    assert not {"STUDYID", "DOMAIN", "USUBJID"} & set(read)
