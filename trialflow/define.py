@@ -206,20 +206,20 @@ class _ItemType:
     display_format: str | None = None
 
 
+def _whole_number_format(fmt: str | None) -> bool:
+    """Whether a display format makes a number an integer, whatever its values: a SAS
+    date (a whole number of days) or ``w.``."""
+    return is_date_format(fmt) or bool(fmt and re.fullmatch(r"\d+\.", fmt))
+
+
 def _numeric_type(var: Variable, decimals: int) -> _ItemType:
     """Numeric DataType: a display format decides; without one the data do.
 
     ``decimals`` is the most decimals any value needs (-1 when there are no values).
     """
-    fmt = var.format
-    if is_date_format(fmt):
-        # A SAS date is a whole number of days shown with its date format.
-        return _ItemType("integer", var.length, None, fmt)
-    if fmt and re.fullmatch(r"\d+\.", fmt):
-        return _ItemType("integer", var.length, None, fmt)
-    if decimals <= 0:
-        return _ItemType("integer", var.length, None, fmt)
-    return _ItemType("float", var.length, int(decimals), fmt)
+    if _whole_number_format(var.format) or decimals <= 0:
+        return _ItemType("integer", var.length, None, var.format)
+    return _ItemType("float", var.length, int(decimals), var.format)
 
 
 @dataclass
@@ -265,7 +265,7 @@ def _item_type(var: Variable, ds: _Dataset) -> _ItemType:
     is its storage width.
     """
     if var.type == "Num":
-        values = ds.distinct(var.name)
+        values = None if _whole_number_format(var.format) else ds.distinct(var.name)
         decimals = -1 if values is None else int(_row_decimals(values).to_numpy()
                                                  .max(initial=-1))
         return _numeric_type(var, decimals)
@@ -297,15 +297,16 @@ def _dataset_path(spec: DatasetSpec, directory: Path) -> Path:
 def _with_values(spec: DatasetSpec) -> list[str]:
     """The spec's variables whose values the document describes.
 
-    Whether an optional variable has any value, a number's decimals, the ISO 8601 or
-    duration form of --DTC and --DUR, and the variables of the value-level split; the
-    length of any other text is its storage width, which the file's header holds.
+    Whether an optional variable has any value, a number's decimals (unless its
+    display format makes it whole), the ISO 8601 or duration form of --DTC and --DUR,
+    and the variables of the value-level split; the length of any other text is its
+    storage width, which the file's header holds.
     """
     vlm = _value_level(spec)
     split = set() if vlm is None else {vlm.by, vlm.label, *vlm.targets}
     return [v.name for v in spec.variables
-            if not v.mandatory or v.type == "Num" or v.name.endswith(("DTC", "DUR"))
-            or v.name in split]
+            if not v.mandatory or v.name.endswith(("DTC", "DUR")) or v.name in split
+            or (v.type == "Num" and not _whole_number_format(v.format))]
 
 
 def _read_dataset(spec: DatasetSpec, directory: Path) -> _Dataset:

@@ -330,7 +330,8 @@ def test_pairs_are_distinct_and_in_record_order() -> None:
 def test_only_variables_whose_values_are_described_are_read() -> None:
     qs = load_dataset_specs(SPECS / "sdtm")["QS"]
     read = _with_values(qs)
-    # The test code and name split the results; a date's form and a number's
-    # decimals come from the data; a required text's length from the header.
-    assert {"QSTESTCD", "QSTEST", "QSORRES", "QSDTC", "QSSEQ"} <= set(read)
-    assert not {"STUDYID", "DOMAIN", "USUBJID"} & set(read)
+    # The test code and name split the results and a date's form comes from the data;
+    # a required text's length comes from the header, and QSSEQ's format (8.) makes
+    # it an integer whatever its values.
+    assert {"QSTESTCD", "QSTEST", "QSORRES", "QSSTRESN", "QSDTC"} <= set(read)
+    assert not {"STUDYID", "DOMAIN", "USUBJID", "QSSEQ"} & set(read)
