@@ -162,8 +162,8 @@ def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> 
         raw = ctx.raw[form]
         if "when" in src:
             raw = raw[evaluate_condition(src["when"], raw, ctx, spec)]
-        # ISO text only, parsed once per distinct date (iso_dates would also spread the
-        # year, month, day and flags to every record, unused here).
+        # ISO text only, parsed once per distinct date (parse_edc_date of the column would
+        # also spread the year, month, day and flags to every record, unused here).
         codes, uniques = factor(raw[column])
         iso = pd.Series(parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))["iso"]
                         .to_numpy(dtype=object)[codes], index=raw.index, dtype=object)
@@ -174,16 +174,28 @@ def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> 
     return pd.concat(parts, ignore_index=True)
 
 
+def _date_per_subject(frame: pd.DataFrame, params: dict[str, Any], ctx: Context,
+                      spec: DatasetSpec, last: bool) -> pd.Series:
+    """Each subject's first (or last) complete date of the forms, ``''`` if none."""
+    dates = _dates_of_forms(ctx, spec, params)
+    # Complete ISO dates order as text: reduce their sorted ranks (integers, which
+    # groupby reduces in C) rather than the strings (a per-group Python fallback).
+    ranks, uniques = pd.factorize(dates["iso"], sort=True)
+    grouped = pd.Series(ranks, index=dates.index).groupby(dates["SUBJID"])
+    rank = grouped.max() if last else grouped.min()
+    per = pd.Series(np.asarray(uniques, dtype=object)[rank.to_numpy()], index=rank.index,
+                    dtype=object)
+    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+
+
 def _first_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
                 ctx: Context, spec: DatasetSpec) -> pd.Series:
-    per = _dates_of_forms(ctx, spec, params).groupby("SUBJID")["iso"].min()
-    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+    return _date_per_subject(frame, params, ctx, spec, last=False)
 
 
 def _last_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
                ctx: Context, spec: DatasetSpec) -> pd.Series:
-    per = _dates_of_forms(ctx, spec, params).groupby("SUBJID")["iso"].max()
-    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+    return _date_per_subject(frame, params, ctx, spec, last=True)
 
 
 # --------------------------------------------------------------------------- identifiers

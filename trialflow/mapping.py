@@ -264,15 +264,6 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def iso_dates(values: pd.Series) -> pd.DataFrame:
-    """:func:`trialflow.rawdata.parse_edc_date`, parsed once per distinct date text."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    parsed = parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))
-    out = parsed.iloc[codes].reset_index(drop=True)
-    out.index = values.index
-    return out
-
-
 def is_categorical_frame(frame: pd.DataFrame) -> bool:
     """Whether a source frame keeps its text as categoricals (a melted form, see
     :func:`_melt`): its variables are then built as categoricals too."""
@@ -467,7 +458,7 @@ def _apply_rule(rule: Mapping[str, Any], frame: pd.DataFrame, out: pd.DataFrame,
             iso = categorical(codes, parsed["iso"].to_numpy(dtype=object), raw.index)
             valid = parsed["valid"].to_numpy(dtype=bool)[codes]
         else:
-            parsed = iso_dates(raw)
+            parsed = parse_edc_date(raw)  # once per distinct date text
             iso = parsed["iso"].astype(object)
             valid = parsed["valid"].to_numpy(dtype=bool)
         bad = raw.ne("").to_numpy() & ~valid
