@@ -817,13 +817,41 @@ def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.Data
         ranks.append(pd.factorize(col, sort=True)[0])
     if not ranks:
         return _renumbered(data)
-    order = np.lexsort(ranks[::-1])
-    del ranks
-    if (order[1:] > order[:-1]).all():
+    order = _stable_order(ranks)
+    if order is None:
         # Already in order (a dataset sorted when it was built, sorted again by the
         # writer): no copy of every column.
         return _renumbered(data)
     return _renumbered(data.take(order), copy=False)
+
+
+def _stable_order(ranks: list[np.ndarray]) -> np.ndarray | None:
+    """The stable sort order of rows by several rank keys (``-1`` first), or None if the
+    rows are in that order already.
+
+    The keys are folded into one int64 (mixed radix: each key's ranks times the number of
+    combinations of the keys after it), which is checked for order in one pass and else
+    sorted once; a lexsort makes one indirect pass per key. Keys with more combinations
+    than an int64 holds are lexsorted.
+
+    Examples
+    --------
+    >>> _stable_order([np.array([1, 0, 1]), np.array([0, 1, -1])]).tolist()
+    [1, 2, 0]
+    >>> _stable_order([np.array([0, 0, 1])]) is None
+    True
+    """
+    sizes = [int(r.max()) + 2 if len(r) else 1 for r in ranks]
+    if np.prod(np.array(sizes, dtype=float)) < 2.0 ** 62:
+        key = np.zeros(len(ranks[0]), dtype=np.int64)
+        for r, size in zip(ranks, sizes, strict=True):
+            key *= size
+            key += r + 1
+        if (key[1:] >= key[:-1]).all():
+            return None
+        return np.argsort(key, kind="stable")
+    order = np.lexsort(ranks[::-1])
+    return None if (order[1:] > order[:-1]).all() else order
 
 
 def _renumbered(data: pd.DataFrame, copy: bool = True) -> pd.DataFrame:

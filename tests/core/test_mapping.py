@@ -248,6 +248,19 @@ def test_sort_puts_missing_values_first_as_sas_does() -> None:
     assert sort_frame(frame, ["N"])["N"].isna().tolist() == [True, False, False]
 
 
+def test_sort_by_several_keys_is_stable_and_matches_a_lexsort() -> None:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"A": rng.choice(["x", "y", ""], 200),
+                          "N": rng.choice([1.0, 2.0, np.nan], 200), "ID": np.arange(200)})
+    expected = frame.sort_values(["A", "N"], kind="mergesort", na_position="first")
+    assert sort_frame(frame, ["A", "N"])["ID"].tolist() == expected["ID"].tolist()
+    # More key combinations than an int64 holds: the keys are lexsorted instead.
+    wide = pd.DataFrame({f"K{i}": rng.integers(0, 2 ** 20, 50) for i in range(4)})
+    keys = list(wide.columns)
+    assert sort_frame(wide, keys).equals(
+        wide.sort_values(keys, kind="mergesort").reset_index(drop=True))
+
+
 def test_spec_loader_rejects_a_malformed_source_block(tmp_path) -> None:
     import yaml
 
