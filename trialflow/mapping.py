@@ -203,7 +203,12 @@ def categorical(codes: np.ndarray, table: np.ndarray | pd.Series | list[Any],
     """
     table_codes, uniques = pd.factorize(pd.Series(np.asarray(table, dtype=object),
                                                   dtype=object))
-    new_codes = table_codes[np.asarray(codes)] if len(table_codes) else np.asarray(codes)
+    # Gathered straight into the code width pandas keeps for this many categories, so
+    # from_codes need not convert a record-length array of int64 codes again.
+    width = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                 if len(uniques) < np.iinfo(t).max or t is np.int64)
+    new_codes = (table_codes.astype(width)[np.asarray(codes)] if len(table_codes)
+                 else np.asarray(codes))
     return pd.Series(pd.Categorical.from_codes(new_codes, categories=pd.Index(
         uniques, dtype=object), validate=False), index=index)
 

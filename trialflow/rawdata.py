@@ -428,6 +428,12 @@ def _check_not_before(out: _Collector, df: pd.DataFrame, order: int, col: RawCol
              f"correct whichever date is wrong")
 
 
+def _present(values: pd.Series) -> np.ndarray:
+    """Whether each value has more than blanks; stripped once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(uniques, dtype=object).str.strip().ne("").to_numpy(dtype=bool)[codes]
+
+
 def _range(col: RawColumn) -> str:
     if col.min is not None and col.max is not None:
         return f"{col.min:g} to {col.max:g}"
@@ -437,8 +443,10 @@ def _range(col: RawColumn) -> str:
 def _check_keys(out: _Collector, df: pd.DataFrame, form: RawForm) -> None:
     """Flag a record whose key repeats an earlier record's: SDTM could not tell them apart."""
     keys = list(form.keys)
-    complete = df[keys].apply(lambda c: c.str.strip().ne("")).all(axis=1)
+    complete = np.logical_and.reduce([_present(df[k]) for k in keys])
     dup = df[keys].duplicated(keep="first") & complete
+    if not dup.any():
+        return  # the usual case: no key text to build for every record
     key_text = df[keys[0]]
     if len(keys) > 1:
         key_text = key_text.str.cat([df[k] for k in keys[1:]], sep="/")

@@ -65,12 +65,15 @@ def reconcile(raw: Mapping[str, pd.DataFrame], datasets: Mapping[str, pd.DataFra
     mapped = (pd.concat(mapped_parts, ignore_index=True) if mapped_parts
               else pd.DataFrame(columns=["form", "row", "dataset"]))
     reasons = rejections.drop_duplicates(subset=["form", "row"], keep="first")
+    # Split by form once: comparing the million-record form column with each form name
+    # compared every string once per form.
+    mapped_by_form = dict(tuple(mapped.groupby("form", sort=False)))
 
     summaries, details, findings = [], [], []
     for form, frame in raw.items():
         n = len(frame)
         rows = np.arange(1, n + 1)
-        mine = mapped[mapped["form"] == form]
+        mine = mapped_by_form.get(form, mapped.iloc[:0])
         is_mapped = np.isin(rows, mine["row"].to_numpy())
         why = reasons[reasons["form"] == form].set_index("row")["reason"]
         reason = pd.Series(rows).map(why).to_numpy()
