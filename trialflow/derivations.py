@@ -87,16 +87,26 @@ def study_day(dates: pd.Series, ref: pd.Series) -> pd.Series:
     return diff.where(diff < 0, diff + 1)
 
 
+def _dm_table(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
+              ) -> pd.Series:
+    """DM's ``variable`` indexed by USUBJID (a subject's first DM record)."""
+    dm = ctx.domains.get("DM")
+    if dm is None or "USUBJID" not in out.columns:
+        raise SpecError(spec.file, f"needs DM.{variable}: build DM first and derive USUBJID "
+                        "before this variable", spec.name)
+    # Only the two columns are taken: dropping duplicate subjects from the whole of DM
+    # copied every DM column for each lookup.
+    subjects = dm["USUBJID"]
+    first = ~subjects.duplicated().to_numpy()
+    return dm[variable][first].set_axis(pd.Index(subjects[first], name="USUBJID"))
+
+
 def _dm_lookup(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
                ) -> pd.Series:
     """A DM variable for each record, by USUBJID (from DM itself while building DM)."""
     if variable in out.columns and spec.name == "DM":
         return out[variable]
-    dm = ctx.domains.get("DM")
-    if dm is None or "USUBJID" not in out.columns:
-        raise SpecError(spec.file, f"needs DM.{variable}: build DM first and derive USUBJID "
-                        "before this variable", spec.name)
-    table = dm.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
+    table = _dm_table(out, ctx, spec, variable)
     # Looked up once per distinct subject (a categorical USUBJID is not hashed per row).
     return per_value(out["USUBJID"], lambda u: u.map(table).fillna(""))
 
@@ -106,8 +116,7 @@ def _dm_dates(out: pd.DataFrame, ctx: Context, spec: DatasetSpec, variable: str
     """:func:`complete_date` of a DM variable for each record, computed per subject."""
     if variable in out.columns and spec.name == "DM":
         return complete_date(out[variable])
-    _dm_lookup(out.iloc[:0], ctx, spec, variable)  # the same errors as a lookup
-    table = ctx.domains["DM"].drop_duplicates("USUBJID").set_index("USUBJID")[variable]
+    table = _dm_table(out, ctx, spec, variable)
     return per_value(out["USUBJID"], lambda u: complete_date(
         u.map(table).fillna("").astype(object)))
 

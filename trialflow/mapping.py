@@ -677,22 +677,28 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
         dup = key_text.duplicated(keep="first") & key_text.ne("").all(axis=1)
         ctx.reject(frame, dup, f"duplicate {'/'.join(keys)}: an earlier {form} record has "
                    "the same key (raw finding duplicate_key); the first record is mapped")
-        frame = frame[~dup.to_numpy()]
+        frame = _without(frame, dup.to_numpy())
     merges = list(spec.derivation.get("merge", [])) + list(block.get("merge", []))
     for m in merges:
         frame, unmatched = _merge(frame, m, ctx, spec)
         if m.get("required"):
             reason = m.get("reason") or f"no {m['form']} record for this subject"
             ctx.reject(frame, unmatched, reason)
-            frame = frame[~unmatched]
+            frame = _without(frame, unmatched)
     if "when" in block:
         keep = evaluate_condition(block["when"], frame, ctx, spec)
         reason = block.get("unmapped") or f"not selected by source block {block.get('id')}"
         ctx.reject(frame, ~keep, reason)
-        frame = frame[keep]
+        frame = _without(frame, ~keep)
     if "melt" in block:
         frame = _melt(frame, block["melt"], spec)
     return _renumbered(frame, copy=False)  # a frame of this function's own
+
+
+def _without(frame: pd.DataFrame, drop: np.ndarray) -> pd.DataFrame:
+    """``frame`` without the ``drop`` rows; the frame itself when none are dropped (a
+    boolean selection copies every column, usually to drop nothing)."""
+    return frame[~drop] if drop.any() else frame
 
 
 def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
