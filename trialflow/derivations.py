@@ -169,17 +169,19 @@ def _dates_of_forms(ctx: Context, spec: DatasetSpec, params: dict[str, Any]) -> 
             raise SpecError(spec.file, f"first_date/last_date need a form and column of a raw "
                             f"form; got {form!r}.{column!r}", spec.name)
         raw = ctx.raw[form]
+        dates, subjects = raw[column], raw["SUBJID"]
         if "when" in src:
-            raw = raw[evaluate_condition(src["when"], raw, ctx, spec)]
+            # Only the two columns are selected, not a copy of the whole form.
+            keep = evaluate_condition(src["when"], raw, ctx, spec)
+            dates, subjects = dates[keep], subjects[keep]
         # ISO text only, parsed once per distinct date (parse_edc_date of the column would
         # also spread the year, month, day and flags to every record, unused here).
-        codes, uniques = factor(raw[column])
-        iso = pd.Series(parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))["iso"]
-                        .to_numpy(dtype=object)[codes], index=raw.index, dtype=object)
+        codes, uniques = factor(dates)
+        iso = parse_edc_date(pd.Series(uniques, dtype=object).fillna(""))["iso"]
         # Only complete dates fix a first or last day; partial ones cannot be ordered.
-        complete = iso.str.len().eq(10)
-        parts.append(pd.DataFrame({"SUBJID": text(raw["SUBJID"])[complete],
-                                   "iso": iso[complete]}))
+        complete = iso.str.len().eq(10).to_numpy()[codes]
+        parts.append(pd.DataFrame({"SUBJID": text(subjects[complete]).to_numpy(),
+                                   "iso": iso.to_numpy(dtype=object)[codes[complete]]}))
     return pd.concat(parts, ignore_index=True)
 
 
