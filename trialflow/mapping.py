@@ -829,6 +829,7 @@ def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.Data
     if not ranks:
         return _renumbered(data)
     order = _stable_order(ranks)
+    del ranks  # not kept alive beside the sorted copy
     if order is None:
         # Already in order (a dataset sorted when it was built, sorted again by the
         # writer): no copy of every column.
@@ -857,7 +858,8 @@ def _stable_order(ranks: list[np.ndarray]) -> np.ndarray | None:
         key = np.zeros(len(ranks[0]), dtype=np.int64)
         for r, size in zip(ranks, sizes, strict=True):
             key *= size
-            key += r + 1
+            key += r
+            key += 1  # in place: no record-length temporary for r + 1
         if (key[1:] >= key[:-1]).all():
             return None
         return np.argsort(key, kind="stable")

@@ -348,8 +348,9 @@ def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
     present = v.ne("")
 
     def flag(mask: pd.Series, rule: str, message: str, severity: Severity = "error") -> None:
-        out.flag(np.asarray(mask, dtype=bool)[codes], df[name], order, name, rule, message,
-                 severity)
+        bad = np.asarray(mask, dtype=bool)
+        if bad.any():  # spread to the records only when some distinct value is flagged
+            out.flag(bad[codes], df[name], order, name, rule, message, severity)
 
     if col.required:
         flag(~present, "required",
@@ -500,7 +501,8 @@ def read_form(path: Path, form: RawForm,
     if len(frame) != records:  # defensive: the quote handling above and pandas disagree
         raise InputError(str(path), f"read {len(frame)} rows but counted {records}; quoting "
                          "is irregular", fix=_EXPORT_FIX)
-    frame = frame[form.column_names]
+    if list(frame.columns) != form.column_names:
+        frame = frame[form.column_names]  # spec order (a copy; not needed when in order)
 
     out = _Collector(str(path))
     for order, col in enumerate(form.columns):
