@@ -63,7 +63,7 @@ def iso_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
     1 January and 31 December; blank or malformed text gives NaT. Parsed once per
     distinct value.
     """
-    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    codes, uniques = factor(dtc)
     table = _bounds_of(pd.Series(uniques, dtype=object))
     lo = pd.Series(table["lo"].to_numpy()[codes], index=dtc.index)
     hi = pd.Series(table["hi"].to_numpy()[codes], index=dtc.index)
@@ -72,7 +72,7 @@ def iso_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def complete_date(dtc: pd.Series) -> pd.Series:
     """The date of a complete ISO 8601 date (time ignored); NaT for partial or blank."""
-    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    codes, uniques = factor(dtc)
     u = pd.Series(uniques, dtype=object).astype("string").fillna("").str.strip()
     dates = pd.to_datetime(u.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     return pd.Series(dates.to_numpy()[codes], index=dtc.index)

@@ -190,7 +190,12 @@ def factor(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes = cat.codes.astype(np.intp)
         codes[codes < 0] = len(uniques) - 1
         return codes, uniques
-    return pd.factorize(values, use_na_sentinel=False)
+    # Without missing values both factorisations agree; only use_na_sentinel=False
+    # first tests every cell for a missing value, a pass as long as the hashing.
+    codes, uniques = pd.factorize(values)
+    if len(codes) and codes.min() < 0:
+        return pd.factorize(values, use_na_sentinel=False)
+    return codes, uniques
 
 
 def categorical(codes: np.ndarray, table: np.ndarray | pd.Series | list[Any],
@@ -642,8 +647,8 @@ def _melt(frame: pd.DataFrame, melt: Mapping[str, Any], spec: DatasetSpec) -> pd
         else:
             melted[c] = pd.Series(col.to_numpy()[rows], index=index)
     melted[name] = categorical(np.tile(np.arange(k), n), columns, index)
-    codes, uniques = pd.factorize(frame[columns].to_numpy(dtype=object).reshape(-1),
-                                  use_na_sentinel=False)
+    codes, uniques = factor(pd.Series(frame[columns].to_numpy(dtype=object).reshape(-1),
+                                      dtype=object))
     melted[value] = categorical(codes, uniques, index)
     base = pd.DataFrame(melted, index=index, copy=False)  # the columns are new already
     del melted
