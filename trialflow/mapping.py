@@ -609,13 +609,18 @@ def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
                         spec.name)
     # A merged form adds attributes to a record; it must not multiply records. Duplicate
     # keys are reported by the raw checks; the first record is used.
-    other = other.drop_duplicates(subset=on, keep="first")
-    other = other.rename(columns={c: f"{form}.{c}" for c in other.columns})
-    left_keys = [text(frame[k]) for k in on]
-    right = other.assign(**{f"__key{i}": text(other[f"{form}.{k}"]) for i, k in enumerate(on)})
-    left = frame.assign(**{f"__key{i}": s for i, s in enumerate(left_keys)})
+    right = other.drop_duplicates(subset=on, keep="first")  # a frame of our own
+    right.columns = [f"{form}.{c}" for c in right.columns]
+    # The join keys are added to the frames in place and to a shallow copy of the left
+    # frame: assign, rename and drop would each copy every column of a large form.
+    left = frame.copy(deep=False)
     keys = [f"__key{i}" for i in range(len(on))]
-    merged = left.merge(right, on=keys, how="left", sort=False).drop(columns=keys)
+    for key, k in zip(keys, on, strict=True):
+        left[key] = text(frame[k])
+        right[key] = text(right[f"{form}.{k}"])
+    merged = left.merge(right, on=keys, how="left", sort=False)
+    for key in keys:
+        del merged[key]
     merged.index = frame.index
     unmatched = merged[f"{form}.{ROW_COL}"].isna().to_numpy()
     return merged, unmatched
