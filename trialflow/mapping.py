@@ -609,7 +609,9 @@ def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
                         spec.name)
     # A merged form adds attributes to a record; it must not multiply records. Duplicate
     # keys are reported by the raw checks; the first record is used.
-    right = other.drop_duplicates(subset=on, keep="first")  # a frame of our own
+    # A frame of our own (a shallow copy, not a slice pandas would warn about setting).
+    right = _without(other, other.duplicated(subset=on, keep="first").to_numpy()
+                     ).copy(deep=False)
     right.columns = [f"{form}.{c}" for c in right.columns]
     # The join keys are added to the frames in place and to a shallow copy of the left
     # frame: assign, rename and drop would each copy every column of a large form.
