@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
+from pandas.io.json import ujson_dumps
 
 from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
-from trialflow.spec import DatasetSpec
-from trialflow.xpt import is_date_format, sas_date_text
+from trialflow.mapping import factor
+from trialflow.spec import DatasetSpec, Variable
+from trialflow.xpt import is_date_format, put_cells, sas_date_text
 
 DATASET_JSON_VERSION = "1.1.0"
-CHUNK_ROWS = 100_000
+#: Bytes of rows laid out at once: bounds memory whatever the dataset's size.
+BLOCK_BYTES = 32 * 2**20
+_NULL = b"null"
 
 
 def _created() -> str:
@@ -58,12 +63,11 @@ def dataset_json(frame: pd.DataFrame, spec: DatasetSpec, study: str,
     keys = {k: i for i, k in enumerate(spec.keys, start=1)}
     columns = []
     for var in spec.variables:
-        integer = var.type == "Num" and (var.format or "").rstrip(".").isdigit()
         col: dict[str, Any] = {
             "itemOID": f"IT.{spec.name}.{var.name}",
             "name": var.name,
             "label": var.label,
-            "dataType": "string" if var.type == "Char" else ("integer" if integer
+            "dataType": "string" if var.type == "Char" else ("integer" if _is_integer(var)
                                                              else "double"),
             "length": var.length,
         }
@@ -90,47 +94,99 @@ def dataset_json(frame: pd.DataFrame, spec: DatasetSpec, study: str,
     }
 
 
-def _json_ready(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
-    """Blank text to null; integer-format numbers as nullable integers."""
-    out = pd.DataFrame(index=frame.index)
-    for var in spec.variables:
-        col = frame[var.name]
-        if var.type == "Char":
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                # A chunk of a categorical column, as the text the encoder writes.
-                col = pd.Series(np.asarray(col, dtype=object), index=col.index)
-            out[var.name] = col.where(col.ne(""), None)
-        elif is_date_format(var.format):
-            out[var.name] = pd.Series(sas_date_text(col.to_numpy(dtype=np.float64)),
-                                      index=col.index)
-        elif (var.format or "").rstrip(".").isdigit():
-            out[var.name] = col.round().astype("Int64")
-        else:
-            out[var.name] = col.astype("float64")
-    return out
+def _is_integer(var: Variable) -> bool:
+    """A numeric variable whose spec format is a whole number (``8.``): JSON integers."""
+    return var.type == "Num" and (var.format or "").rstrip(".").isdigit()
+
+
+def _strings(values: Iterable[Any]) -> list[bytes]:
+    """JSON text of each value as pandas' encoder writes it (``\\/``, ``\\uXXXX``), so
+    that the text of the files stays what it was; blank or missing as ``null``."""
+    return [_NULL if v is None or v != v or v == "" else
+            ujson_dumps(v, ensure_ascii=True).encode("ascii") for v in values]
+
+
+def _numbers(values: np.ndarray) -> list[bytes]:
+    """JSON text of each number: the shortest text that reads back as the same double
+    (orjson), ``null`` for missing."""
+    if not len(values):
+        return []
+    return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+
+
+def _value_texts(col: pd.Series, var: Variable) -> tuple[np.ndarray, np.ndarray]:
+    """Factor codes of a prepared column and the JSON text of each distinct value.
+
+    Each distinct value is encoded once: a column repeats a handful of codes, terms and
+    dates, and a categorical column is codes already.
+
+    Returns
+    -------
+    codes : ndarray of unsigned int
+        The smallest integer type that holds them: the codes of every column are held
+        while the rows are written.
+    table : ndarray of uint8, shape (distinct values, longest text)
+        Row ``i`` is the text of value ``i``, padded with zero bytes (never in JSON text:
+        the encoders escape a NUL character).
+    """
+    codes, uniques = factor(col)
+    if var.type == "Char":
+        texts = _strings(uniques)
+    elif is_date_format(var.format):
+        texts = _strings(sas_date_text(np.asarray(uniques, dtype=np.float64)))
+    elif _is_integer(var):
+        # Rounded as whole numbers (a float cast to integer text); missing stays null.
+        whole = pd.Series(uniques, dtype=np.float64).round().astype("Int64")
+        texts = _numbers(whole.to_numpy(dtype=np.int64, na_value=0))
+        for i in np.flatnonzero(whole.isna().to_numpy()):
+            texts[i] = _NULL
+    else:
+        texts = _numbers(np.asarray(uniques, dtype=np.float64))
+    table = np.array(texts, dtype=bytes)
+    codes = codes.astype(np.min_scalar_type(max(len(texts) - 1, 0)), copy=False)
+    return codes, table.view(np.uint8).reshape(len(texts), table.itemsize)
 
 
 def iter_rows_json(frame: pd.DataFrame, spec: DatasetSpec,
-                   chunk: int = CHUNK_ROWS) -> Iterator[str]:
-    """The ``rows`` array as JSON text pieces, encoded by pandas in chunks.
+                   block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The ``rows`` array as pieces of UTF-8 JSON text, built with numpy a block at a time.
 
-    Encoding chunk by chunk keeps memory flat: a 10-million-record dataset is never held
-    as Python lists, nor as a second (JSON-ready) copy of the frame: each chunk is made
-    ready (blanks to null, integers) on its own.
+    Each distinct value of a column is encoded once (:func:`_value_texts`); a block of
+    rows is then laid out as fixed-width records, as the XPT writer lays out its records:
+    ``,[`` cell ``,`` cell ... ``]`` with each cell its value's text taken by code and
+    padded with zero bytes, which are then deleted. No Python object is made per row or
+    per cell, and memory stays flat: the block holds at most ``block_bytes``.
     """
-    yield "["
-    for start in range(0, len(frame), chunk):
-        ready = _json_ready(frame.iloc[start:start + chunk], spec)
-        part = ready.to_json(orient="values", double_precision=15)
-        yield ("," if start else "") + part[1:-1]
-    yield "]"
+    columns = [_value_texts(frame[var.name], var) for var in spec.variables]
+    # Layout: the separator before each cell (",[" opens a row: its comma separates it
+    # from the row before and is dropped from the very first), then "]" closing the row.
+    seps = [b",["] + [b","] * (len(columns) - 1)
+    positions, reclen = [], 0
+    for sep, (_, table) in zip(seps, columns, strict=True):
+        positions.append(reclen + len(sep))
+        reclen += len(sep) + table.shape[1]
+    n = len(frame)
+    rows = max(1, min(n, block_bytes // (reclen + 1)))
+    block = np.zeros((rows, reclen + 1), dtype=np.uint8)
+    # The separators are the same in every block: written once.
+    for sep, pos in zip(seps, positions, strict=True):
+        block[:, pos - len(sep):pos] = np.frombuffer(sep, dtype=np.uint8)
+    block[:, reclen] = ord("]")
+    yield b"["
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        for pos, (codes, table) in zip(positions, columns, strict=True):
+            put_cells(block, pos, table, codes[start:stop])
+        piece = block[:stop - start].tobytes().translate(None, b"\0")
+        yield piece[1:] if start == 0 else piece
+    yield b"]"
 
 
 def dataset_json_with_rows(frame: pd.DataFrame, spec: DatasetSpec, study: str,
                            standard_oid: str = "SDTMIG.3.4") -> dict[str, Any]:
     """The whole document as a dict (for tests and small datasets)."""
     doc = dataset_json(frame, spec, study, standard_oid)
-    doc["rows"] = json.loads("".join(iter_rows_json(frame, spec)))
+    doc["rows"] = json.loads(b"".join(iter_rows_json(frame, spec)))
     return doc
 
 
@@ -141,10 +197,10 @@ def write_dataset_json(frame: pd.DataFrame, spec: DatasetSpec, path: Path, study
                       separators=(",", ":"), allow_nan=False)
 
     def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(head[:-1] + ',"rows":')
+        with open(tmp, "wb") as fh:
+            fh.write((head[:-1] + ',"rows":').encode("utf-8"))
             for piece in iter_rows_json(frame, spec):
                 fh.write(piece)
-            fh.write("}\n")
+            fh.write(b"}\n")
 
     return write_atomic(path, write)

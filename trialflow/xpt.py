@@ -597,6 +597,29 @@ def _char_table(col: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
     return codes, table
 
 
+def put_cells(block: np.ndarray, pos: int, table: np.ndarray, codes: np.ndarray) -> None:
+    """``block[:, pos:pos + width] = table[codes]``: each record's cell from a table of
+    fixed-width byte strings (a row per distinct value).
+
+    The cells are copied as opaque ``width``-byte items, not byte by byte: about twice as
+    fast for the narrow cells of a record.
+
+    Parameters
+    ----------
+    block : ndarray of uint8, shape (records, record length)
+        At least ``len(codes)`` records; ``block[:len(codes)]`` is written.
+    pos : int
+        Offset of the cell in the record.
+    table : ndarray of uint8, shape (distinct values, width)
+        C-contiguous.
+    codes : ndarray of int
+        Row of ``table`` for each record.
+    """
+    width = table.shape[1]
+    cells = block[:len(codes), pos:pos + width].view(f"V{width}")[:, 0]
+    cells[:] = table.view(f"V{width}")[:, 0][codes]
+
+
 def _write_records(fh: BinaryIO, frame: pd.DataFrame, spec: DatasetSpec,
                    widths: list[int], chunk: int = WRITE_CHUNK_ROWS) -> None:
     """The observations: fixed-width records, blank-padded to a multiple of 80 bytes."""
@@ -615,7 +638,7 @@ def _write_records(fh: BinaryIO, frame: pd.DataFrame, spec: DatasetSpec,
         for pos, width, source in columns:
             if isinstance(source, tuple):
                 codes, table = source
-                block[:, pos:pos + width] = table[codes[start:stop]]
+                put_cells(block, pos, table, codes[start:stop])
             else:
                 block[:, pos:pos + width] = ieee_to_ibm(source[start:stop])
         fh.write(block.tobytes())

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.datasetjson import dataset_json_with_rows, write_dataset_json
+from trialflow.datasetjson import dataset_json_with_rows, iter_rows_json, write_dataset_json
 from trialflow.xpt import prepare
 
 from .helpers import spec, var
@@ -49,3 +49,32 @@ def test_creation_time_is_fixed_for_reproducible_files(tmp_path: Path, monkeypat
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1564531200")
     doc = dataset_json_with_rows(frame, SPEC, "STUDY1")
     assert doc["datasetJSONCreationDateTime"] == "2019-07-31T00:00:00"
+
+
+def test_numbers_are_the_shortest_text_that_reads_back_exactly() -> None:
+    data = DATA.assign(AEDOSE=[1 / 3, 0.1 + 0.2])
+    frame, _ = prepare(data, SPEC)
+    text = b"".join(iter_rows_json(frame, SPEC))
+    # Not pandas' 15 digits (0.333333333333333): the double the XPT holds, exactly.
+    assert b"0.3333333333333333," in text and b"0.30000000000000004," in text
+    assert [row[2] for row in json.loads(text)] == [0.1 + 0.2, 1 / 3]  # sorted: S-1 first
+
+
+def test_text_is_escaped_as_before_and_blocks_join_seamlessly() -> None:
+    data = pd.DataFrame({"USUBJID": [f"S-{i:02d}" for i in range(7)],
+                         "AESEQ": [1.0, 2.0, np.nan, 4.4, 5.0, 6.0, 7.0],
+                         "AEDOSE": [0.5, np.nan, 2.0, 3.0, 1e-7, 5.0, 6.0],
+                         "AETERM": ["mg/dL", "Naüsea", "", 'say "hi"', "a\\b", "x", "🙂"]})
+    frame, _ = prepare(data, SPEC)
+    whole = b"".join(iter_rows_json(frame, SPEC))
+    assert b"".join(iter_rows_json(frame, SPEC, block_bytes=1)) == whole
+    assert rb'"mg\/dL"' in whole and rb'"Na\u00fcsea"' in whole and whole.isascii()
+    assert json.loads(whole) == [
+        ["S-00", 1, 0.5, "mg/dL"], ["S-01", 2, None, "Naüsea"], ["S-02", None, 2.0, None],
+        ["S-03", 4, 3.0, 'say "hi"'], ["S-04", 5, 1e-7, "a\\b"], ["S-05", 6, 5.0, "x"],
+        ["S-06", 7, 6.0, "🙂"]]
+
+
+def test_no_records_is_an_empty_rows_array() -> None:
+    frame, _ = prepare(DATA.iloc[:0], SPEC)
+    assert b"".join(iter_rows_json(frame, SPEC)) == b"[]"
