@@ -102,7 +102,7 @@ def _is_integer(var: Variable) -> bool:
 def _strings(values: Iterable[Any]) -> list[bytes]:
     """JSON text of each value as pandas' encoder writes it (``\\/``, ``\\uXXXX``), so
     that the text of the files stays what it was; blank or missing as ``null``."""
-    return [_NULL if v is None or v != v or v == "" else
+    return [_NULL if pd.isna(v) or v == "" else
             ujson_dumps(v, ensure_ascii=True).encode("ascii") for v in values]
 
 

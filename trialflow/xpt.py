@@ -48,7 +48,7 @@ from numpy.typing import ArrayLike
 from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, Severity
 from trialflow.io import source_date_epoch, write_atomic
-from trialflow.mapping import is_categorical, keep_categorical, per_value, sort_frame
+from trialflow.mapping import categorical, factor, is_categorical, sort_frame
 from trialflow.spec import DatasetSpec
 
 MAX_NAME = 8
@@ -240,22 +240,29 @@ def prepare(data: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[F
 
 def _char(col: pd.Series) -> pd.Series:
     """Text with '' for missing (trailing blanks dropped, as XPT pads them anyway);
-    whole-number floats print without '.0'."""
+    whole-number floats print without '.0'.
+
+    Categorical whatever the column was: the checks, the sort and both writers then work
+    on each distinct value once and take by code, instead of hashing every cell's text
+    again, and the prepared frame costs a code, not a pointer, per cell.
+    """
+    codes, uniques = factor(col)
+    values = pd.Series(uniques, dtype=object)
     if col.dtype.kind in "fi":
-        return per_value(col, lambda u: u.map(
-            lambda v: "" if pd.isna(v) else (f"{v:.0f}" if float(v).is_integer()
-                                             else repr(float(v)))).astype(object))
-    # A categorical column (a large mapped domain, e.g. QS) stays codes: the prepared
-    # frame then costs a code, not a pointer, per cell.
-    return keep_categorical(col, lambda u: u.astype("string").fillna("").str.rstrip()
-                            .astype(object))
+        text = values.map(lambda v: "" if pd.isna(v) else (
+            f"{v:.0f}" if float(v).is_integer() else repr(float(v))))
+    else:
+        text = values.astype("string").fillna("").str.rstrip()
+    return categorical(codes, text.to_numpy(dtype=object), col.index)
 
 
 def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
                 ) -> tuple[pd.Series, list[Finding]]:
+    """Values longer than declared or than XPT v5 holds (cut), non-ASCII values: the
+    values of a categorical text column (see :func:`_char`) checked once each."""
     found: list[Finding] = []
-    codes, uniques = pd.factorize(col)
-    u = pd.Series(uniques, dtype=object)
+    codes = col.cat.codes.to_numpy()
+    u = pd.Series(col.cat.categories, dtype=object)
     u_bytes = u.str.encode("utf-8").str.len().to_numpy()
     nbytes = u_bytes[codes] if len(u) else np.zeros(len(col), dtype=int)
 
@@ -279,8 +286,9 @@ def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
                               f"{name} has {bad.size} non-ASCII values; XPT v5 expects "
                               "ASCII (written as UTF-8)", "warning", row=int(bad[0]) + 1))
     if (nbytes > MAX_CHAR_BYTES).any():
-        col = col.map(lambda v: v.encode("utf-8")[:MAX_CHAR_BYTES]
-                      .decode("utf-8", "ignore")).astype(object)
+        # Two long values may be cut to one: categorical() merges their codes.
+        col = categorical(codes, [v.encode("utf-8")[:MAX_CHAR_BYTES].decode("utf-8", "ignore")
+                                  for v in u], col.index)
     return col, found
 
 
@@ -335,30 +343,35 @@ def write_prepared(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Path:
     # one); other formats are define.xml's business.
     formats = {v.name: v.format.upper() for v in spec.variables
                if v.type == "Num" and is_date_format(v.format)}
-    widths = _widths(frame, spec)
-    if widths is None or not all(_FORMAT.fullmatch(f) for f in formats.values()):
+    if frame.empty or not all(_FORMAT.fullmatch(f) for f in formats.values()):
+        return write_prepared_readstat(frame, spec, path)
+    texts = {v.name: _text_codes(frame[v.name]) for v in spec.variables if v.type == "Char"}
+    widths = _widths(spec, texts)
+    if widths is None:
         return write_prepared_readstat(frame, spec, path)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             fh.write(_xpt_head(spec, widths, formats))
-            _write_records(fh, frame, spec, widths)
+            _write_records(fh, frame, spec, widths, texts)
 
     return write_atomic(path, write)
 
 
-def _widths(frame: pd.DataFrame, spec: DatasetSpec) -> list[int] | None:
+def _widths(spec: DatasetSpec, texts: dict[str, tuple[np.ndarray, list[bytes]]]
+            ) -> list[int] | None:
     """Stored widths (Num 8; Char the declared length or the longest value in bytes),
-    or None when the numpy writer does not cover the frame (see :func:`write_prepared`)."""
-    if frame.empty:
-        return None
+    or None when the numpy writer does not cover them (see :func:`write_prepared`).
+    ``texts`` holds each text variable's :func:`_text_codes`."""
     widths = []
     for var in spec.variables:
         if var.type != "Char":
             widths.append(8)
             continue
-        longest = int(pd.Series(frame[var.name].unique()).str.encode("utf-8").str.len().max())
-        width = max(longest, var.length)
+        codes, encoded = texts[var.name]
+        # The longest value present: a categorical's unused categories do not count.
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        width = max(int(sizes[codes].max()), var.length)
         if not 0 < width <= MAX_CHAR_BYTES:
             return None
         widths.append(width)
@@ -584,17 +597,14 @@ def _xpt_head(spec: DatasetSpec, widths: list[int], formats: dict[str, str]) -> 
     return lib + member + names + _pad80(b"".join(descriptors)) + _OBS_HEADER
 
 
-def _char_table(col: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Factor codes of a text column and the blank-padded bytes of each distinct value."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=False)
+def _text_codes(col: pd.Series) -> tuple[np.ndarray, list[bytes]]:
+    """Factor codes of a text column and the UTF-8 bytes of each distinct value (missing
+    as ``b""``); a categorical column's codes are taken as they are, nothing is hashed."""
+    codes, uniques = factor(col)
     # The codes of every text column are held while the records are written: the
     # smallest integer type that holds them, not 8 bytes a cell.
     codes = codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False)
-    encoded = [("" if v is None or v is np.nan else str(v)).encode("utf-8")
-               for v in uniques]
-    table = np.frombuffer(b"".join(e.ljust(width, b" ") for e in encoded),
-                          dtype=np.uint8).reshape(len(encoded), width)
-    return codes, table
+    return codes, [("" if pd.isna(v) else str(v)).encode("utf-8") for v in uniques]
 
 
 def put_cells(block: np.ndarray, pos: int, table: np.ndarray, codes: np.ndarray) -> None:
@@ -620,15 +630,22 @@ def put_cells(block: np.ndarray, pos: int, table: np.ndarray, codes: np.ndarray)
     cells[:] = table.view(f"V{width}")[:, 0][codes]
 
 
-def _write_records(fh: BinaryIO, frame: pd.DataFrame, spec: DatasetSpec,
-                   widths: list[int], chunk: int = WRITE_CHUNK_ROWS) -> None:
-    """The observations: fixed-width records, blank-padded to a multiple of 80 bytes."""
+def _write_records(fh: BinaryIO, frame: pd.DataFrame, spec: DatasetSpec, widths: list[int],
+                   texts: dict[str, tuple[np.ndarray, list[bytes]]],
+                   chunk: int = WRITE_CHUNK_ROWS) -> None:
+    """The observations: fixed-width records, blank-padded to a multiple of 80 bytes.
+    ``texts`` holds each text variable's :func:`_text_codes`."""
     n, reclen = len(frame), sum(widths)
     columns: list[tuple[int, int, object]] = []
     position = 0
     for var, width in zip(spec.variables, widths, strict=True):
         if var.type == "Char":
-            columns.append((position, width, _char_table(frame[var.name], width)))
+            codes, encoded = texts[var.name]
+            # [:width]: a value longer than the width is an unused category (the width
+            # holds every value present), never written.
+            table = np.frombuffer(b"".join(e.ljust(width, b" ")[:width] for e in encoded),
+                                  dtype=np.uint8).reshape(len(encoded), width)
+            columns.append((position, width, (codes, table)))
         else:
             columns.append((position, width, frame[var.name].to_numpy(dtype=np.float64)))
         position += width
