@@ -33,11 +33,9 @@ from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
 from trialflow.mapping import factor
 from trialflow.spec import DatasetSpec, Variable
-from trialflow.xpt import is_date_format, put_cells, sas_date_text
+from trialflow.xpt import BLOCK_BYTES, is_date_format, put_cells, sas_date_text
 
 DATASET_JSON_VERSION = "1.1.0"
-#: Bytes of rows laid out at once: bounds memory whatever the dataset's size.
-BLOCK_BYTES = 32 * 2**20
 _NULL = b"null"
 
 
@@ -155,7 +153,8 @@ def iter_rows_json(frame: pd.DataFrame, spec: DatasetSpec,
     rows is then laid out as fixed-width records, as the XPT writer lays out its records:
     ``,[`` cell ``,`` cell ... ``]`` with each cell its value's text taken by code and
     padded with zero bytes, which are then deleted. No Python object is made per row or
-    per cell, and memory stays flat: the block holds at most ``block_bytes``.
+    per cell, and memory stays flat: the block holds at most ``block_bytes`` (one row if
+    a row is longer).
     """
     columns = [_value_texts(frame[var.name], var) for var in spec.variables]
     # Layout: the separator before each cell (",[" opens a row: its comma separates it

@@ -208,8 +208,14 @@ def test_numpy_writer_gives_pyreadstats_bytes(tmp_path: Path) -> None:
     assert ours == theirs
 
 
+@pytest.mark.parametrize("block_bytes, chunk_rows", [(None, None), (1_000, 100)])
 def test_numpy_writer_gives_pyreadstats_bytes_for_dates_numbers_and_text(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch, block_bytes: int | None, chunk_rows: int | None) -> None:
+    import trialflow.xpt as xpt
+
+    if block_bytes:  # blocks of 27 records, numbers converted 100 records at a time
+        monkeypatch.setattr(xpt, "BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(xpt, "CHUNK_ROWS", chunk_rows)
     rng = np.random.default_rng(7)
     n = 2_345  # several 80-byte cards, and a last one partly padded
     s = spec(var("USUBJID", length=12), var("TERM", length=5), var("X", type_="Num"),
