@@ -259,33 +259,38 @@ def _char(col: pd.Series) -> pd.Series:
 def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
                 ) -> tuple[pd.Series, list[Finding]]:
     """Values longer than declared or than XPT v5 holds (cut), non-ASCII values: the
-    values of a categorical text column (see :func:`_char`) checked once each."""
+    values of a categorical text column (see :func:`_char`) checked once each; its
+    records are looked at only when a value fails."""
     found: list[Finding] = []
     codes = col.cat.codes.to_numpy()
     u = pd.Series(col.cat.categories, dtype=object)
-    u_bytes = u.str.encode("utf-8").str.len().to_numpy()
-    nbytes = u_bytes[codes] if len(u) else np.zeros(len(col), dtype=int)
+    # Unused categories are no values of the column: they neither fail nor count.
+    present = np.bincount(codes, minlength=len(u)).astype(bool)
+    u_bytes = u.str.encode("utf-8").str.len().to_numpy(dtype=np.int64)
+    longest = int(u_bytes[present].max()) if present.any() else 0
 
-    def report(over: np.ndarray, rule: str, message: str) -> None:
-        idx = np.flatnonzero(over)
+    def rows(bad: np.ndarray) -> np.ndarray:
+        """The records holding a failing value (``bad``: one flag per category)."""
+        return np.flatnonzero(bad[codes]) if (bad & present).any() else np.empty(0, int)
+
+    def report(idx: np.ndarray, rule: str, message: str) -> None:
         if idx.size:
             examples = ", ".join(repr(col.iloc[i][:40]) for i in idx[:3])
             found.append(_finding(spec, name, examples, rule,
                                   f"{message} ({idx.size} values, longest "
-                                  f"{int(nbytes.max())} bytes)", row=int(idx[0]) + 1))
+                                  f"{longest} bytes)", row=int(idx[0]) + 1))
 
-    report(nbytes > length, "length", f"{name} is longer than its declared length {length} "
-           "— shorten the values or raise the length in the spec")
-    report(nbytes > MAX_CHAR_BYTES, "value_bytes", f"{name} is longer than "
-           f"{MAX_CHAR_BYTES} bytes, the most XPT v5 holds; the value is cut")
-    u_ascii = u.str.fullmatch(r"[\x00-\x7F]*").fillna(True).to_numpy(dtype=bool)
-    ascii_ok = u_ascii[codes] if len(u) else np.ones(len(col), dtype=bool)
-    if not ascii_ok.all():
-        bad = np.flatnonzero(~ascii_ok)
+    report(rows(u_bytes > length), "length", f"{name} is longer than its declared length "
+           f"{length} — shorten the values or raise the length in the spec")
+    too_long = rows(u_bytes > MAX_CHAR_BYTES)
+    report(too_long, "value_bytes", f"{name} is longer than {MAX_CHAR_BYTES} bytes, the "
+           "most XPT v5 holds; the value is cut")
+    bad = rows(~u.str.fullmatch(r"[\x00-\x7F]*").fillna(True).to_numpy(dtype=bool))
+    if bad.size:
         found.append(_finding(spec, name, col.iloc[bad[0]], "ascii",
                               f"{name} has {bad.size} non-ASCII values; XPT v5 expects "
                               "ASCII (written as UTF-8)", "warning", row=int(bad[0]) + 1))
-    if (nbytes > MAX_CHAR_BYTES).any():
+    if too_long.size:
         # Two long values may be cut to one: categorical() merges their codes.
         col = categorical(codes, [v.encode("utf-8")[:MAX_CHAR_BYTES].decode("utf-8", "ignore")
                                   for v in u], col.index)
