@@ -31,9 +31,8 @@ from pandas.io.json import ujson_dumps
 
 from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
-from trialflow.mapping import factor
 from trialflow.spec import DatasetSpec, Variable
-from trialflow.xpt import BLOCK_BYTES, is_date_format, put_cells, sas_date_text
+from trialflow.xpt import BLOCK_BYTES, compact_codes, is_date_format, put_cells, sas_date_text
 
 DATASET_JSON_VERSION = "1.1.0"
 _NULL = b"null"
@@ -100,7 +99,7 @@ def _is_integer(var: Variable) -> bool:
 def _strings(values: Iterable[Any]) -> list[bytes]:
     """JSON text of each value as pandas' encoder writes it (``\\/``, ``\\uXXXX``), so
     that the text of the files stays what it was; blank or missing as ``null``."""
-    return [_NULL if pd.isna(v) or v == "" else
+    return [_NULL if (not isinstance(v, str) and pd.isna(v)) or v == "" else
             ujson_dumps(v, ensure_ascii=True).encode("ascii") for v in values]
 
 
@@ -120,14 +119,13 @@ def _value_texts(col: pd.Series, var: Variable) -> tuple[np.ndarray, np.ndarray]
 
     Returns
     -------
-    codes : ndarray of unsigned int
-        The smallest integer type that holds them: the codes of every column are held
-        while the rows are written.
+    codes : ndarray of int
+        See :func:`trialflow.xpt.compact_codes`.
     table : ndarray of uint8, shape (distinct values, longest text)
         Row ``i`` is the text of value ``i``, padded with zero bytes (never in JSON text:
         the encoders escape a NUL character).
     """
-    codes, uniques = factor(col)
+    codes, uniques = compact_codes(col)
     if var.type == "Char":
         texts = _strings(uniques)
     elif is_date_format(var.format):
@@ -141,7 +139,6 @@ def _value_texts(col: pd.Series, var: Variable) -> tuple[np.ndarray, np.ndarray]
     else:
         texts = _numbers(np.asarray(uniques, dtype=np.float64))
     table = np.array(texts, dtype=bytes)
-    codes = codes.astype(np.min_scalar_type(max(len(texts) - 1, 0)), copy=False)
     return codes, table.view(np.uint8).reshape(len(texts), table.itemsize)
 
 

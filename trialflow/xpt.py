@@ -606,14 +606,28 @@ def _xpt_head(spec: DatasetSpec, widths: list[int], formats: dict[str, str]) -> 
     return lib + member + names + _pad80(b"".join(descriptors)) + _OBS_HEADER
 
 
-def _text_codes(col: pd.Series) -> tuple[np.ndarray, list[bytes]]:
-    """Factor codes of a text column and the UTF-8 bytes of each distinct value (missing
-    as ``b""``); a categorical column's codes are taken as they are, nothing is hashed."""
+def compact_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Factor codes of a column, in the smallest integer type that holds them, and its
+    distinct values (missing one of them, see :func:`trialflow.mapping.factor`).
+
+    The writers hold the codes of every column while they write the records: a code of
+    one or two bytes a cell, not eight. The codes of a categorical column without missing
+    values (a prepared text column) are taken as they are, not copied.
+    """
+    if is_categorical(col):
+        codes = col.cat.codes.to_numpy()
+        if not len(codes) or codes.min() >= 0:
+            return codes, col.cat.categories.to_numpy(dtype=object)
     codes, uniques = factor(col)
-    # The codes of every text column are held while the records are written: the
-    # smallest integer type that holds them, not 8 bytes a cell.
-    codes = codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False)
-    return codes, [("" if pd.isna(v) else str(v)).encode("utf-8") for v in uniques]
+    return codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False), uniques
+
+
+def _text_codes(col: pd.Series) -> tuple[np.ndarray, list[bytes]]:
+    """:func:`compact_codes` of a text column and the UTF-8 bytes of each distinct value
+    (missing as ``b""``)."""
+    codes, uniques = compact_codes(col)
+    return codes, [("" if not isinstance(v, str) and pd.isna(v) else str(v)).encode("utf-8")
+                   for v in uniques]
 
 
 def put_cells(block: np.ndarray, pos: int, table: np.ndarray,
