@@ -246,7 +246,7 @@ def _char(col: pd.Series) -> pd.Series:
     on each distinct value once and take by code, instead of hashing every cell's text
     again, and the prepared frame costs a code, not a pointer, per cell.
     """
-    codes, uniques = factor(col)
+    codes, uniques = compact_codes(col)
     values = pd.Series(uniques, dtype=object)
     if col.dtype.kind in "fi":
         text = values.map(lambda v: "" if pd.isna(v) else (
@@ -618,7 +618,17 @@ def compact_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes = col.cat.codes.to_numpy()
         if not len(codes) or codes.min() >= 0:
             return codes, col.cat.categories.to_numpy(dtype=object)
-    codes, uniques = factor(col)
+        codes, uniques = factor(col)
+    else:
+        # Missing values are code -1 here, then one value of their own:
+        # factorize(use_na_sentinel=False) would first look for missing values in every
+        # cell, a pass over a text column as costly as the hashing itself.
+        codes, uniques = pd.factorize(col)
+        uniques = np.asarray(uniques)
+        missing = codes < 0
+        if missing.any():
+            uniques = np.append(uniques, np.nan)
+            codes[missing] = len(uniques) - 1
     return codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False), uniques
 
 
