@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +96,28 @@ def _is_integer(var: Variable) -> bool:
     return var.type == "Num" and (var.format or "").rstrip(".").isdigit()
 
 
-def _strings(values: Iterable[Any]) -> list[bytes]:
+def _strings(values: Sequence[Any]) -> list[bytes]:
     """JSON text of each value as pandas' encoder writes it (``\\/``, ``\\uXXXX``), so
-    that the text of the files stays what it was; blank or missing as ``null``."""
-    return [_NULL if (not isinstance(v, str) and pd.isna(v)) or v == "" else
-            ujson_dumps(v, ensure_ascii=True).encode("ascii") for v in values]
+    that the text of the files stays what it was; blank or missing as ``null``.
+
+    Printable ASCII text (nearly all of it) is escaped all at once: pandas' encoder
+    escapes only ``\\``, ``"`` and ``/`` there, so the values are joined by a line
+    break (never in such text), escaped and split again. Other text is encoded one
+    value at a time.
+    """
+    texts = [_NULL] * len(values)
+    plain = [i for i, v in enumerate(values) if isinstance(v, str) and v and v.isascii()
+             and v.isprintable()]
+    if plain:
+        joined = "\n".join(values[i] for i in plain)
+        escaped = joined.replace("\\", "\\\\").replace('"', '\\"').replace("/", "\\/")
+        quoted = ('"' + escaped.replace("\n", '"\n"') + '"').encode("ascii").split(b"\n")
+        for i, text in zip(plain, quoted, strict=True):
+            texts[i] = text
+    for i, v in enumerate(values):
+        if texts[i] is _NULL and not (isinstance(v, str) and v == "") and not pd.isna(v):
+            texts[i] = ujson_dumps(v, ensure_ascii=True).encode("ascii")
+    return texts
 
 
 def _numbers(values: np.ndarray) -> list[bytes]:

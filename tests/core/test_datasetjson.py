@@ -78,3 +78,14 @@ def test_text_is_escaped_as_before_and_blocks_join_seamlessly() -> None:
 def test_no_records_is_an_empty_rows_array() -> None:
     frame, _ = prepare(DATA.iloc[:0], SPEC)
     assert b"".join(iter_rows_json(frame, SPEC)) == b"[]"
+
+
+def test_text_values_encoded_together_are_each_pandas_own_encoding() -> None:
+    from pandas.io.json import ujson_dumps
+
+    from trialflow.datasetjson import _strings
+
+    tricky = ['","', 'a\\', '\\",', '"', ",", "", "x/y", "Naüsea", "\t\n", "🙂", "[]", "a"]
+    texts = _strings(np.array([*tricky, np.nan, None, 7], dtype=object))
+    assert texts == [b"null" if v == "" else ujson_dumps(v).encode() for v in tricky] + [
+        b"null", b"null", b"7"]
