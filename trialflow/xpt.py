@@ -624,11 +624,12 @@ def compact_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         # factorize(use_na_sentinel=False) would first look for missing values in every
         # cell, a pass over a text column as costly as the hashing itself.
         codes, uniques = pd.factorize(col)
-        uniques = np.asarray(uniques)
         missing = codes < 0
         if missing.any():
-            uniques = np.append(uniques, np.nan)
+            # As objects (dates as Timestamps, by pandas): a NaN appended stays a NaN.
+            uniques = np.append(np.asarray(uniques, dtype=object), np.nan)
             codes[missing] = len(uniques) - 1
+        uniques = np.asarray(uniques)
     return codes.astype(np.min_scalar_type(max(len(uniques) - 1, 0)), copy=False), uniques
 
 

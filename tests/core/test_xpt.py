@@ -243,3 +243,16 @@ def test_ibm_conversion_of_edge_values_matches_readstat(tmp_path: Path) -> None:
     start = theirs.index(b"HEADER RECORD*******OBS     HEADER RECORD") + 80
     cards = np.frombuffer(theirs[start:start + 98 * len(values)], dtype=np.uint8)
     assert (ieee_to_ibm(values) == cards.reshape(-1, 98)[:, :8]).all()
+
+
+def test_text_of_numbers_dates_and_missing_values_in_text_variables() -> None:
+    s = spec(var("F", length=8), var("D", length=19), var("O", length=2), name="T",
+             label="T")
+    frame, _ = prepare(pd.DataFrame({
+        "F": [1.0, np.nan, 2.5],
+        "D": pd.to_datetime(["2020-01-01", None, "2020-01-02 10:00"], format="ISO8601"),
+        "O": ["a ", None, np.nan]}), s)
+    # Sorted by F: the record missing everything first.
+    assert frame["F"].tolist() == ["", "1", "2.5"]
+    assert frame["D"].tolist() == ["", "2020-01-01 00:00:00", "2020-01-02 10:00:00"]
+    assert frame["O"].tolist() == ["", "a", ""]
