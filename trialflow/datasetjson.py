@@ -6,9 +6,10 @@ numeric variables are ``double`` (or ``integer`` when the spec's ``format`` says
 a numeric SAS date (a date ``format`` such as ``DATE9.``, as ADaM's --DT variables) is
 ``date`` with ``targetDataType`` ``integer`` and its ``displayFormat``, its values ISO
 8601 dates (``2016-06-05``), as Dataset-JSON v1.1 specifies; missing values are
-``null``. ``datasetJSONCreationDateTime`` is fixed
-(``SOURCE_DATE_EPOCH`` if set, else 1970-01-01T00:00:00) so that the same data give
-the same bytes.
+``null``. A double is written as the shortest text that reads back as the same
+number, so the JSON holds exactly the XPT's values. ``datasetJSONCreationDateTime`` is
+fixed (``SOURCE_DATE_EPOCH`` if set, else 1970-01-01T00:00:00) so that the same data
+give the same bytes.
 
 Example
 -------
