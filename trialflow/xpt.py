@@ -263,10 +263,10 @@ def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
     records are looked at only when a value fails."""
     found: list[Finding] = []
     codes = col.cat.codes.to_numpy()
-    u = pd.Series(col.cat.categories, dtype=object)
+    u = col.cat.categories.to_numpy(dtype=object)
     # Unused categories are no values of the column: they neither fail nor count.
     present = np.bincount(codes, minlength=len(u)).astype(bool)
-    u_bytes = u.str.encode("utf-8").str.len().to_numpy(dtype=np.int64)
+    u_bytes = np.fromiter((len(v.encode("utf-8")) for v in u), dtype=np.int64, count=len(u))
     longest = int(u_bytes[present].max()) if present.any() else 0
 
     def rows(bad: np.ndarray) -> np.ndarray:
@@ -285,7 +285,7 @@ def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
     too_long = rows(u_bytes > MAX_CHAR_BYTES)
     report(too_long, "value_bytes", f"{name} is longer than {MAX_CHAR_BYTES} bytes, the "
            "most XPT v5 holds; the value is cut")
-    bad = rows(~u.str.fullmatch(r"[\x00-\x7F]*").fillna(True).to_numpy(dtype=bool))
+    bad = rows(~np.fromiter((v.isascii() for v in u), dtype=bool, count=len(u)))
     if bad.size:
         found.append(_finding(spec, name, col.iloc[bad[0]], "ascii",
                               f"{name} has {bad.size} non-ASCII values; XPT v5 expects "
