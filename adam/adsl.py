@@ -42,8 +42,8 @@ from adam.derive import (
     derive_var_merged_summary,
     derive_vars_merged,
     derive_vars_merged_supp,
-    drop_repeats,
     keep_spec_vars,
+    run_starts,
 )
 from trialflow.spec import DatasetSpec
 
@@ -57,8 +57,11 @@ DM_VARS = ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE
 
 
 def _dt(data: pd.DataFrame, dtc: str, new: str) -> pd.DataFrame:
-    """``data`` with ``new`` = the complete date of ``dtc``."""
-    return data.assign(**{new: convert_dtc_to_dt(data[dtc])})
+    """``data`` with ``new`` = the complete date of ``dtc`` (sharing the other columns:
+    ``assign`` copied every one)."""
+    out = data.copy(deep=False)
+    out[new] = convert_dtc_to_dt(data[dtc])
+    return out
 
 
 def prior_regimens(cm: pd.DataFrame, suppcm: pd.DataFrame, category: str,
@@ -284,12 +287,15 @@ def derive_var_lstalvdt(dataset: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame],
     frames = []
     for src in sources:
         data = sdtm[src["dataset"]]
-        # Only the subject and the date of the records meeting the condition: a copy of
-        # the whole domain per source (QS: 6 million records) is what this used to cost.
-        part = drop_repeats(data.loc[select(data, src.get("condition")),
-                                     ["USUBJID", src["date"]]])
-        dates = pd.DataFrame({"USUBJID": part["USUBJID"].to_numpy(),
-                              "_DT": convert_dtc_to_dt(part[src["date"]]).to_numpy()})
+        # Only the subject and the date of the records meeting the condition, as arrays
+        # (selecting them as a frame consolidated the whole domain first: QS has 6
+        # million records), and of those only the first of each run of equal ones.
+        keep = select(data, src.get("condition")).to_numpy()
+        subject = data["USUBJID"].to_numpy()[keep]
+        dtc = data[src["date"]].to_numpy()[keep]
+        new = run_starts(subject, dtc)
+        dates = pd.DataFrame({"USUBJID": subject[new],
+                              "_DT": convert_dtc_to_dt(pd.Series(dtc[new])).to_numpy()})
         frames.append((dates, "_DT", None))
     return derive_var_extreme_dt(dataset, KEY, "LSTALVDT", frames, mode="last")
 

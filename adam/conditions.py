@@ -44,7 +44,9 @@ def select(df: pd.DataFrame, condition: dict[str, Any] | None) -> pd.Series:
                 elif op == "ne":
                     mask &= col.ne(value) | col.isna()
                 elif op == "present":
-                    present = col.notna() & col.astype(str).str.strip().ne("")
+                    present = col.notna()
+                    if col.dtype.kind not in "biufmM":  # text: blank is missing too
+                        present &= col.astype(str).str.strip().ne("")
                     mask &= present if value else ~present
                 elif op in _COMPARE:
                     mask &= getattr(col, _COMPARE[op])(value).fillna(False).astype(bool)

@@ -118,18 +118,19 @@ def left_join(dataset: pd.DataFrame, part: pd.DataFrame, by_vars: Sequence[str]
     return out
 
 
-def drop_repeats(data: pd.DataFrame) -> pd.DataFrame:
-    """``data`` without the records equal (in every variable) to the record just before
-    them: nothing a group's extreme or distinct values depend on, and most of a long
-    dataset in key order (QS repeats the subject and date on every item)."""
-    if len(data) < 2:
-        return data
-    new = np.zeros(len(data), dtype=bool)
-    new[0] = True
-    for col in data.columns:
-        values = data[col].to_numpy()
-        new[1:] |= values[1:] != values[:-1]  # missing never equals: such records stay
-    return data[new]
+def run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Whether each record starts a run of records equal in every column: the first
+    record and each one that differs from the record just before it in some column (NaN
+    never equals, so such a record starts a run of its own).
+
+    Records in key order repeat most values (QS repeats the subject and date on every
+    item): the run starts are all a group's extreme or distinct values depend on.
+    """
+    start = np.zeros(len(columns[0]), dtype=bool)
+    start[:1] = True
+    for values in columns:
+        start[1:] |= values[1:] != values[:-1]
+    return start
 
 
 def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from adam.derive import run_starts
+
 
 def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> pd.DataFrame:
     """Subscale and total scores per questionnaire (one row per ``by`` group).
@@ -45,11 +47,7 @@ def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> p
     # key order: one per questionnaire, not one per item); each item's subscale is a
     # number. The sums and counts are then taken per questionnaire x subscale on one
     # integer key, not on the text of ``by``.
-    start = np.zeros(len(d), dtype=bool)
-    start[:1] = True
-    for col in by:
-        values = d[col].to_numpy()
-        start[1:] |= values[1:] != values[:-1]  # missing never equals: its own run
+    start = run_starts(*(d[col].to_numpy() for col in by))
     heads = pd.DataFrame({col: d[col].to_numpy()[start] for col in by}).groupby(by, sort=True)
     index = heads.size().index
     qid = heads.ngroup().to_numpy()[np.cumsum(start) - 1]

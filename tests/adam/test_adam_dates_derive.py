@@ -19,6 +19,7 @@ from adam.derive import (
     derive_var_merged_exist_flag,
     derive_var_obs_number,
     derive_vars_merged,
+    run_starts,
 )
 from trialflow.datasetjson import dataset_json_with_rows
 from trialflow.spec import DatasetSpec, Variable, load_codelists
@@ -121,6 +122,13 @@ def test_grouping_first_matching_group_and_missing() -> None:
                               "AGEGR1N")
     assert out["AGEGR1"].tolist() == ["<65", ">=65", ""]
     assert out["AGEGR1N"].tolist()[:2] == [1, 2] and np.isnan(out["AGEGR1N"].iloc[2])
+
+
+def test_run_starts_first_of_each_run_of_equal_records() -> None:
+    subject = np.array(["1", "1", "1", "2", "2", "1"], dtype=object)
+    day = np.array([5.0, 5.0, 6.0, 6.0, np.nan, np.nan])
+    assert run_starts(subject, day).tolist() == [True, False, True, True, True, True]
+    assert run_starts(subject[:0]).tolist() == []
 
 
 def test_condition_comparisons() -> None:
