@@ -134,4 +134,4 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
     ae = derive_vars_query(ae, d["queries"])
     ae = derive_vars_flags(ae, d["flags"])
     ae = derive_vars_occurrence(ae, d["queries"])
-    return keep_spec_vars(ae, spec).reset_index(drop=True)
+    return keep_spec_vars(ae, spec)

@@ -170,4 +170,4 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
     for c in ("AVISIT", "SRCDOM", "SRCVAR", "PDSRC"):
         adrs[c] = adrs[c].fillna("")
     adrs = derive_var_obs_number(adrs, KEY, ["PARAMN", "ADT", "AVISITN", "SRCSEQ"], "ASEQ")
-    return keep_spec_vars(adrs, spec).reset_index(drop=True)
+    return keep_spec_vars(adrs, spec)

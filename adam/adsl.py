@@ -418,4 +418,4 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
     adsl = derive_var_lvefdfl(adsl, inputs["CV"], **d["lvef_decline"])
     adsl = derive_var_qolfl(adsl, inputs["QS"], d["instrument"], d["qol_baseline_visitnum"])
     adsl = derive_vars_groupings(adsl, d["groupings"])
-    return keep_spec_vars(adsl, spec).reset_index(drop=True)
+    return keep_spec_vars(adsl, spec)

@@ -82,4 +82,4 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
         tte[c] = tte[c].fillna("")
     tte["CNSR"] = tte["CNSR"].astype("float64")
     tte["SRCSEQ"] = pd.to_numeric(tte["SRCSEQ"], errors="coerce")
-    return keep_spec_vars(tte, spec).reset_index(drop=True)
+    return keep_spec_vars(tte, spec)

@@ -330,7 +330,16 @@ def derive_var_chg(dataset: pd.DataFrame, filter: dict[str, Any] | None = None  
 
 
 def keep_spec_vars(dataset: pd.DataFrame, spec: Any) -> pd.DataFrame:
-    """The dataset's variables that ``spec`` (a DatasetSpec) declares, in spec order; work
-    variables are dropped (a declared variable the dataset lacks is left for the writer
-    to report)."""
-    return dataset[[v for v in spec.variable_names if v in dataset.columns]]
+    """The dataset's variables that ``spec`` (a DatasetSpec) declares, in spec order, its
+    records numbered 0, 1, ...; work variables are dropped (a declared variable the
+    dataset lacks is left for the writer to report).
+
+    The new frame shares the dataset's columns: selecting them (or ``reset_index``)
+    stacked them into blocks, a copy of every column (ADQS has 1.4 million records at
+    100 times the study), which the writer, reading column by column, does not need.
+    """
+    names = [v for v in spec.variable_names if v in dataset.columns]
+    out = pd.DataFrame({v: dataset[v] for v in names}, index=dataset.index, columns=names,
+                       copy=False)
+    out.index = pd.RangeIndex(len(out))
+    return out
