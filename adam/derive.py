@@ -68,6 +68,15 @@ def _new_vars(new_vars: Mapping[str, str] | Sequence[str] | None,
     return {c: c for c in new_vars}
 
 
+def _run_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Factor codes of ``values`` (missing is one value) and how many distinct values
+    there are, from the first value of each run of equal ones: a by-variable in key
+    order repeats each value (hashing every text was most of the time of a merge)."""
+    start = run_starts(values)
+    codes, uniques = pd.factorize(values[start], use_na_sentinel=False)
+    return codes[np.cumsum(start) - 1], len(uniques)
+
+
 def _match(dataset: pd.DataFrame, part: pd.DataFrame, by_vars: Sequence[str]
            ) -> np.ndarray | None:
     """For each record of ``dataset``, the position of the record of ``part`` (unique
@@ -80,10 +89,9 @@ def _match(dataset: pd.DataFrame, part: pd.DataFrame, by_vars: Sequence[str]
         a, b = dataset[key], part[key]
         if a.dtype != b.dtype or not isinstance(a.dtype, np.dtype):
             return None
-        codes, uniques = pd.factorize(np.concatenate([a.to_numpy(), b.to_numpy()]),
-                                      use_na_sentinel=False)
+        codes, count = _run_codes(np.concatenate([a.to_numpy(), b.to_numpy()]))
         # Both sides numbered together, then renumbered: the combined key stays small.
-        codes, _ = pd.factorize(np.concatenate([left, right]) * len(uniques) + codes)
+        codes, _ = pd.factorize(np.concatenate([left, right]) * count + codes)
         left, right = codes[:len(left)], codes[len(left):]
     return pd.Index(right).get_indexer(left)
 
