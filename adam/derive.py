@@ -43,12 +43,25 @@ def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
     return cols, [not o.startswith("-") for o in order]
 
 
+def _columns(data: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The variables ``names`` of ``data`` (each once), as a frame that shares their
+    columns and index: ``data[names]`` copies every one."""
+    names = list(dict.fromkeys(names))
+    return pd.DataFrame({n: data[n] for n in names}, index=data.index, columns=names,
+                        copy=False)
+
+
+def _rows(data: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """The records of ``data`` where ``keep`` holds (``data`` itself when all do: a
+    boolean selection of every record copies every column)."""
+    return data if keep.all() else data[keep]
+
+
 def _keys(data: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str],
           *more: str) -> pd.DataFrame:
     """Only the variables of ``data`` that sorting by ``by_vars`` and ``order`` needs (and
     ``more``): sorting the whole dataset to find an order copied every column."""
-    cols = dict.fromkeys([*by_vars, *_order_keys(order)[0], *more])
-    return data[list(cols)]
+    return _columns(data, [*by_vars, *_order_keys(order)[0], *more])
 
 
 def _sorted(data: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str]) -> pd.DataFrame:
@@ -153,9 +166,10 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
     without it the filtered records must be unique per group (else ``ValueError``).
     ``exist_flag`` names a Y/N variable saying whether a record was found.
     """
-    add = dataset_add[select(dataset_add, filter_add)]
-    if order and new_vars is not None:
-        add = _keys(add, by_vars, order, *_new_vars(new_vars, add, by_vars).values())
+    names = _new_vars(new_vars, dataset_add, by_vars)
+    # Only the variables used, of the records meeting the filter.
+    add = _rows(_keys(dataset_add, by_vars, order or [], *names.values()),
+                select(dataset_add, filter_add))
     if order:
         add = _sorted(add, by_vars, order)
         add = add.drop_duplicates(list(by_vars), keep="first" if mode == "first" else "last")
@@ -163,7 +177,6 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
         dup = add[add.duplicated(list(by_vars), keep=False)][list(by_vars)].iloc[0].tolist()
         raise ValueError(f"more than one record per {', '.join(by_vars)} to merge "
                          f"(e.g. {dup}); give an order")
-    names = _new_vars(new_vars, add, by_vars)
     part = add[list(by_vars) + list(names.values())].copy()
     part.columns = list(by_vars) + list(names)
     if exist_flag:
@@ -193,8 +206,8 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
                                  ) -> pd.DataFrame:
     """``new_var`` = ``true_value`` if ``dataset_add`` has a record of the group (after
     ``filter_add``) meeting ``condition``, else ``false_value``."""
-    add = dataset_add[select(dataset_add, filter_add)]
-    hit = add[select(add, condition)][list(by_vars)].drop_duplicates()
+    keep = select(dataset_add, filter_add) & select(dataset_add, condition)
+    hit = _rows(_columns(dataset_add, by_vars), keep).drop_duplicates()
     hit = hit.assign(_hit=True)
     if "_hit" in dataset.columns:
         out = dataset.merge(hit, on=list(by_vars), how="left")
@@ -214,14 +227,15 @@ def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
     ``dataset_add``: ``count`` (records), ``nunique`` (distinct values), ``max``,
     ``min`` or ``join`` (distinct values in order of appearance, joined by ``/``).
     Groups without records get ``missing_value``."""
-    add = dataset_add[select(dataset_add, filter_add)]
+    add = _rows(_columns(dataset_add, [*by_vars, analysis_var]), select(dataset_add, filter_add))
     g = add.groupby(list(by_vars), sort=False)[analysis_var]
     if summary == "join" and g.ngroups:
-        # The distinct values first (in order of appearance), then one join per group:
-        # not a Python function over every group's values.
+        # The distinct values first (in order of appearance), each with a "/" after it,
+        # then summed per group (pandas adds text in compiled code; a join per group
+        # called Python once per subject), less the last "/".
         text = add.loc[add[analysis_var].notna(), list(by_vars)].assign(
-            _v=add[analysis_var].dropna().astype(str)).drop_duplicates()
-        values = text.groupby(list(by_vars), sort=False)["_v"].agg("/".join).reindex(
+            _v=add[analysis_var].dropna().astype(str) + "/").drop_duplicates()
+        values = text.groupby(list(by_vars), sort=False)["_v"].sum().str[:-1].reindex(
             g.size().index, fill_value="")
     elif summary == "join":
         values = g.agg(lambda s: "/".join(dict.fromkeys(s.dropna().astype(str))))
@@ -260,9 +274,9 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str],
     """Flag the first (or last) record of each by-group in ``order`` among the records
     meeting ``filter``; the others get ``false_value``."""
     out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    cand = out[select(out, filter)]
+    cand = _rows(_keys(out, by_vars, order), select(out, filter))
     if len(cand):
-        ordered = _sorted(_keys(cand, by_vars, order), by_vars, order)
+        ordered = _sorted(cand, by_vars, order)
         pick = ordered.drop_duplicates(list(by_vars),
                                        keep="first" if mode == "first" else "last").index
     else:
@@ -346,8 +360,6 @@ def keep_spec_vars(dataset: pd.DataFrame, spec: Any) -> pd.DataFrame:
     stacked them into blocks, a copy of every column (ADQS has 1.4 million records at
     100 times the study), which the writer, reading column by column, does not need.
     """
-    names = [v for v in spec.variable_names if v in dataset.columns]
-    out = pd.DataFrame({v: dataset[v] for v in names}, index=dataset.index, columns=names,
-                       copy=False)
+    out = _columns(dataset, [v for v in spec.variable_names if v in dataset.columns])
     out.index = pd.RangeIndex(len(out))
     return out
