@@ -90,10 +90,12 @@ def _source_dates(datasets: dict[str, pd.DataFrame], sources: tuple[Source, ...]
         if src.dataset not in datasets:
             raise KeyError(f"source dataset {src.dataset} is not available")
         d = datasets[src.dataset]
-        sel = d[select(d, src.condition) & d[src.date].notna()]
-        cols = [KEY, src.date] + ([src.seq] if src.seq else [])
-        c = sel[cols].rename(columns={src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq
-                                                          else {})})
+        # Only the subject, date and sequence of the records meeting the condition,
+        # column by column: selecting records of the whole dataset (ADQS: 1.4 million
+        # records at 21,900 subjects) copied every column.
+        keep = (select(d, src.condition) & d[src.date].notna()).to_numpy()
+        names = {KEY: KEY, src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq else {})}
+        c = pd.DataFrame({new: d[old].to_numpy()[keep] for old, new in names.items()})
         c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
         c = c.drop_duplicates(KEY)
         c["_order"] = order
