@@ -81,13 +81,24 @@ def _new_vars(new_vars: Mapping[str, str] | Sequence[str] | None,
     return {c: c for c in new_vars}
 
 
-def _run_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Factor codes of ``values`` (missing is one value) and how many distinct values
-    there are, from the first value of each run of equal ones: a by-variable in key
-    order repeats each value (hashing every text was most of the time of a merge)."""
+def run_factorize(values: np.ndarray, use_na_sentinel: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values)``, found from the first value of each run of equal ones: a
+    variable of a dataset in key order repeats each value (hashing every text was most
+    of the time of a merge)."""
     start = run_starts(values)
-    codes, uniques = pd.factorize(values[start], use_na_sentinel=False)
-    return codes[np.cumsum(start) - 1], len(uniques)
+    codes, uniques = pd.factorize(values[start], use_na_sentinel=use_na_sentinel)
+    return codes[np.cumsum(start) - 1], uniques
+
+
+def as_categorical(values: pd.Series) -> pd.Series:
+    """Text ``values`` as a categorical column (categories in order of appearance,
+    missing as missing): what the writer keeps the text of a large dataset as, writing
+    each distinct value once and the records as codes, not as one text per record."""
+    codes, uniques = run_factorize(values.to_numpy())
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(uniques, dtype=object),
+                                               validate=False),
+                     index=values.index, name=values.name)
 
 
 def _match(dataset: pd.DataFrame, part: pd.DataFrame, by_vars: Sequence[str]
@@ -102,9 +113,10 @@ def _match(dataset: pd.DataFrame, part: pd.DataFrame, by_vars: Sequence[str]
         a, b = dataset[key], part[key]
         if a.dtype != b.dtype or not isinstance(a.dtype, np.dtype):
             return None
-        codes, count = _run_codes(np.concatenate([a.to_numpy(), b.to_numpy()]))
+        codes, uniques = run_factorize(np.concatenate([a.to_numpy(), b.to_numpy()]),
+                                       use_na_sentinel=False)
         # Both sides numbered together, then renumbered: the combined key stays small.
-        codes, _ = pd.factorize(np.concatenate([left, right]) * count + codes)
+        codes, _ = pd.factorize(np.concatenate([left, right]) * len(uniques) + codes)
         left, right = codes[:len(left)], codes[len(left):]
     return pd.Index(right).get_indexer(left)
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from adam import build_adam, write_adam
+from adam import STANDARD_OID, build_adam, write_adam
 from sdtm import build_sdtm, write_sdtm
 from trialflow import SPECS
 from trialflow.cli import main
+from trialflow.package import write_datasets
 from trialflow.spec import (
     load_codelists,
     load_dataset_specs,
@@ -173,6 +174,16 @@ def test_simulated_study_adam_is_consistent(simulated) -> None:
     assert len(adam["ADAE"]) == len(sdtm["AE"])
     assert (adsl.loc[adsl["SAFFL"] == "Y", "ITTFL"] == "Y").all()
     assert (adsl.loc[adsl["FASFL"] == "Y", "ITTFL"] == "Y").all()
+
+
+def test_adam_text_handed_to_the_writer_as_categoricals_changes_no_byte(
+        simulated, tmp_path: Path) -> None:
+    _, adam, adam_dir, specs, _ = simulated
+    write_datasets(adam, specs, tmp_path, load_study().id, STANDARD_OID)  # text as text
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in adam_dir.iterdir())
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (adam_dir / path.name).read_bytes(), path.name
 
 
 def test_an_empty_study_gives_empty_datasets_without_error() -> None:

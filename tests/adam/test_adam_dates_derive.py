@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adam import text_as_categorical
 from adam.conditions import select
 from adam.dates import derive_vars_dt, impute_dtc_dt
 from adam.derive import (
@@ -19,6 +20,7 @@ from adam.derive import (
     derive_var_merged_exist_flag,
     derive_var_obs_number,
     derive_vars_merged,
+    run_factorize,
     run_starts,
 )
 from trialflow.datasetjson import dataset_json_with_rows
@@ -129,6 +131,29 @@ def test_run_starts_first_of_each_run_of_equal_records() -> None:
     day = np.array([5.0, 5.0, 6.0, 6.0, np.nan, np.nan])
     assert run_starts(subject, day).tolist() == [True, False, True, True, True, True]
     assert run_starts(subject[:0]).tolist() == []
+
+
+def test_run_factorize_is_factorize() -> None:
+    values = np.array(["b", "b", "a", None, None, np.nan, "b", "a", "a"], dtype=object)
+    for sentinel in (True, False):
+        codes, uniques = run_factorize(values, use_na_sentinel=sentinel)
+        want_codes, want_uniques = pd.factorize(values, use_na_sentinel=sentinel)
+        assert codes.tolist() == want_codes.tolist()
+        assert pd.Series(uniques).equals(pd.Series(want_uniques))
+
+
+def test_text_as_categorical_only_the_text_of_char_variables() -> None:
+    spec = DatasetSpec(name="X", label="X", cls="", structure="", standard="", keys=(),
+                       sort=(), variables=(Variable("A", "A", "Char", 8, "Derived", False),
+                                           Variable("N", "N", "Num", 8, "Derived", False),
+                                           Variable("C", "C", "Char", 8, "Derived", False)))
+    data = pd.DataFrame({"A": ["x", "", np.nan, "x"], "N": ["1", "2", "3", "4"],
+                         "C": [1.0, 2.0, 3.0, 4.0], "W": ["w"] * 4}, dtype=object)
+    data["C"] = data["C"].astype(float)
+    out = text_as_categorical(data, spec)
+    assert out["A"].dtype == "category" and out["A"].tolist() == data["A"].tolist()
+    assert [out[c].dtype for c in ("N", "C", "W")] == [object, float, object]
+    assert data["A"].dtype == object  # the dataset itself is left as it was
 
 
 def test_condition_comparisons() -> None:
