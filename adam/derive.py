@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adam.conditions import select
+from adam.conditions import condition_variables, select
 
 
 def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
@@ -43,15 +43,18 @@ def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
     return cols, [not o.startswith("-") for o in order]
 
 
-def _columns(data: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+def share_columns(data: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     """The variables ``names`` of ``data`` (each once), as a frame that shares their
-    columns and index: ``data[names]`` copies every one."""
+    columns and index: ``data[names]`` copies every one (and is what raises when one is
+    missing)."""
     names = list(dict.fromkeys(names))
+    if not data.columns.is_unique or not set(names) <= set(data.columns):
+        return data[names]
     return pd.DataFrame({n: data[n] for n in names}, index=data.index, columns=names,
                         copy=False)
 
 
-def _rows(data: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+def rows_where(data: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     """The records of ``data`` where ``keep`` holds (``data`` itself when all do: a
     boolean selection of every record copies every column)."""
     return data if keep.all() else data[keep]
@@ -61,7 +64,7 @@ def _keys(data: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str],
           *more: str) -> pd.DataFrame:
     """Only the variables of ``data`` that sorting by ``by_vars`` and ``order`` needs (and
     ``more``): sorting the whole dataset to find an order copied every column."""
-    return _columns(data, [*by_vars, *_order_keys(order)[0], *more])
+    return share_columns(data, [*by_vars, *_order_keys(order)[0], *more])
 
 
 def _sorted(data: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str]) -> pd.DataFrame:
@@ -178,10 +181,10 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
     without it the filtered records must be unique per group (else ``ValueError``).
     ``exist_flag`` names a Y/N variable saying whether a record was found.
     """
+    keep = select(dataset_add, filter_add)
     names = _new_vars(new_vars, dataset_add, by_vars)
     # Only the variables used, of the records meeting the filter.
-    add = _rows(_keys(dataset_add, by_vars, order or [], *names.values()),
-                select(dataset_add, filter_add))
+    add = rows_where(_keys(dataset_add, by_vars, order or [], *names.values()), keep)
     if order:
         add = _sorted(add, by_vars, order)
         add = add.drop_duplicates(list(by_vars), keep="first" if mode == "first" else "last")
@@ -218,8 +221,12 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
                                  ) -> pd.DataFrame:
     """``new_var`` = ``true_value`` if ``dataset_add`` has a record of the group (after
     ``filter_add``) meeting ``condition``, else ``false_value``."""
-    keep = select(dataset_add, filter_add) & select(dataset_add, condition)
-    hit = _rows(_columns(dataset_add, by_vars), keep).drop_duplicates()
+    # Only the by-variables and those the condition tests, of the records meeting the
+    # filter.
+    tested = [v for v in condition_variables(condition) if v in dataset_add.columns]
+    add = rows_where(share_columns(dataset_add, [*by_vars, *tested]),
+                     select(dataset_add, filter_add))
+    hit = rows_where(share_columns(add, by_vars), select(add, condition)).drop_duplicates()
     hit = hit.assign(_hit=True)
     if "_hit" in dataset.columns:
         out = dataset.merge(hit, on=list(by_vars), how="left")
@@ -239,7 +246,8 @@ def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
     ``dataset_add``: ``count`` (records), ``nunique`` (distinct values), ``max``,
     ``min`` or ``join`` (distinct values in order of appearance, joined by ``/``).
     Groups without records get ``missing_value``."""
-    add = _rows(_columns(dataset_add, [*by_vars, analysis_var]), select(dataset_add, filter_add))
+    keep = select(dataset_add, filter_add)
+    add = rows_where(share_columns(dataset_add, [*by_vars, analysis_var]), keep)
     g = add.groupby(list(by_vars), sort=False)[analysis_var]
     if summary == "join" and g.ngroups:
         # The distinct values first (in order of appearance), each with a "/" after it,
@@ -286,7 +294,8 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str],
     """Flag the first (or last) record of each by-group in ``order`` among the records
     meeting ``filter``; the others get ``false_value``."""
     out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    cand = _rows(_keys(out, by_vars, order), select(out, filter))
+    keep = select(out, filter)
+    cand = rows_where(_keys(out, by_vars, order), keep)
     if len(cand):
         ordered = _sorted(cand, by_vars, order)
         pick = ordered.drop_duplicates(list(by_vars),
@@ -372,6 +381,6 @@ def keep_spec_vars(dataset: pd.DataFrame, spec: Any) -> pd.DataFrame:
     stacked them into blocks, a copy of every column (ADQS has 1.4 million records at
     100 times the study), which the writer, reading column by column, does not need.
     """
-    out = _columns(dataset, [v for v in spec.variable_names if v in dataset.columns])
+    out = share_columns(dataset, [v for v in spec.variable_names if v in dataset.columns])
     out.index = pd.RangeIndex(len(out))
     return out

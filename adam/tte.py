@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import select
+from adam.derive import rows_where, share_columns
 
 KEY = "USUBJID"
 
@@ -90,12 +91,12 @@ def _source_dates(datasets: dict[str, pd.DataFrame], sources: tuple[Source, ...]
         if src.dataset not in datasets:
             raise KeyError(f"source dataset {src.dataset} is not available")
         d = datasets[src.dataset]
-        # Only the subject, date and sequence of the records meeting the condition,
-        # column by column: selecting records of the whole dataset (ADQS: 1.4 million
-        # records at 21,900 subjects) copied every column.
-        keep = (select(d, src.condition) & d[src.date].notna()).to_numpy()
-        names = {KEY: KEY, src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq else {})}
-        c = pd.DataFrame({new: d[old].to_numpy()[keep] for old, new in names.items()})
+        keep = select(d, src.condition) & d[src.date].notna()
+        cols = [KEY, src.date] + ([src.seq] if src.seq else [])
+        # Only these variables of the records kept: selecting records of the whole
+        # dataset (ADQS: 1.4 million records at 21,900 subjects) copied every column.
+        c = rows_where(share_columns(d, cols), keep).rename(
+            columns={src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq else {})})
         c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
         c = c.drop_duplicates(KEY)
         c["_order"] = order
