@@ -62,11 +62,11 @@ def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> p
     size = len(index) * len(names)
     answered = ~np.isnan(score)
     n = np.bincount(cell[answered], minlength=size).reshape(len(index), len(names))
-    # The sums by pandas' groupby (compensated summation, records in order), as before.
-    sums = pd.Series(score).groupby(cell, sort=True).sum(min_count=1)
-    total = np.full(size, np.nan)
-    total[sums.index.to_numpy()] = sums.to_numpy()
-    total = total.reshape(len(index), len(names))
+    # The sums by pandas' groupby (compensated summation, records in order), as before,
+    # over every cell; the cells as the codes of a categorical: no hashing of them.
+    cells = pd.Categorical.from_codes(cell, categories=pd.RangeIndex(size), validate=False)
+    total = pd.Series(score).groupby(cells, observed=False).sum(min_count=1).to_numpy(
+        ).reshape(len(index), len(names))
     out = pd.DataFrame(index=index)
     for j, (name, sub_spec) in enumerate(spec["subscales"].items()):
         k = len(sub_spec["items"])
