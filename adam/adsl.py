@@ -43,7 +43,9 @@ from adam.derive import (
     derive_vars_merged,
     derive_vars_merged_supp,
     keep_spec_vars,
+    rows_where,
     run_starts,
+    share_columns,
 )
 from trialflow.spec import DatasetSpec
 
@@ -287,12 +289,12 @@ def derive_var_lstalvdt(dataset: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame],
     frames = []
     for src in sources:
         data = sdtm[src["dataset"]]
-        # Only the subject and the date of the records meeting the condition, as arrays
-        # (selecting them as a frame consolidated the whole domain first: QS has 6
-        # million records), and of those only the first of each run of equal ones.
-        keep = select(data, src.get("condition")).to_numpy()
-        subject = data["USUBJID"].to_numpy()[keep]
-        dtc = data[src["date"]].to_numpy()[keep]
+        # Only the subject and the date of the records meeting the condition (a copy of
+        # the whole domain per source, QS: 6 million records, is what this used to
+        # cost), and of those only the first of each run of equal ones.
+        part = rows_where(share_columns(data, ["USUBJID", src["date"]]),
+                          select(data, src.get("condition")))
+        subject, dtc = part["USUBJID"].to_numpy(), part[src["date"]].to_numpy()
         new = run_starts(subject, dtc)
         dates = pd.DataFrame({"USUBJID": subject[new],
                               "_DT": convert_dtc_to_dt(pd.Series(dtc[new])).to_numpy()})
