@@ -254,7 +254,9 @@ class _Dataset:
         # Most variables have one in their first records: then the millions of others
         # need not be factorised for this question.
         head = self.data[name].iloc[:_HEAD_RECORDS]
-        return bool(_present(pd.Series(head.unique(), dtype=head.dtype)).any()
+        # As an array: a categorical's unique() is categorical, which _present would
+        # take for numbers.
+        return bool(_present(pd.Series(np.asarray(head.unique()))).any()
                     or _present(self.distinct(name)).any())
 
 
@@ -315,12 +317,14 @@ def _read_dataset(spec: DatasetSpec, directory: Path) -> _Dataset:
     # Only the variables whose values are described (decoding the others was over a
     # quarter of the reading at 21,900 subjects), all of the spec's when the header
     # cannot be read on its own; define describes nothing else of the data.
+    # Text as categoricals: their distinct values are what is described, and the reader
+    # has found them already (ColumnFactors takes the codes).
     xpt = read_xpt(path, columns=spec.variable_names if header is None
-                   else _with_values(spec))
+                   else _with_values(spec), categorical=True)
     if xpt.data.columns.empty:
         # None of them in the file: all of it, so that a file with records is not taken
         # for an empty one.
-        xpt = read_xpt(path)
+        xpt = read_xpt(path, categorical=True)
     widths = {} if header is None else dict(header.variable_storage_width)
     widths.update(xpt.widths)
     unread = (frozenset(spec.variable_names) & set(widths)) - set(xpt.data.columns)

@@ -185,15 +185,22 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Codes in the smallest integer type and distinct values, missing values one of
     them (last).
 
-    ``use_na_sentinel=False`` would do the same, but for text it first looks for
-    missing values in a pass of its own over every record (as long as the factorising);
-    the sentinel codes are found in the codes instead.
+    A categorical column (text as :func:`trialflow.xpt.read_xpt` gives it with
+    ``categorical=True``: every category used) already is codes and distinct values, so
+    its text is not hashed again. ``use_na_sentinel=False`` would do the same, but for
+    text it first looks for missing values in a pass of its own over every record (as
+    long as the factorising); the sentinel codes are found in the codes instead.
     """
-    codes, uniques = pd.factorize(values)
-    uniques = np.asarray(uniques)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(values)
+        uniques = np.asarray(uniques)
     missing = codes < 0
     if missing.any():
-        codes[missing] = len(uniques)
+        # A new array: a Categorical's codes are its own.
+        codes = np.where(missing, len(uniques), codes.astype(np.intp, copy=False))
         uniques = np.append(uniques, np.nan)
     return codes.astype(_small_int(len(uniques)), copy=False), pd.Series(uniques)
 
@@ -419,9 +426,14 @@ def _not_iso(u: pd.Series) -> pd.Series:
     return values.ne("") & ~values.str.fullmatch(_ISO).fillna(False).astype(bool)
 
 
+def _is_text(values: pd.Series) -> bool:
+    """Whether a column holds text (object, or categorical as read_xpt may give it)."""
+    return values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype)
+
+
 def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
     for col in data.columns:
-        if not col.endswith("DTC") or data[col].dtype != object:
+        if not col.endswith("DTC") or not _is_text(data[col]):
             continue
         c.flag(col, "iso8601", factors.mask(col, _not_iso), data[col],
                "not an ISO 8601 date/time")
@@ -437,7 +449,8 @@ def _seq_unique(c: _Checker, ds: XptDataset, factors: ColumnFactors) -> None:
     if not dup.any():
         return
     shown = pd.Series("", index=data.index, dtype=object)
-    shown[dup] = (data.loc[dup, "USUBJID"] + "/" + data.loc[dup, seq].astype(str)).to_numpy()
+    shown[dup] = (data.loc[dup, "USUBJID"].astype(str) + "/"
+                  + data.loc[dup, seq].astype(str)).to_numpy()
     c.flag(seq, "seq_unique", dup, shown, f"{seq} repeats within a subject")
 
 
@@ -482,13 +495,15 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
     # ADaM datasets are checked against ADSL when DM is not in the directory.
     dm_path = next((p for p, n in zip(files, names, strict=True) if n == "DM"), None) or \
         next((p for p, n in zip(files, names, strict=True) if n == "ADSL"), None)
-    dm = read_xpt(dm_path) if dm_path is not None else None
+    # Text as categoricals: the rules ask their questions of the distinct values, which
+    # the reader has found already (ColumnFactors takes its codes).
+    dm = read_xpt(dm_path, categorical=True) if dm_path is not None else None
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
     summary = []
     for path in files:
-        ds = dm if path == dm_path else read_xpt(path)
+        ds = dm if path == dm_path else read_xpt(path, categorical=True)
         spec = specs.get(ds.name)
         studies = _study_of(ds)
         if spec is not None and studies and studies != {study}:

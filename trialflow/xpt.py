@@ -429,7 +429,8 @@ def _fix_stamps(path: Path) -> None:
         fh.write(head)
 
 
-def read_xpt(path: Path, columns: Collection[str] | None = None) -> XptDataset:
+def read_xpt(path: Path, columns: Collection[str] | None = None,
+             categorical: bool = False) -> XptDataset:
     """Read an XPT file (version 5 or 8, from SAS or trialflow) with its metadata.
 
     Text is decoded as UTF-8; a file with other bytes (SAS sessions in Windows Latin-1
@@ -439,6 +440,11 @@ def read_xpt(path: Path, columns: Collection[str] | None = None) -> XptDataset:
     metadata describes them alone): a caller that needs a few variables of a large
     dataset does not hold the others in memory.
 
+    With ``categorical``, each character variable is a pandas Categorical: codes and the
+    distinct values in the order the records first show them (``pd.factorize``'s order),
+    every category used. Callers that ask questions of the distinct values (validate,
+    define) then neither hash the text again nor hold an object per record.
+
     Raises
     ------
     InputError
@@ -447,7 +453,8 @@ def read_xpt(path: Path, columns: Collection[str] | None = None) -> XptDataset:
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "file not found")
-    fast = _read_v5_numpy(path, columns=columns) if path.stat().st_size else None
+    fast = _read_v5_numpy(path, columns=columns, categorical=categorical) \
+        if path.stat().st_size else None
     if fast is not None:
         data, layout = fast
         kept = set(data.columns)
@@ -486,7 +493,12 @@ def read_xpt(path: Path, columns: Collection[str] | None = None) -> XptDataset:
              for c, t in meta.readstat_variable_types.items() if c in data.columns}
     for c, t in types.items():
         if t == "Char":
-            data[c] = data[c].fillna("").astype(object)
+            text = data[c].fillna("").astype(object)
+            if categorical:
+                codes, uniques = pd.factorize(text)
+                text = pd.Series(_text_column(codes, list(uniques), categorical=True),
+                                 index=text.index)
+            data[c] = text
         else:
             data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64")
     labels = {c: (lab or "") for c, lab in meta.column_names_to_labels.items()
@@ -783,13 +795,14 @@ _NAMESTR_PREFIX = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!000000"
 
 
 def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
-                   columns: Collection[str] | None = None
+                   columns: Collection[str] | None = None, categorical: bool = False
                    ) -> tuple[pd.DataFrame, _Layout] | None:
     """Data and layout of a simple XPT v5 file (see above), or None to use pyreadstat.
 
     Only the variables in ``columns`` (all when None) are decoded, and the records are
     read ``chunk`` at a time: the file's bytes are never all in memory at once (the QS
-    of 21,900 subjects is a gigabyte)."""
+    of 21,900 subjects is a gigabyte). Text is gathered as codes into each column's
+    distinct values and only then made a column (:func:`_text_column`)."""
     with open(path, "rb") as fh:
         head = fh.read(640)
         if len(head) < 640 or head[560:614] != _NAMESTR_PREFIX:
@@ -817,10 +830,12 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
         wanted = [(name, is_char, width, pos) for name, is_char, width, pos
                   in zip(layout.names, layout.char, layout.widths, layout.positions,
                          strict=True) if columns is None or name in columns]
+        # Text as int32 codes (half an object pointer) until every chunk is read.
         data: dict[str, np.ndarray] = {
-            name: np.empty(n, dtype=object if is_char else np.float64)
+            name: np.empty(n, dtype=np.int32 if is_char else np.float64)
             for name, is_char, _, _ in wanted}
-        shared: dict[str, dict[bytes, str]] = {name: {} for name, *_ in wanted}
+        seen: dict[str, dict[bytes, int]] = {name: {} for name, *_ in wanted}
+        values: dict[str, list[str]] = {name: [] for name, *_ in wanted}
         fh.seek(layout.data_start)
         for start in range(0, n if wanted else 0, chunk):
             rows = min(chunk, n - start)
@@ -833,37 +848,61 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
                     continue
                 if not cells.all():  # a NUL byte: leave its reading to ReadStat
                     return None
-                text = _decode_column(cells, width, shared[name])
-                if text is None:
+                codes = _decode_column(cells, width, seen[name], values[name])
+                if codes is None:
                     return None
-                data[name][start:start + rows] = text
+                data[name][start:start + rows] = codes
+    columns_out: dict[str, np.ndarray | pd.Categorical] = {}
+    for name, is_char, _, _ in wanted:
+        # One column at a time leaves the codes: never two full copies of every column.
+        column = data.pop(name)
+        columns_out[name] = _text_column(column, values[name], categorical) \
+            if is_char else column
     # copy=False: the columns are new arrays already; stacking them into blocks would
     # hold every column twice for a moment.
-    return pd.DataFrame(data, columns=[name for name, *_ in wanted], copy=False), layout
+    return pd.DataFrame(columns_out, columns=[name for name, *_ in wanted],
+                        copy=False), layout
 
 
-def _decode_column(cells: np.ndarray, width: int, shared: dict[bytes, str]
-                   ) -> np.ndarray | None:
-    """Fixed-width text cells as one shared str object per distinct value ('' blank;
-    ``shared`` holds the values decoded so far, across the chunks of a column); None for
-    text ReadStat would read otherwise (not UTF-8, NUL bytes)."""
+def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
+                   values: list[str]) -> np.ndarray | None:
+    """Fixed-width text cells as codes into the column's distinct values.
+
+    ``seen`` (raw bytes to code) and ``values`` (decoded, '' blank) hold the values of
+    the chunks before; a value met for the first time is appended, so the codes number
+    the values in the order the records first show them, across chunks. None for text
+    ReadStat would read otherwise (not UTF-8, NUL bytes).
+    """
     part = np.ascontiguousarray(cells).view(f"S{width}").ravel()
     # Records come sorted by their keys, so a value mostly repeats the one before: only
     # the first of each run is looked up (sorting every cell was most of the reading).
     start = np.ones(len(part), dtype=bool)
     np.not_equal(part[1:], part[:-1], out=start[1:])
     uniques, inverse = np.unique(part[start], return_inverse=True)
-    inverse = inverse.ravel()[np.cumsum(start) - 1]
-    decoded = []
-    for raw in uniques.tolist():
-        value = shared.get(raw)
-        if value is None:
+    inverse = inverse.ravel()
+    # The chunk's values in order of appearance, so that new ones are numbered so.
+    local = np.empty(len(uniques), dtype=np.int32)
+    raws = uniques.tolist()
+    for i in pd.unique(inverse).tolist():
+        raw = raws[i]
+        code = seen.get(raw)
+        if code is None:
             if b"\0" in raw:
                 return None
             try:
-                value = raw.rstrip(b" ").decode("utf-8")
+                values.append(raw.rstrip(b" ").decode("utf-8"))
             except UnicodeDecodeError:
                 return None
-            shared[raw] = value
-        decoded.append(value)
-    return np.array(decoded, dtype=object)[inverse.ravel()]
+            code = seen[raw] = len(values) - 1
+        local[i] = code
+    return local[inverse][np.cumsum(start) - 1]
+
+
+def _text_column(codes: np.ndarray, values: list[str], categorical: bool
+                 ) -> np.ndarray | pd.Categorical:
+    """A text column from codes into its distinct values: a Categorical of them, or an
+    object array with one shared str object per distinct value."""
+    if categorical:
+        return pd.Categorical.from_codes(
+            codes, dtype=pd.CategoricalDtype(pd.Index(values, dtype=object)), validate=False)
+    return np.array(values, dtype=object)[codes]

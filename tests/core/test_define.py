@@ -12,12 +12,14 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from lxml import etree
 
 from trialflow import SPECS
 from trialflow.cli import main
 from trialflow.define import (
+    _Dataset,
     _pairs,
     _with_values,
     build_define,
@@ -26,6 +28,8 @@ from trialflow.define import (
     write_define,
 )
 from trialflow.spec import load_codelists, load_dataset_specs
+
+from .helpers import spec, var
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 DEF = "http://www.cdisc.org/ns/def/v2.1"
@@ -335,3 +339,11 @@ def test_only_variables_whose_values_are_described_are_read() -> None:
     # it an integer whatever its values.
     assert {"QSTESTCD", "QSTEST", "QSORRES", "QSSTRESN", "QSDTC"} <= set(read)
     assert not {"STUDYID", "DOMAIN", "USUBJID", "QSSEQ"} & set(read)
+
+
+def test_has_values_alike_for_categorical_and_object_text() -> None:
+    ae = spec(var("AETERM", length=10), name="AE", label="Adverse Events")
+    for terms, present in ((["", " "], False), (["", "Rash"], True)):
+        data = pd.DataFrame({"AETERM": terms})
+        for frame in (data, data.astype("category")):
+            assert _Dataset(ae, frame).has_values("AETERM") is present

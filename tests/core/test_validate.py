@@ -190,3 +190,22 @@ def test_validates_the_cdisc_pilot_without_our_specs_applying() -> None:
     assert len(summary) == 16 and not summary["spec"].any()
     assert {f.rule for f in found} >= {"spec", "read"}  # read: ts.xpt is Windows-1252
     assert read_xpt(PILOT_SDTM / "dm.xpt").data["USUBJID"].nunique() == 306
+
+
+def test_categorical_text_gives_the_findings_of_object_text() -> None:
+    data = GOOD.assign(EXTRA="x", AESEQ=[1.0, 1.0, 1.0], AESTDTC=["bad", "", ""],
+                       AESER=["?", "", ""], USUBJID=["S-1", "S-1", "S-1"],
+                       STUDYID=["STUDY1", "", "STUDY1"])
+    text = [c for c in data.columns if data[c].dtype == object]
+    found = validate_dataset(_ds(data), AE, CODELISTS, {"S-9"})
+    as_categories = _ds(data.astype(dict.fromkeys(text, "category")), types=_ds(data).types)
+    assert validate_dataset(as_categories, AE, CODELISTS, {"S-9"}) == found
+    assert {"required", "key_unique", "iso8601", "seq_unique"} <= {f.rule for f in found}
+
+
+def test_factorize_takes_a_categoricals_codes() -> None:
+    values = pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["b", "a"]))
+    codes, uniques = _factorize(values)
+    assert uniques.tolist()[:2] == ["b", "a"] and pd.isna(uniques.iloc[2])
+    assert codes.tolist() == [0, 2, 1, 0]
+    assert values.cat.codes.tolist() == [0, -1, 1, 0]  # its own codes untouched

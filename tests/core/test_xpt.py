@@ -256,3 +256,31 @@ def test_text_of_numbers_dates_and_missing_values_in_text_variables() -> None:
     assert frame["F"].tolist() == ["", "1", "2.5"]
     assert frame["D"].tolist() == ["", "2020-01-01 00:00:00", "2020-01-02 10:00:00"]
     assert frame["O"].tolist() == ["", "a", ""]
+
+
+def test_categorical_text_is_the_same_text_in_first_seen_order(tmp_path: Path) -> None:
+    from trialflow.xpt import _read_v5_numpy
+
+    path = tmp_path / "ae.xpt"
+    terms = ["Rash", "", "Nausea", "Rash", "Fièvre", "", "Nausea", "Headache"]
+    write_xpt(pd.DataFrame({"USUBJID": [f"S-{i:03d}" for i in range(len(terms))],
+                            "AETERM": terms, "AESEQ": 1.0, "AETOXGR": "1"}), SPEC, path)
+    text = read_xpt(path).data
+    # Chunks of three records: values first met in a later chunk get the next codes.
+    data, _ = _read_v5_numpy(path, chunk=3, categorical=True)
+    for name in ("USUBJID", "AETERM", "AETOXGR"):
+        assert text[name].dtype == object
+        codes, uniques = pd.factorize(text[name])
+        assert data[name].cat.categories.tolist() == uniques.tolist()
+        assert data[name].cat.codes.tolist() == codes.tolist()
+    assert data["AESEQ"].tolist() == text["AESEQ"].tolist()
+    assert read_xpt(path, columns=["AETERM"], categorical=True).data["AETERM"].tolist() \
+        == text["AETERM"].tolist()
+
+
+@pytest.mark.skipif(not PILOT_SDTM.is_dir(), reason="CDISC pilot data not available")
+def test_categorical_text_read_by_pyreadstat() -> None:
+    ts = read_xpt(PILOT_SDTM / "ts.xpt")  # not UTF-8: read by pyreadstat
+    cat = read_xpt(PILOT_SDTM / "ts.xpt", categorical=True)
+    assert cat.data["TSVAL"].dtype == "category"
+    assert cat.data["TSVAL"].astype(object).tolist() == ts.data["TSVAL"].tolist()
