@@ -846,8 +846,6 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
                 if not is_char:
                     data[name][start:start + rows] = ibm_to_ieee(cells)
                     continue
-                if not cells.all():  # a NUL byte: leave its reading to ReadStat
-                    return None
                 codes = _decode_column(cells, width, seen[name], values[name])
                 if codes is None:
                     return None
@@ -875,19 +873,18 @@ def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
     """
     part = np.ascontiguousarray(cells).view(f"S{width}").ravel()
     # Records come sorted by their keys, so a value mostly repeats the one before: only
-    # the first of each run is looked up (sorting every cell was most of the reading).
+    # the first of each run is looked up.
     start = np.ones(len(part), dtype=bool)
     np.not_equal(part[1:], part[:-1], out=start[1:])
-    uniques, inverse = np.unique(part[start], return_inverse=True)
-    inverse = inverse.ravel()
-    # The chunk's values in order of appearance, so that new ones are numbered so.
-    local = np.empty(len(uniques), dtype=np.int32)
-    raws = uniques.tolist()
-    for i in pd.unique(inverse).tolist():
-        raw = raws[i]
+    heads = part[start]
+    codes, first = _distinct_rows(heads.view(np.uint8).reshape(len(heads), width))
+    local = np.empty(len(first), dtype=np.int32)
+    for i, raw in enumerate(heads[first].tolist()):
         code = seen.get(raw)
         if code is None:
-            if b"\0" in raw:
+            # Every cell is one of these values: a NUL byte is found here (numpy's bytes
+            # type drops trailing NULs, so such a value is shorter than the width).
+            if len(raw) < width or b"\0" in raw:
                 return None
             try:
                 values.append(raw.rstrip(b" ").decode("utf-8"))
@@ -895,7 +892,45 @@ def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
                 return None
             code = seen[raw] = len(values) - 1
         local[i] = code
-    return local[inverse][np.cumsum(start) - 1]
+    return local[codes][np.cumsum(start) - 1]
+
+
+#: Odd 64-bit multiplier (2**64 over the golden ratio) mixing a cell's 8-byte words.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _distinct_rows(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct rows of an (n, width) uint8 array, numbered in the order
+    they first occur, and the index of each one's first row.
+
+    Rows are hashed as integers (pandas' hash table) instead of sorted as text, which
+    took most of the reading. A row of up to 8 bytes is its own key; wider rows are
+    mixed into one key, and every row is compared with the first row of its key: rows
+    that share a key by chance are then told apart by hashing their bytes.
+    """
+    n, width = cells.shape
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :width] = cells
+    as_int = padded.view(np.uint64)
+    key = as_int[:, 0].copy()
+    for j in range(1, words):
+        key *= _MIX
+        key ^= as_int[:, j]
+    codes = pd.factorize(key)[0]
+    first = _first_rows(codes)
+    if words > 1 and not (padded == padded[first[codes]]).all():
+        codes = pd.factorize(padded.view(f"S{words * 8}").ravel().astype(object))[0]
+        first = _first_rows(codes)
+    return codes, first
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code, for codes numbered in order of first occurrence
+    (a code first occurs where it exceeds every code before it)."""
+    new = np.ones(len(codes), dtype=bool)
+    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 def _text_column(codes: np.ndarray, values: list[str], categorical: bool

@@ -284,3 +284,27 @@ def test_categorical_text_read_by_pyreadstat() -> None:
     cat = read_xpt(PILOT_SDTM / "ts.xpt", categorical=True)
     assert cat.data["TSVAL"].dtype == "category"
     assert cat.data["TSVAL"].astype(object).tolist() == ts.data["TSVAL"].tolist()
+
+
+def test_distinct_rows_hashed_in_first_seen_order_collisions_told_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from trialflow import xpt
+
+    text = [b"AAAAAAAAzz", b"BBBBBBBBzz", b"AAAAAAAAzz", b"AAAAAAAAyy", b"BBBBBBBBzz"]
+    cells = np.frombuffer(b"".join(text), dtype=np.uint8).reshape(len(text), 10)
+    expected = ([0, 1, 0, 2, 1], [0, 1, 3])
+    codes, first = xpt._distinct_rows(cells)
+    assert (codes.tolist(), first.tolist()) == expected
+    # A multiplier of 0 keys a row by its last word alone: rows 0 and 1 then collide.
+    monkeypatch.setattr(xpt, "_MIX", np.uint64(0))
+    codes, first = xpt._distinct_rows(cells)
+    assert (codes.tolist(), first.tolist()) == expected
+
+
+@pytest.mark.parametrize("cell", [b"AB\0", b"A\0B"])
+def test_text_with_a_nul_byte_is_left_to_readstat(cell: bytes) -> None:
+    from trialflow.xpt import _decode_column
+
+    cells = np.frombuffer(b"ABC" + cell + b"ABC", dtype=np.uint8).reshape(3, 3)
+    assert _decode_column(cells, 3, {}, []) is None
+    assert _decode_column(cells[[0, 2]], 3, {}, []).tolist() == [0, 0]
