@@ -876,7 +876,8 @@ def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
     # the first of each run is looked up.
     start = np.ones(len(part), dtype=bool)
     np.not_equal(part[1:], part[:-1], out=start[1:])
-    heads = part[start]
+    runs = np.flatnonzero(start)
+    heads = part[runs]
     codes, first = _distinct_rows(heads.view(np.uint8).reshape(len(heads), width))
     local = np.empty(len(first), dtype=np.int32)
     for i, raw in enumerate(heads[first].tolist()):
@@ -892,7 +893,8 @@ def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
                 return None
             code = seen[raw] = len(values) - 1
         local[i] = code
-    return local[codes][np.cumsum(start) - 1]
+    # Each run repeats its first value's code (a run's length from where the next starts).
+    return np.repeat(local[codes], np.diff(runs, append=len(part)))
 
 
 #: Odd 64-bit multiplier (2**64 over the golden ratio) mixing a cell's 8-byte words.
