@@ -842,7 +842,7 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
             records = np.fromfile(fh, dtype=np.uint8, count=rows * reclen
                                   ).reshape(rows, reclen)
             for name, is_char, width, pos in wanted:
-                cells = records[:, pos:pos + width]
+                cells = _cells(records, pos, width)
                 if not is_char:
                     data[name][start:start + rows] = ibm_to_ieee(cells)
                     continue
@@ -860,6 +860,16 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
     # hold every column twice for a moment.
     return pd.DataFrame(columns_out, columns=[name for name, *_ in wanted],
                         copy=False), layout
+
+
+def _cells(records: np.ndarray, pos: int, width: int) -> np.ndarray:
+    """One variable's bytes in every record, as a contiguous (records, width) array.
+
+    Copied as one ``width``-byte item per record: numpy copies a 2-D slice of the
+    records byte by byte, about twice as slow.
+    """
+    items = records[:, pos:pos + width].view(f"V{width}")[:, 0].copy()
+    return items.view(np.uint8).reshape(len(records), width)
 
 
 def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
