@@ -231,7 +231,9 @@ def _combine(parts: Iterable[tuple[np.ndarray, int]], order: bool) -> np.ndarray
                 key, uniq = pd.factorize(key)
             key = key.astype(np.int64, copy=False).ravel()
             size = max(len(uniq), 1)
-        key = key * n + c
+        # In place: the key is our own array, as long as the dataset.
+        key *= n
+        key += c
         size *= n
     return key
 
