@@ -881,7 +881,7 @@ def _decode_column(cells: np.ndarray, width: int, seen: dict[bytes, int],
     the values in the order the records first show them, across chunks. None for text
     ReadStat would read otherwise (not UTF-8, NUL bytes).
     """
-    part = np.ascontiguousarray(cells).view(f"S{width}").ravel()
+    part = cells.view(f"S{width}")[:, 0]
     # Records come sorted by their keys, so a value mostly repeats the one before: only
     # the first of each run is looked up.
     start = np.ones(len(part), dtype=bool)
