@@ -126,6 +126,7 @@ class ColumnFactors:
     def __init__(self, data: pd.DataFrame) -> None:
         self.data = data
         self._cache: dict[str, tuple[np.ndarray, pd.Series]] = {}
+        self._rank_cache: dict[str, np.ndarray] = {}
 
     def get(self, name: str) -> tuple[np.ndarray, pd.Series]:
         """Codes (one per record) and the distinct values (missing included as one).
@@ -148,13 +149,17 @@ class ColumnFactors:
 
     def _value_ranks(self, name: str) -> np.ndarray:
         """Each distinct value's rank as :func:`trialflow.mapping.sort_frame` ranks
-        them (missing first)."""
-        uniques = self.get(name)[1]
-        if uniques.dtype == object:
-            uniques = uniques.fillna("").astype(str)
-        # Equal texts (None and '') share a rank, as they do when sort_frame factorises
-        # the column; a missing number gets -1, here 0 (first).
-        return pd.factorize(uniques, sort=True)[0] + 1
+        them (missing first); worked out once per column (the key and the sort rules
+        both ask)."""
+        rank = self._rank_cache.get(name)
+        if rank is None:
+            uniques = self.get(name)[1]
+            if uniques.dtype == object:
+                uniques = uniques.fillna("").astype(str)
+            # Equal texts (None and '') share a rank, as they do when sort_frame
+            # factorises the column; a missing number gets -1, here 0 (first).
+            rank = self._rank_cache[name] = pd.factorize(uniques, sort=True)[0] + 1
+        return rank
 
     def ranks(self, name: str) -> tuple[np.ndarray, int]:
         """Each record's rank among the column's sorted distinct values, as
