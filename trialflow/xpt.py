@@ -736,7 +736,9 @@ def ibm_to_ieee(cards: np.ndarray) -> np.ndarray:
     exp16 = ((bits >> np.uint64(56)) & np.uint64(0x7F)).astype(np.int64)
     values = np.ldexp(fraction, 4 * exp16 - 312)
     values = np.where(bits >> np.uint64(63) == 1, -values, values)
-    missing = np.isin(cards[:, 0], _MISSING_FIRST) & ~cards[:, 1:].any(axis=1)
+    # A missing value is a missing-value byte followed by seven zero bytes.
+    missing = ((bits & np.uint64(0x00FFFFFFFFFFFFFF)) == 0) & np.isin(
+        (bits >> np.uint64(56)).astype(np.uint8), _MISSING_FIRST)
     values[missing] = np.nan
     return values
 
