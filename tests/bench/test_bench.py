@@ -51,7 +51,7 @@ def test_a_tiny_run_writes_one_row_per_stage_and_a_summary(tmp_path: Path) -> No
     table = pd.read_csv(out / "bench.csv")
     assert list(table.columns) == bench.COLUMNS
     expected = ["simulate", *bench.STAGES, "total", "floor_read_raw", "floor_write_xpt",
-                "floor"]
+                "floor", "read_xpt", "write_json"]
     assert table["stage"].tolist() == expected
     assert "define" in bench.STAGES  # every stage of `trialflow run` but simulate is timed
     assert (table["subjects"] == 40).all()
@@ -70,3 +70,7 @@ def test_a_tiny_run_writes_one_row_per_stage_and_a_summary(tmp_path: Path) -> No
     assert rows["sdtm"] + rows["adam"] == datasets["rows"].sum()
     summary = (out / "summary.md").read_text()
     assert "| 40 |" in summary and "not measured in this run" in summary
+    assert "reading every SDTM and ADaM XPT once takes" in summary
+    floor = table.set_index("stage")["seconds"]
+    assert floor["floor"] == pytest.approx(floor["floor_read_raw"] + floor["floor_write_xpt"],
+                                           abs=0.002)
