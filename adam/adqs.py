@@ -22,7 +22,6 @@ Example
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,31 +64,13 @@ def score_parameters(instrument: Mapping[str, Any]) -> pd.DataFrame:
     return out.drop(columns="_LABEL")
 
 
-#: The scores of each QS frame still alive, by its id, with the instrument they were
-#: scored with: ADSL (QOLFL) and ADQS score the same QS, which takes seconds at 100 times
-#: the study. An entry goes with its frame (``weakref.finalize``), so an id is never
-#: reused for another frame while it is here.
-_SCORED: dict[int, tuple[Mapping[str, Any], pd.DataFrame]] = {}
-
-
 def derive_scores(qs: pd.DataFrame, instrument: Mapping[str, Any]) -> pd.DataFrame:
     """The scores of every questionnaire, long: the QS visit variables, ADT (QSDTC),
     PARAMCD, AVAL (missing when not scoreable), NANSW (items answered) and NITEM.
 
-    Scored once per QS frame and instrument while the frame lives; each call gets its
-    own shallow copy (the derivations replace whole columns, never write into one).
+    ADSL (QOLFL) and ADQS each call it on their QS: the builders stay pure functions of
+    their inputs (no cache keyed on a frame), at the cost of scoring QS twice.
     """
-    key = id(qs)
-    known = _SCORED.get(key)
-    if known is None or known[0] != instrument:
-        if known is None:
-            weakref.finalize(qs, _SCORED.pop, key, None)
-        known = _SCORED[key] = (instrument, _score_long(qs, instrument))
-    return known[1].copy(deep=False)
-
-
-def _score_long(qs: pd.DataFrame, instrument: Mapping[str, Any]) -> pd.DataFrame:
-    """:func:`derive_scores`, computed."""
     scored = score_instrument(qs, dict(instrument), BY_VISIT)
     params = score_parameters(instrument)
     subs = instrument["subscales"]

@@ -121,19 +121,3 @@ def test_prorating_threshold_more_than_half(answered: int, scored: bool) -> None
     missing = {it: None for it in items[answered:]}
     r = score(build(questionnaire("0001", 1, "2020-01-05", missing)), "PWB")
     assert (not np.isnan(r["AVAL"])) == scored
-
-
-def test_a_qs_frame_is_scored_once_while_it_lives(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = m.score_instrument
-    monkeypatch.setattr(m, "score_instrument", lambda *a: calls.append(1) or real(*a))
-    instrument = SPEC.derivation["instrument"]
-    qs = domain("QS", questionnaire("0001", 1, "2020-01-05"))
-    first = m.derive_scores(qs, instrument)
-    first["AVAL"] = np.nan  # a caller's change is its own
-    again = m.derive_scores(qs, instrument)
-    assert len(calls) == 1 and again["AVAL"].notna().all()
-    assert m.derive_scores(qs.copy(), instrument).equals(again) and len(calls) == 2
-    key = id(qs)
-    del qs
-    assert key not in m._SCORED
