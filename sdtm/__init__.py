@@ -26,7 +26,7 @@ import pandas as pd
 from sdtm import dm, sv
 from trialflow.derivations import registry
 from trialflow.findings import Finding
-from trialflow.mapping import Context, map_dataset
+from trialflow.mapping import Context, factorised, map_dataset
 from trialflow.package import load_builder, write_datasets
 from trialflow.spec import Codelist, DatasetSpec, Dictionary, RawForm, Study, load_forms
 
@@ -86,7 +86,10 @@ def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec]
     SdtmResult
     """
     forms = load_forms() if forms is None else forms
-    ctx = Context(raw=dict(raw), codelists=codelists, study=study, dictionary=dictionary,
+    # The raw text as categoricals: every reader of a column takes its codes instead of
+    # hashing its text again (outputs are the same; the engine treats both alike).
+    ctx = Context(raw={name: factorised(frame) for name, frame in raw.items()},
+                  codelists=codelists, study=study, dictionary=dictionary,
                   derivations=DERIVATIONS,
                   keys={f.name: f.keys for f in forms.values() if f.name in raw})
     for name in build_order(specs):

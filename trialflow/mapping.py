@@ -101,7 +101,8 @@ class Context:
     Attributes
     ----------
     raw : dict of str to DataFrame
-        Raw forms by form name, all text (as :func:`trialflow.rawdata.read_forms` gives).
+        Raw forms by form name, all text (as :func:`trialflow.rawdata.read_forms` gives),
+        as object or categorical columns (:func:`factorised`).
     codelists : mapping of str to Codelist
     study : Study
     dictionary : Dictionary, optional
@@ -216,6 +217,26 @@ def categorical(codes: np.ndarray, table: np.ndarray | pd.Series | list[Any],
                  else np.asarray(codes))
     return pd.Series(pd.Categorical.from_codes(new_codes, categories=pd.Index(
         uniques, dtype=object), validate=False), index=index)
+
+
+def factorised(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as categoricals, each hashed once here.
+
+    Rules, conditions and derivations read the same raw columns again and again, each
+    through :func:`factor`; a categorical is factor codes already, so a column is hashed
+    once per study, not once per reader. The categories are the distinct values in order
+    of first appearance (as :func:`pandas.factorize` gives them); other columns are
+    shared, not copied.
+
+    Examples
+    --------
+    >>> f = factorised(pd.DataFrame({"A": ["x", "y", "x"], "N": [1, 2, 3]}))
+    >>> f["A"].cat.categories.tolist(), f["A"].tolist(), f["N"].dtype.name
+    (['x', 'y'], ['x', 'y', 'x'], 'int64')
+    """
+    return pd.DataFrame({name: categorical(*factor(col), frame.index) if col.dtype == object
+                         else col for name, col in frame.items()},
+                        index=frame.index, copy=False)
 
 
 def keep_categorical(values: pd.Series, func: Callable[[pd.Series], pd.Series]
@@ -904,6 +925,10 @@ def map_dataset(ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
         data = literal_rows(spec, ctx)
     elif spec.sources:
         parts = [map_block(b, ctx, spec) for b in spec.sources]
+        # A block that took no record is left out when others did: it adds no rows, and
+        # its (text) columns must not weigh in on a column's type, which pandas says
+        # it will stop ignoring (a categorical block beside an empty object one).
+        parts = [p for p in parts if len(p)] or parts
         # One block (QS) is its own dataset: concat would copy it whole, and the block
         # would stay alive beside the copy while the dataset is sorted.
         data = (parts[0] if len(parts) == 1 else
