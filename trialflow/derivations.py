@@ -258,12 +258,35 @@ def _parent_seq(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
     if parent is None or seq not in parent.columns:
         raise SpecError(spec.file, f"parent_seq needs dataset {domain!r} with {seq} built "
                         "first", spec.name)
-    key = parent[FORM_COL].astype(str) + "#" + parent[ROW_COL].astype(int).astype(str)
-    table = pd.Series(parent[seq].to_numpy(), index=key.to_numpy())
-    table = table[~table.index.duplicated()]
-    mine = frame[FORM_COL].astype(str) + "#" + frame[ROW_COL].astype(int).astype(str)
-    found = mine.map(table)
-    return found.map(lambda v: "" if pd.isna(v) else str(int(v))).astype(object)
+    theirs, mine = _provenance_keys(parent, frame)
+    # The first parent record made from a raw record is its parent.
+    first = ~pd.Index(theirs).duplicated()
+    table = pd.Series(parent[seq].to_numpy()[first], index=theirs[first])
+    found = pd.Series(mine, index=frame.index).map(table)
+    return per_value(found, lambda u: u.map(lambda v: "" if pd.isna(v) else str(int(v)))
+                     .astype(object))
+
+
+def _provenance_keys(*frames: pd.DataFrame) -> list[np.ndarray]:
+    """Each record's raw form and row (``_FORM``, ``_ROW``) as one int64, comparable
+    across ``frames``: matched as integers, not as a "form#row" string made for every
+    record.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"_FORM": ["ae", "cm", "ae"], "_ROW": [1, 1, 2]})
+    >>> b = pd.DataFrame({"_FORM": ["cm", "ae"], "_ROW": [1, 2]})
+    >>> [k.tolist() for k in _provenance_keys(a, b)]
+    [[1, 4, 2], [4, 2]]
+    """
+    factors = [factor(f[FORM_COL]) for f in frames]
+    # Form names as text (as the reconciliation names them), one position per name.
+    names = [pd.Index(uniques).astype(str) for _, uniques in factors]
+    forms = pd.Index(np.concatenate([n.to_numpy(dtype=object) for n in names])).unique()
+    rows = [f[ROW_COL].to_numpy().astype(np.int64) for f in frames]
+    radix = max((int(r.max()) for r in rows if len(r)), default=0) + 1
+    return [forms.get_indexer(n)[codes] * radix + r
+            for (codes, _), n, r in zip(factors, names, rows, strict=True)]
 
 
 # --------------------------------------------------------------------------- visits

@@ -560,7 +560,9 @@ def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable
     """
     check_rule(rule, spec, var.name)
     rules = rule if isinstance(rule, list) else [rule]
-    result = blank_like(frame.index, var)
+    # Made only when rules write part of the rows: most variables are written whole by
+    # their first rule, and a blank column of every record (QS: millions) is not free.
+    result: pd.Series | None = None
     todo = np.ones(len(frame), dtype=bool)
     # Text of a categorical frame is gathered as codes into one table of values ('' at
     # code 0, for rows no rule writes), not as an object column of every record.
@@ -588,11 +590,13 @@ def apply_rules(rule: Any, frame: pd.DataFrame, out: pd.DataFrame, var: Variable
             codes[mask] = part_codes + len(table)
             table.extend(part_values)
         else:
+            if result is None:
+                result = blank_like(frame.index, var)
             result.loc[mask] = _coerce(values, var).to_numpy()
         todo &= ~mask
     if codes is not None:
         return categorical(codes, table, frame.index)
-    return result
+    return blank_like(frame.index, var) if result is None else result
 
 
 def _coerce(values: pd.Series, var: Variable) -> pd.Series:

@@ -576,10 +576,12 @@ def _not_enrolled(frame: pd.DataFrame, path: Path, enrolled: pd.DataFrame,
     them, so they cannot be mapped and would otherwise only show up as rejected."""
     if SUBJECT not in frame.columns or SUBJECT not in enrolled.columns:
         return []
-    subjects = frame[SUBJECT].str.strip()
+    # Stripped and looked up once per distinct subject, not once per record.
+    codes, uniques = pd.factorize(frame[SUBJECT], use_na_sentinel=False)
+    subjects = pd.Series(uniques, dtype=object).str.strip()
     unknown = subjects.ne("") & ~subjects.isin(set(enrolled[SUBJECT].str.strip()))
     out = _Collector(str(path))
-    out.flag(unknown, frame[SUBJECT], 0, SUBJECT, "not_enrolled",
+    out.flag(unknown.to_numpy(dtype=bool)[codes], frame[SUBJECT], 0, SUBJECT, "not_enrolled",
              f"subject is not in {enrol_file} (the enrolment form), so the record cannot be "
              f"mapped — correct the subject number or enter the enrolment")
     return out.sorted()
