@@ -852,16 +852,14 @@ def sort_frame(data: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.Data
     ranks = []
     for k in keys:
         col = data[k]
-        if is_categorical(col):
-            # Rank the distinct values as text (the categories are in order of
-            # appearance, not sorted), then spread the ranks by the codes.
+        if is_categorical(col) or col.dtype == object:
+            # Rank the distinct values as text (in order of appearance, not sorted), then
+            # spread the ranks by the codes: no text copy of every record. Blank sorts
+            # before any text, as a SAS missing character value does.
             codes, uniques = factor(col)
             text_of = pd.Series(uniques, dtype=object).fillna("").astype(str)
             ranks.append(pd.factorize(text_of, sort=True)[0][codes])
             continue
-        if col.dtype == object:
-            # Blank sorts before any text, as a SAS missing character value does.
-            col = col.fillna("").astype(str)
         ranks.append(pd.factorize(col, sort=True)[0])
     if not ranks:
         return _renumbered(data)
