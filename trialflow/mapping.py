@@ -674,19 +674,46 @@ def _melt(frame: pd.DataFrame, melt: Mapping[str, Any], spec: DatasetSpec) -> pd
             continue
         col = frame[c]
         if col.dtype == object or is_categorical(col):
-            codes, uniques = factor(col)
-            melted[c] = categorical(codes[rows], uniques, index)
+            # Coded on the n records, then repeated: the k-fold take is of the narrow
+            # category codes, not of intp codes recoded afterwards.
+            coded = categorical(*factor(col), frame.index).array
+            melted[c] = pd.Series(coded.take(rows), index=index)
         else:
             melted[c] = pd.Series(col.to_numpy()[rows], index=index)
     melted[name] = categorical(np.tile(np.arange(k), n), columns, index)
-    codes, uniques = factor(pd.Series(frame[columns].to_numpy(dtype=object).reshape(-1),
-                                      dtype=object))
-    melted[value] = categorical(codes, uniques, index)
+    melted[value] = _interleaved([frame[c] for c in columns], index)
     base = pd.DataFrame(melted, index=index, copy=False)  # the columns are new already
     del melted
     if melt.get("drop_blank"):
         base = _renumbered(base[_ctext(base[value]).ne("").to_numpy()], copy=False)
     return base
+
+
+def _interleaved(columns: list[pd.Series], index: pd.Index) -> pd.Series:
+    """The cells of ``columns`` record by record (the first record's, then the next
+    one's) as a categorical on ``index``.
+
+    Built from each column's factor codes, so that no object array of every cell is
+    made and hashed; the categories are the distinct values in order of first
+    appearance, as factorising the interleaved cells would give them.
+
+    Examples
+    --------
+    >>> a, b = pd.Series(["x", "y"]), pd.Series(["y", "z"])
+    >>> _interleaved([a, b], pd.RangeIndex(4)).tolist()
+    ['x', 'y', 'y', 'z']
+    """
+    factors = [factor(c) for c in columns]
+    offsets = np.cumsum([0] + [len(uniques) for _, uniques in factors[:-1]])
+    # One code per distinct value over all columns (a value may be in several).
+    same, distinct = pd.factorize(pd.Series(np.concatenate(
+        [np.asarray(uniques, dtype=object) for _, uniques in factors]), dtype=object),
+        use_na_sentinel=False)
+    cells = np.stack([same[offset + codes] for (codes, _), offset
+                      in zip(factors, offsets, strict=True)], axis=1).reshape(-1)
+    # Integer codes in order of first appearance: a hash of integers, not of text.
+    codes, first = pd.factorize(cells)
+    return categorical(codes, np.asarray(distinct, dtype=object)[first], index)
 
 
 def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.DataFrame:
