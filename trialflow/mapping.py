@@ -643,14 +643,33 @@ def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
     left = frame.copy(deep=False)
     keys = [f"__key{i}" for i in range(len(on))]
     for key, k in zip(keys, on, strict=True):
-        left[key] = text(frame[k])
-        right[key] = text(right[f"{form}.{k}"])
+        left[key], right[key] = _join_codes(frame[k], right[f"{form}.{k}"])
     merged = left.merge(right, on=keys, how="left", sort=False)
     for key in keys:
         del merged[key]
     merged.index = frame.index
     unmatched = merged[f"{form}.{ROW_COL}"].isna().to_numpy()
     return merged, unmatched
+
+
+def _join_codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Join keys of two columns as integers, equal where their :func:`text` is equal.
+
+    The text is compared once per distinct value; the join then hashes integers, not a
+    text copy of every record.
+
+    Examples
+    --------
+    >>> a, b = _join_codes(pd.Series(["01", " 02", "01"]), pd.Series(["02", "03"]))
+    >>> a.tolist(), b.tolist()
+    ([0, 1, 0], [1, 2])
+    """
+    lcodes, lvalues = factor(left)
+    rcodes, rvalues = factor(right)
+    distinct = pd.Series(np.concatenate([np.asarray(lvalues, dtype=object),
+                                         np.asarray(rvalues, dtype=object)]), dtype=object)
+    ids, _ = pd.factorize(_text_all(distinct))
+    return ids[:len(lvalues)][lcodes], ids[len(lvalues):][rcodes]
 
 
 def _melt(frame: pd.DataFrame, melt: Mapping[str, Any], spec: DatasetSpec) -> pd.DataFrame:
