@@ -142,16 +142,18 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
     if dtc not in out.columns:
         raise SpecError(spec.file, f"epoch needs params.dtc naming an earlier variable, "
                         f"got {dtc!r}", spec.name)
-    start = _dm_dates(out, ctx, spec, "RFXSTDTC")
-    end = _dm_dates(out, ctx, spec, "RFXENDTC")
+    # As datetime64 arrays: NaT compares False there as in pandas, without a Series per
+    # comparison.
+    start = _dm_dates(out, ctx, spec, "RFXSTDTC").to_numpy()
+    end = _dm_dates(out, ctx, spec, "RFXENDTC").to_numpy()
     lo, hi = iso_bounds(out[dtc])
     # Epochs as codes into one table: one shared string per epoch, not one per record.
     names = np.array(["", "SCREENING", "TREATMENT", "FOLLOW-UP"], dtype=object)
 
-    def epoch_of(day: pd.Series) -> np.ndarray:
+    def epoch_of(day: np.ndarray) -> np.ndarray:
         return np.select([day < start, day <= end, day > end], [1, 2, 3], default=0)
 
-    a, b = epoch_of(lo), epoch_of(hi)
+    a, b = epoch_of(lo.to_numpy()), epoch_of(hi.to_numpy())
     codes = np.where(a == b, a, 0)
     if is_categorical(out[dtc]):
         return categorical(codes, names, out.index)

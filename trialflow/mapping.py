@@ -652,6 +652,22 @@ def _merge(frame: pd.DataFrame, merge: Mapping[str, Any], ctx: Context,
     return merged, unmatched
 
 
+def _stripped_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's stripped text as an integer (equal text, equal integer) and whether
+    that text is blank; stripped once per distinct value (a key repeats its values).
+
+    Examples
+    --------
+    >>> ids, blank = _stripped_ids(pd.Series(["a", " a", " ", "b"]))
+    >>> ids.tolist(), blank.tolist()
+    ([0, 0, 1, 2], [False, False, True, False])
+    """
+    codes, uniques = factor(values)
+    stripped = _strip(pd.Series(uniques, dtype=object))
+    ids, _ = pd.factorize(stripped, use_na_sentinel=False)
+    return ids[codes], stripped.eq("").to_numpy(dtype=bool)[codes]
+
+
 def _join_codes(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Join keys of two columns as integers, equal where their :func:`text` is equal.
 
@@ -754,13 +770,14 @@ def source_frame(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> p
         # Two records with one key would become two SDTM records SDTM cannot tell apart
         # (two DM records for one subject); the raw checks report the duplicate as an
         # error, and the first record, as entered first, is the one mapped.
-        # Stripped once per distinct value (a key column repeats its values), not per cell.
-        key_text = pd.DataFrame({k: per_value(frame[k], _strip) for k in keys})
+        parts = [_stripped_ids(frame[k]) for k in keys]
+        ids = pd.DataFrame({k: i for k, (i, _) in zip(keys, parts, strict=True)})
         # A record with a blank key part is no duplicate (the raw checks report the blank).
-        dup = key_text.duplicated(keep="first") & key_text.ne("").all(axis=1)
+        dup = (ids.duplicated(keep="first").to_numpy()
+               & ~np.logical_or.reduce([blank for _, blank in parts]))
         ctx.reject(frame, dup, f"duplicate {'/'.join(keys)}: an earlier {form} record has "
                    "the same key (raw finding duplicate_key); the first record is mapped")
-        frame = _without(frame, dup.to_numpy())
+        frame = _without(frame, dup)
     merges = list(spec.derivation.get("merge", [])) + list(block.get("merge", []))
     for m in merges:
         frame, unmatched = _merge(frame, m, ctx, spec)
