@@ -198,7 +198,9 @@ def _date_per_subject(frame: pd.DataFrame, params: dict[str, Any], ctx: Context,
     rank = grouped.max() if last else grouped.min()
     per = pd.Series(np.asarray(uniques, dtype=object)[rank.to_numpy()], index=rank.index,
                     dtype=object)
-    return text(frame[params.get("subject", "SUBJID")]).map(per).fillna("")
+    # Looked up once per distinct subject text, not hashed again for every record.
+    return per_value(frame[params.get("subject", "SUBJID")],
+                     lambda u: text(u).map(per).fillna(""))
 
 
 def _first_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
