@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from trialflow.errors import SpecError
-from trialflow.mapping import evaluate_condition, map_dataset, sort_frame
+from trialflow.mapping import (
+    _interleaved,
+    categorical,
+    evaluate_condition,
+    factor,
+    factorised,
+    map_dataset,
+    sort_frame,
+)
 
 from .helpers import context, spec, var
 
@@ -276,3 +284,42 @@ def test_spec_loader_rejects_a_malformed_source_block(tmp_path) -> None:
     with pytest.raises(SpecError, match="sources") as info:
         load_dataset_spec(path)
     assert str(path) in str(info.value)
+
+
+def test_raw_forms_as_categoricals_map_to_the_values_text_forms_give() -> None:
+    """build_sdtm maps factorised raw forms: every rule must treat them as text forms."""
+    rand = pd.DataFrame({"SUBJID": [" 002", "001"], "ARM": ["B", "A"]})
+    variables = (var("SUBJID", {"assign": "SUBJID"}),
+                 var("SEX", {"assign": "SEX", "codelist": "SEX"}),
+                 var("RACE", {"assign": "RACE", "codelist": "RACE"}),
+                 var("DTC", {"iso8601": "DT", "time": "TM"}),
+                 var("ROUTE", {"map": "DRUG", "values": {"CAPECITABINE": "ORAL"},
+                               "default": "IV"}),
+                 var("DOSE", {"number": "DOSE"}, type_="Num", length=8),
+                 var("FL", [{"hardcode": "Y", "when": {"column": "SEX", "op": "in",
+                                                       "value": ["F", "female"]}},
+                            {"assign": "rand.ARM"}]))
+    sources = ({"id": "main", "form": "demo", "merge": [{"form": "rand", "on": ["SUBJID"]}],
+                "when": {"column": "DOSE", "op": "ne", "value": "0"}},)
+    results = []
+    for as_categories in (False, True):
+        ctx = context(demo=DEMO, rand=rand)
+        if as_categories:
+            ctx.raw = {name: factorised(frame) for name, frame in ctx.raw.items()}
+        out = map_dataset(ctx, spec(*variables, sources=sources))
+        results.append((out.astype(object).where(out.notna(), None).values.tolist(),
+                        [(f.row, f.variable, f.value, f.rule) for f in ctx.findings]))
+    assert results[0] == results[1]
+
+
+def test_interleaved_is_the_factorised_cells_record_by_record() -> None:
+    values = np.array(["a", " a", "", "b", np.nan], dtype=object)
+    rng = np.random.default_rng(1)
+    for n, k in ((0, 1), (1, 3), (7, 2), (12, 3)):
+        frame = pd.DataFrame({f"Q{j}": values[rng.integers(0, 5, n)] for j in range(k)})
+        index = pd.RangeIndex(n * k)
+        cells = pd.Series(frame.to_numpy(dtype=object).reshape(-1), dtype=object)
+        expected = categorical(*factor(cells), index).array
+        got = _interleaved([frame[c] for c in frame.columns], index).array
+        assert got.categories.equals(expected.categories)
+        assert got.codes.tolist() == expected.codes.tolist()
