@@ -42,8 +42,11 @@ def minimise(factors: np.ndarray, seed: int, p_preferred: float = 0.8,
 
     Examples
     --------
+    The second patient's preferred arm is 1 (it balances both factors), but its draw
+    (0.85) is over ``p_preferred``, so it gets arm 0; the third ties and draws 0.76:
+
     >>> minimise(np.array([[0, 1], [0, 1], [1, 0]]), seed=1).tolist()
-    [0, 1, 0]
+    [0, 0, 1]
     """
     factors = np.asarray(factors, dtype=int)
     mt = random.Random(seed)

@@ -288,7 +288,7 @@ def _check_field_counts(text: str, path: Path, header: list[str]) -> int:
 
 
 def _fields_per_line(text: str) -> np.ndarray:
-    """Number of comma-separated fields on each line after the first (the header).
+    r"""Number of comma-separated fields on each line after the first (the header).
 
     Counted on the UTF-8 bytes, where a comma or line break is never part of another
     character: the positions of both are found in one vectorised pass each, instead of
