@@ -51,6 +51,7 @@ from trialflow.xpt import (
     MAX_LABEL,
     MAX_NAME,
     XptDataset,
+    compact_codes,
     is_date_format,
     read_xpt,
 )
@@ -188,26 +189,13 @@ class ColumnFactors:
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Codes in the smallest integer type and distinct values, missing values one of
-    them (last).
-
-    A categorical column (text as :func:`trialflow.xpt.read_xpt` gives it with
-    ``categorical=True``: every category used) already is codes and distinct values, so
-    its text is not hashed again. ``use_na_sentinel=False`` would do the same, but for
-    text it first looks for missing values in a pass of its own over every record (as
-    long as the factorising); the sentinel codes are found in the codes instead.
-    """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        uniques = values.cat.categories.to_numpy(dtype=object)
-    else:
-        codes, uniques = pd.factorize(values)
-        uniques = np.asarray(uniques)
-    missing = codes < 0
-    if missing.any():
-        # A new array: a Categorical's codes are its own.
-        codes = np.where(missing, len(uniques), codes.astype(np.intp, copy=False))
-        uniques = np.append(uniques, np.nan)
-    return codes.astype(_small_int(len(uniques)), copy=False), pd.Series(uniques)
+    them (last): the writers' :func:`~trialflow.xpt.compact_codes` (a categorical
+    column, as ``read_xpt(categorical=True)`` gives text, is not hashed again), with the
+    distinct values of a numeric column kept numeric."""
+    codes, uniques = compact_codes(values)
+    numeric = isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"
+    return (codes.astype(_small_int(len(uniques)), copy=False),
+            pd.Series(uniques, dtype=values.dtype if numeric else None))
 
 
 def _small_int(count: int) -> np.dtype:
