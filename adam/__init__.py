@@ -31,18 +31,18 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from adam.derive import as_categorical
 from trialflow import SPECS
+from trialflow.datasets import DatasetFile, dataset_files
 from trialflow.errors import InputError, SpecError
 from trialflow.findings import Finding
 from trialflow.package import load_builder, write_datasets
-from trialflow.spec import DatasetSpec, Study, read_yaml
-from trialflow.xpt import read_xpt
+from trialflow.spec import DatasetSpec, InputSource, Study, read_yaml
 
 #: Build order: ADSL first (every other dataset carries its variables), ADTTE last (its
 #: sources are ADSL, ADRS and ADQS).
@@ -72,8 +72,8 @@ def resolve(spec: DatasetSpec, study: Study, instruments: Path | None = None) ->
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise SpecError(spec.file, f"instrument {name!r} must name a file of "
                             "specs/instruments", spec.name)
-        derivation["instrument"] = read_yaml(Path(instruments or SPECS / "instruments")
-                                             / f"{name}.yaml")
+        folder = instruments or (study.folder or SPECS) / "instruments"
+        derivation["instrument"] = read_yaml(Path(folder) / f"{name}.yaml")
     return dataclasses.replace(spec, derivation=derivation)
 
 
@@ -146,55 +146,57 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
 
 
 class SdtmDirectory(Mapping[str, pd.DataFrame]):
-    """The SDTM datasets (``*.xpt``) of a directory by name, read when asked for.
+    """Input datasets by name, read when asked for (from XPT, Dataset-JSON, sas7bdat or
+    CSV: :class:`~trialflow.datasets.DatasetFile`).
 
     ``directory[name]`` reads a dataset whole; :meth:`read` only some of its variables
     (what :func:`build_adam` uses). Nothing is kept in memory between reads.
     """
 
-    def __init__(self, paths: Mapping[str, Path]) -> None:
-        self._paths = dict(paths)
+    def __init__(self, files: Mapping[str, DatasetFile | Path]) -> None:
+        self._files = {name: f if isinstance(f, DatasetFile) else DatasetFile(name, Path(f))
+                       for name, f in files.items()}
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.read(name)
 
     def __contains__(self, name: object) -> bool:  # without reading (Mapping's reads)
-        return name in self._paths
+        return name in self._files
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._paths)
+        return iter(self._files)
 
     def __len__(self) -> int:
-        return len(self._paths)
+        return len(self._files)
 
     def read(self, name: str, columns: set[str] | None = None) -> pd.DataFrame:
         """Dataset ``name`` (text '' when blank, numbers as float), with only the
         variables in ``columns`` that it has (all when None)."""
-        return read_xpt(self._paths[name], columns=columns).data
+        return self._files[name].read(columns=columns).data
 
 
-def read_sdtm(directory: Path) -> SdtmDirectory:
-    """Every SDTM dataset (``*.xpt``) of a directory by name (read when used): text ''
-    when blank, numbers as float.
+def read_sdtm(source: Path | Sequence[InputSource]) -> SdtmDirectory:
+    """The SDTM datasets of a folder (or of a study's input sources) by name, read when
+    used: text '' when blank, numbers as float.
 
     Raises
     ------
     InputError
-        The directory does not exist, has no DM, or a file is not a readable XPT
-        (every header is read here).
+        A folder does not exist, there is no DM, or a file is not readable (every XPT
+        header is read here).
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputError(str(directory), "SDTM directory not found",
+    sources = [InputSource(Path(source))] if isinstance(source, (str, Path)) \
+        else list(source)
+    for s in sources:
+        if not Path(s.path).exists():
+            raise InputError(str(s.path), "SDTM directory not found",
+                             fix="run `trialflow sdtm` first, or pass --sdtm DIR")
+    files = dataset_files(sources)
+    if "DM" not in files:
+        raise InputError(", ".join(str(s.path) for s in sources),
+                         "no DM dataset (dm.xpt) to build ADaM from",
                          fix="run `trialflow sdtm` first, or pass --sdtm DIR")
-    paths = {}
-    for path in sorted(directory.glob("*.xpt")):
-        # No variable read: the header gives the dataset's name.
-        paths[read_xpt(path, columns=()).name] = path
-    if "DM" not in paths:
-        raise InputError(str(directory), "no DM dataset (dm.xpt) to build ADaM from",
-                         fix="run `trialflow sdtm` first, or pass --sdtm DIR")
-    return SdtmDirectory(paths)
+    return SdtmDirectory(files)
 
 
 def write_adam(datasets: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],

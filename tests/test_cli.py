@@ -56,7 +56,7 @@ def test_check_raw_missing_directory_returns_2(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-raw", "--raw", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "directory not found" in err and "Traceback" not in err
+    assert "folder not found" in err and "Traceback" not in err
 
 
 def test_check_raw_clean_returns_0_and_writes_report(tmp_path: Path) -> None:
@@ -138,18 +138,14 @@ def test_simulate_wiring_with_stub_simulator(tmp_path: Path, monkeypatch: pytest
     assert not (tmp_path / "build" / "raw").exists()
 
 
-def test_spec_error_is_one_line_without_traceback(monkeypatch: pytest.MonkeyPatch,
+def test_spec_error_is_one_line_without_traceback(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from trialflow import cli
-    from trialflow.errors import SpecError
-
-    def broken() -> None:
-        raise SpecError("specs/study.yaml", "invalid YAML: mapping values\n  in line 3\n    ^")
-
-    monkeypatch.setattr(cli, "load_study", broken)
-    assert main(["simulate"]) == 2
+    (tmp_path / "study.yaml").write_text("study:\n  id: X\n  title: [unclosed\n",
+                                         encoding="utf-8")
+    assert main(["simulate", "--study", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "specs/study.yaml" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "study.yaml" in err and "invalid YAML" in err
+    assert "Traceback" not in err
 
 
 def test_simulate_too_few_subjects_is_a_clear_error(tmp_path: Path,

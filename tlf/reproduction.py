@@ -27,12 +27,11 @@ from openpyxl.xml.functions import tostring
 from tlf._package import build_time, read_zip, write_zip
 from tlf.analyses import ARMS, COMPARISON
 from tlf.ard import ANALYSIS_ORDER
-from trialflow import ROOT
 from trialflow.io import write_atomic
 from trialflow.spec import read_yaml
 from trialflow.stats import round_half_up
 
-__all__ = ["COLUMNS", "DEFAULT_TARGETS", "KNOWN_MISSES", "Target", "console_summary",
+__all__ = ["COLUMNS", "KNOWN_MISSES", "Target", "console_summary",
            "load_targets", "reproduce", "targets", "write_report"]
 
 COLUMNS: tuple[str, ...] = ("analysis", "item", "published", "computed", "match", "note")
@@ -278,11 +277,6 @@ def write_report(report: pd.DataFrame, path: Path) -> Path:
             yield name, iter((core if name == "docProps/core.xml" else data,))
 
     return write_atomic(Path(path), lambda tmp: write_zip(tmp, package(), when))
-
-
-#: Where the study's published targets live: beside the repository, in the shared
-#: reference folder.
-DEFAULT_TARGETS = ROOT.parent / "shared" / "reference" / "precious-targets.yaml"
 
 
 def load_targets(path: Path) -> dict[str, Any]:

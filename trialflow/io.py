@@ -2,6 +2,9 @@
 
 A file is written to a temporary name in its target directory and then renamed over
 the target (``os.replace``), so a reader — or a killed run — never sees half a file.
+It gets the permissions the user's umask gives a new file (``0o666 & ~umask``, e.g.
+0644), as ``open()`` would: the temporary file is created private (0600), and
+colleagues on a shared server must be able to read the package.
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (``0o666 & ~umask``)."""
+    mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_csv_atomic(df: pd.DataFrame, path: Path) -> Path:

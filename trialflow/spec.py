@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from cerberus import Validator
 
-from trialflow import SPECS
+from trialflow import SPECS, STANDARDS
 from trialflow.errors import SpecError
 
 #: libyaml's safe loader parses the ~100 spec files in 0.1 s instead of 1.4 s; it builds
@@ -43,12 +43,25 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _NAME = {"type": "string", "regex": r"^[A-Za-z][A-Za-z0-9_]*$"}
 
+_RELATIVE_PATH = {"type": "string", "empty": False}
+
+#: One source of a study's input data: a folder (every dataset file in it, named by its
+#: stem) or one file (named by ``dataset``, else its stem).
+_INPUT_SOURCE = {
+    "type": "dict",
+    "schema": {
+        "path": {**_RELATIVE_PATH, "required": True},
+        "dataset": {**_NAME, "maxlength": 8},
+        "encoding": {"type": "string"},
+    },
+}
+
 STUDY_SCHEMA: dict[str, Any] = {
     "study": {
         "type": "dict",
         "required": True,
         "schema": {
-            "id": {"type": "string", "required": True},
+            "id": {"type": "string", "required": True, "regex": r"^[A-Za-z0-9_-]{1,20}$"},
             "title": {"type": "string", "required": True},
             "registry": {"type": "string"},
             "protocol": {"type": "string"},
@@ -59,9 +72,11 @@ STUDY_SCHEMA: dict[str, Any] = {
             "data_cutoff": {"type": "date", "required": True},
             "enrolment_start": {"type": "date"},
             "enrolment_end": {"type": "date"},
-            "month_length": {"type": "float", "required": True, "allowed": [30.4375]},
-            "seed": {"type": "integer", "required": True, "min": 0},
-            "subjects": {"type": "integer", "required": True, "min": 1},
+            "month_length": {"type": "float", "allowed": [30.4375]},
+            # Simulation settings (a study whose raw data trialflow simulates).
+            "seed": {"type": "integer", "min": 0},
+            "subjects": {"type": "integer", "min": 1},
+            "simulation": _RELATIVE_PATH,
             "arms": {
                 "type": "list",
                 "required": True,
@@ -71,8 +86,10 @@ STUDY_SCHEMA: dict[str, Any] = {
                     "schema": {
                         "code": {**_NAME, "required": True, "maxlength": 20},
                         "name": {"type": "string", "required": True, "maxlength": 200},
+                        # Display order (TRTxxPN).
                         "number": {"type": "integer", "required": True},
-                        "test": {"type": "boolean", "required": True},
+                        "test": {"type": "boolean"},
+                        "control": {"type": "boolean"},
                     },
                 },
             },
@@ -86,6 +103,31 @@ STUDY_SCHEMA: dict[str, Any] = {
                         "values": {"type": "list", "required": True, "minlength": 2,
                                    "schema": {"type": "string"}},
                     },
+                },
+            },
+            # Where the study's data come in: raw CRF extracts, SDTM or ADaM, and from
+            # where (paths relative to the study folder).
+            "inputs": {
+                "type": "dict",
+                "schema": {
+                    "layer": {"type": "string", "required": True,
+                              "allowed": ["raw", "sdtm", "adam"]},
+                    "sources": {"type": "list", "minlength": 1, "schema": _INPUT_SOURCE},
+                },
+            },
+            # Published numbers the study's results reproduce (a YAML file).
+            "targets": _RELATIVE_PATH,
+            # How documents look.
+            "output": {
+                "type": "dict",
+                "schema": {
+                    "page_size": {"type": "string", "allowed": ["letter", "a4"]},
+                    "orientation": {"type": "string", "allowed": ["portrait", "landscape"]},
+                    "font": {"type": "string"},
+                    "font_size": {"type": "number", "min": 6, "max": 14},
+                    "status": {"type": "string", "allowed": ["draft", "final"]},
+                    "header": {"type": "list", "schema": {"type": "string"}},
+                    "footer": {"type": "list", "schema": {"type": "string"}},
                 },
             },
         },
@@ -281,7 +323,8 @@ class Arm:
     code: str
     name: str
     number: int
-    test: bool
+    test: bool = False
+    control: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,19 +335,61 @@ class Stratum:
 
 
 @dataclass(frozen=True)
+class InputSource:
+    """One place a study's input datasets come from (a folder or one file)."""
+
+    path: Path
+    dataset: str | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where a study's data come in: the layer (``raw``, ``sdtm`` or ``adam``) and the
+    folders or files (absolute paths). No sources for ``raw``: simulated."""
+
+    layer: str = "raw"
+    sources: tuple[InputSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputStyle:
+    """How the study's documents look (issue-free defaults: today's look)."""
+
+    page_size: str = "letter"
+    orientation: str = "landscape"
+    font: str = "Times New Roman"
+    font_size: float = 9
+    status: str = "final"
+    header: tuple[str, ...] = ()
+    footer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Study:
     id: str
     title: str
     data_cutoff: dt.date
     month_length: float
-    seed: int
-    subjects: int
+    seed: int | None
+    subjects: int | None
     arms: tuple[Arm, ...]
     strata: tuple[Stratum, ...]
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: The study folder (where study.yaml is); relative paths in study.yaml are from here.
+    folder: Path | None = None
+    inputs: Inputs = field(default_factory=Inputs)
+    targets: Path | None = None
+    simulation: Path | None = None
+    output: OutputStyle = field(default_factory=OutputStyle)
 
     def arm(self, code: str) -> Arm:
         return next(a for a in self.arms if a.code == code)
+
+    @property
+    def control_arm(self) -> Arm | None:
+        """The arm marked ``control: true`` (None when the study names none)."""
+        return next((a for a in self.arms if a.control), None)
 
 
 @dataclass(frozen=True)
@@ -476,19 +561,47 @@ def _flatten(detail: Any) -> str:
 
 
 def load_study(path: Path | None = None) -> Study:
-    """Load ``specs/study.yaml``."""
+    """Load a study's ``study.yaml`` (default: the bundled example's).
+
+    Paths in it (inputs, targets, simulation) are taken relative to its folder and
+    returned absolute.
+    """
     path = Path(path or SPECS / "study.yaml")
     doc = _validate(read_yaml(path), STUDY_SCHEMA, path)["study"]
+    folder = path.resolve().parent
     arms = tuple(Arm(**a) for a in doc["arms"])
     if len({a.code for a in arms}) != len(arms):
         raise SpecError(str(path), "arm codes must be unique")
+    if len({a.number for a in arms}) != len(arms):
+        raise SpecError(str(path), "arm numbers (display order) must be unique")
+    if sum(a.control for a in arms) > 1:
+        raise SpecError(str(path), "at most one arm can be the control (control: true)")
     strata = tuple(Stratum(s["name"], s["label"], tuple(s["values"]))
                    for s in doc.get("strata", []))
-    known = {"id", "title", "data_cutoff", "month_length", "seed", "subjects", "arms", "strata"}
+    inputs_doc = doc.get("inputs", {"layer": "raw"})
+    sources = tuple(InputSource(path=(folder / s["path"]).resolve(),
+                                dataset=s.get("dataset"), encoding=s.get("encoding"))
+                    for s in inputs_doc.get("sources", ()))
+    if inputs_doc["layer"] != "raw" and not sources:
+        raise SpecError(str(path), f"inputs: layer {inputs_doc['layer']} needs sources "
+                        "(the folders or files the datasets are read from)")
+    simulation = doc.get("simulation")
+    if simulation is not None and (doc.get("seed") is None or doc.get("subjects") is None):
+        raise SpecError(str(path), "simulation: a simulated study also needs seed and "
+                        "subjects")
+    out_doc = doc.get("output", {})
+    output = OutputStyle(**{k: tuple(v) if isinstance(v, list) else v
+                            for k, v in out_doc.items()})
+    known = {"id", "title", "data_cutoff", "month_length", "seed", "subjects", "arms",
+             "strata", "inputs", "targets", "simulation", "output"}
     return Study(id=doc["id"], title=doc["title"], data_cutoff=doc["data_cutoff"],
-                 month_length=doc["month_length"], seed=doc["seed"], subjects=doc["subjects"],
-                 arms=arms, strata=strata,
-                 extra={k: v for k, v in doc.items() if k not in known})
+                 month_length=doc.get("month_length", 30.4375), seed=doc.get("seed"),
+                 subjects=doc.get("subjects"), arms=arms, strata=strata,
+                 extra={k: v for k, v in doc.items() if k not in known}, folder=folder,
+                 inputs=Inputs(inputs_doc["layer"], sources),
+                 targets=(folder / doc["targets"]).resolve() if "targets" in doc else None,
+                 simulation=(folder / simulation).resolve() if simulation else None,
+                 output=output)
 
 
 def load_form(path: Path) -> RawForm:
@@ -556,17 +669,27 @@ def load_codelist(path: Path) -> Codelist:
                     extensible=c["extensible"], data_type=c["data_type"], terms=terms)
 
 
-@lru_cache(maxsize=8)
-def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
-    """All codelists in ``specs/ct/``, by id."""
-    directory = Path(directory or SPECS / "ct")
+def _codelists_in(directory: Path) -> dict[str, Codelist]:
     out: dict[str, Codelist] = {}
-    for p in sorted(directory.glob("*.yaml")):
+    for p in sorted(Path(directory).glob("*.yaml")):
         cl = load_codelist(p)
         if cl.id in out:
             raise SpecError(str(p), "codelist id defined in two files", cl.id)
         out[cl.id] = cl
     return out
+
+
+@lru_cache(maxsize=8)
+def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
+    """The standard codelists (``trialflow/standards/ct``) with those of a study's
+    ``ct/`` folder (default: the bundled example's) over them, by id.
+
+    A study writes only the codelists that differ from the standard ones: its own file
+    with a standard id (a subset, its collected synonyms) replaces the standard one.
+    """
+    standard = _codelists_in(STANDARDS / "ct")
+    own = _codelists_in(Path(directory or SPECS / "ct"))
+    return {**standard, **own}
 
 
 def load_dataset_spec(path: Path) -> DatasetSpec:

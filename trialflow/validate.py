@@ -35,7 +35,7 @@ import datetime as dt
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from trialflow.datasets import DatasetFile
 from trialflow.errors import InputError
 from trialflow.io import write_atomic
 from trialflow.spec import Codelist, DatasetSpec
@@ -484,32 +485,41 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
     if not files:
         raise InputError(str(directory), "no .xpt files to validate",
                          fix="run `trialflow sdtm` first, or pass --data DIR")
+    return validate_files([DatasetFile(_member_name(p), p) for p in files], specs,
+                          codelists, study)
+
+
+def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec],
+                   codelists: Mapping[str, Codelist], study: str
+                   ) -> tuple[list[ValidationFinding], pd.DataFrame]:
+    """Validate datasets of any input format (:class:`~trialflow.datasets.DatasetFile`),
+    in the order given; see :func:`validate_directory`."""
     # One dataset in memory at a time (a 100-times study's QS alone is gigabytes of
     # text): the member names are read first to find the subject dataset.
-    names = [_member_name(p) for p in files]
-    # ADaM datasets are checked against ADSL when DM is not in the directory.
-    dm_path = next((p for p, n in zip(files, names, strict=True) if n == "DM"), None) or \
-        next((p for p, n in zip(files, names, strict=True) if n == "ADSL"), None)
+    # ADaM datasets are checked against ADSL when DM is not among them.
+    dm_file = next((f for f in files if f.name == "DM"), None) or \
+        next((f for f in files if f.name == "ADSL"), None)
     # Text as categoricals: the rules ask their questions of the distinct values, which
     # the reader has found already (ColumnFactors takes its codes).
-    dm = read_xpt(dm_path, categorical=True) if dm_path is not None else None
+    dm = dm_file.read(categorical=True) if dm_file is not None else None
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
     summary = []
-    for path in files:
-        ds = dm if path == dm_path else read_xpt(path, categorical=True)
+    for file in files:
+        ds = dm if file is dm_file else file.read(categorical=True)
         spec = specs.get(ds.name)
         studies = _study_of(ds)
         if spec is not None and studies and studies != {study}:
             spec = None
-        if spec is not None and path.stem != ds.name.lower():
-            findings.append(ValidationFinding(ds.name, "", "read", "warning", 1, path.name,
+        if spec is not None and file.path.stem != ds.name.lower():
+            findings.append(ValidationFinding(ds.name, "", "read", "warning", 1,
+                                              file.path.name,
                                               "file name is not the lower-case dataset name"))
         found = validate_dataset(ds, spec, codelists, dm_subjects,
                                  dm.name if dm is not None else "DM")
         findings.extend(found)
-        summary.append({"dataset": ds.name, "file": path.name, "records": len(ds.data),
+        summary.append({"dataset": ds.name, "file": file.path.name, "records": len(ds.data),
                         "variables": ds.data.shape[1], "spec": spec is not None,
                         "errors": sum(f.count for f in found if f.severity == "error"),
                         "warnings": sum(f.count for f in found if f.severity == "warning")})

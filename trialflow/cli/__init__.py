@@ -1,0 +1,61 @@
+"""The ``trialflow`` command line: parse the arguments, dispatch, turn errors into exit
+statuses. The commands are declared in :mod:`trialflow.cli.parser` and carried out in
+:mod:`trialflow.cli.commands` and :mod:`trialflow.cli.run`.
+
+Exit codes: 0 ok, 1 data findings of severity error, 2 usage, spec or input error,
+130 interrupted. A :class:`~trialflow.errors.TrialflowError` is printed as one line,
+without a traceback: it describes a problem in the inputs, not in trialflow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from trialflow.cli import commands
+from trialflow.cli.parser import build_parser
+from trialflow.cli.run import RUN_LOG, STAGING, run
+from trialflow.errors import TrialflowError
+from trialflow.pipeline import EXIT_FATAL, one_line
+
+__all__ = ["RUN_LOG", "STAGING", "build_parser", "main"]
+
+_HANDLERS: dict[str, Callable[..., int]] = {
+    "init": commands.init, "simulate": commands.simulate, "check-raw": commands.check_raw,
+    "sdtm": commands.sdtm, "adam": commands.adam, "validate": commands.validate,
+    "define": commands.define, "tlf": commands.tlf, "run": run, "compare": commands.compare,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of exiting.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 ok, 1 data errors, 2 usage/spec/input error, 130 interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_FATAL
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_FATAL
+    try:
+        return _HANDLERS[args.command](args)
+    except TrialflowError as exc:
+        print(f"trialflow: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FATAL
+    except OSError as exc:  # e.g. build/ not writable: the environment, not a bug
+        print(f"trialflow: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("trialflow: interrupted", file=sys.stderr)
+        return 130
