@@ -11,8 +11,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Reinstall only when pyproject.toml changes: the install is editable, so code edits
-# need no reinstall, but new dependencies do.
+# need no reinstall, but new dependencies do. `make tlf` installs what runs; `make test`
+# adds the development tools (the `dev` extra).
 STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -21,13 +23,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 tlf: $(STAMP)
 	$(BIN)/trialflow run --out build
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/bench_pipeline.py --out build/bench $(BENCH_ARGS)
 
 clean:
@@ -39,6 +41,10 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "make: need python3.11 (or python3) on the PATH" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+$(STAMP): pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install -e .
 	touch $(STAMP)
+
+$(DEV): pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP) $(DEV)

@@ -51,19 +51,48 @@ STANDARD_OID = "ADaMIG.1.3"
 
 
 def build_order(specs: Mapping[str, DatasetSpec]) -> list[str]:
-    """Dataset names in the order they must be built."""
-    known = [n for n in BUILD_ORDER if n in specs]
-    return known + sorted(n for n in specs if n not in BUILD_ORDER)
+    """Dataset names in an order that builds each after the ADaM datasets it reads
+    (``derivation.inputs``): of those ready, ADSL and the names of
+    :data:`BUILD_ORDER` first, then by name.
+
+    Raises
+    ------
+    SpecError
+        Datasets that read each other (a cycle).
+    """
+    preference = [n for n in BUILD_ORDER if n in specs] + sorted(
+        n for n in specs if n not in BUILD_ORDER)
+    needs = {n: {w for w in specs[n].derivation.get("inputs", []) if w in specs and w != n}
+             for n in specs}
+    order: list[str] = []
+    while len(order) < len(specs):
+        ready = next((n for n in preference if n not in order and needs[n] <= set(order)),
+                     None)
+        if ready is None:
+            stuck = [n for n in preference if n not in order]
+            raise SpecError(specs[stuck[0]].file, "the datasets read each other (derivation."
+                            f"inputs): {', '.join(stuck)}", stuck[0])
+        order.append(ready)
+    return order
+
+
+#: The builder of a spec that names none: the verb engine (any dataset of any study).
+DEFAULT_BUILDER = "adam.engine"
+
+
+def _with_builder(spec: DatasetSpec) -> DatasetSpec:
+    return spec if spec.builder else dataclasses.replace(spec, builder=DEFAULT_BUILDER)
 
 
 def _builder(spec: DatasetSpec) -> Callable[[Mapping[str, pd.DataFrame], DatasetSpec],
                                              pd.DataFrame]:
-    return load_builder(spec, "adam")
+    return load_builder(_with_builder(spec), "adam")
 
 
 def resolve(spec: DatasetSpec, study: Study, instruments: Path | None = None) -> DatasetSpec:
     """``spec`` with the references of its ``derivation`` block resolved: ``arms: study``
     (the study's arms: code, name, number) and ``instrument: <name>`` (the scoring spec)."""
+    spec = _with_builder(spec)
     derivation = dict(spec.derivation)
     if derivation.get("arms") == "study":
         derivation["arms"] = [dataclasses.asdict(a) for a in study.arms]
@@ -117,6 +146,13 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
     """
     order = build_order(specs)
     resolved = {name: resolve(specs[name], study) for name in order}
+    # Every spec the engine builds is checked before any data are read: a misspelt key
+    # in the last dataset's spec stops the run before the first is built.
+    from adam.engine import check_spec
+
+    for spec in resolved.values():
+        if spec.builder == DEFAULT_BUILDER:
+            check_spec(spec)
     lazy = isinstance(sdtm, SdtmDirectory)
     columns = input_columns(resolved) if lazy else {}
     last_use = {w: i for i, name in enumerate(order)

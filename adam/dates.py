@@ -10,7 +10,8 @@ Imputation follows admiral's ``derive_vars_dt``:
   (partial dates stay missing), ``"D"`` the day, ``"M"`` month and day, ``"Y"`` year,
   month and day (a blank date is never imputed here: there is nothing to start from);
 * ``date_imputation`` ``"first"`` takes the earliest day the partial date can be
-  (``2016-06`` -> 1 June 2016), ``"last"`` the latest (30 June 2016);
+  (``2016-06`` -> 1 June 2016), ``"last"`` the latest (30 June 2016), ``"mid"`` the
+  middle as admiral takes it (the 15th of a month; 30 June of a year);
 * ``min_dates``: when such a date falls inside the range the partial date allows, the
   imputed date is not earlier than it (an AE started in the month of the first dose
   is not imputed to before the first dose); ``max_dates`` likewise caps it;
@@ -54,7 +55,7 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     ----------
     dtc : Series of str
     highest_imputation : {'n', 'D', 'M', 'Y'}
-    date_imputation : {'first', 'last'}
+    date_imputation : {'first', 'mid', 'last'}
     min_dates, max_dates : sequence of Series of dates, aligned with ``dtc``
 
     Returns
@@ -64,8 +65,8 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     """
     if highest_imputation not in LEVELS:
         raise ValueError(f"highest_imputation must be one of {', '.join(LEVELS)}")
-    if date_imputation not in ("first", "last"):
-        raise ValueError("date_imputation must be 'first' or 'last'")
+    if date_imputation not in ("first", "mid", "last"):
+        raise ValueError("date_imputation must be 'first', 'mid' or 'last'")
     # Parsed once per distinct text (a QS date repeats on every item of a questionnaire).
     codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
     distinct = pd.Series(uniques, dtype=object)
@@ -76,7 +77,15 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     complete = level.eq("") & lo.notna()
     allowed = level.isin([k for k, v in LEVELS.items() if 0 < v <= LEVELS[highest_imputation]
                           and k != "Y"]) & lo.notna()
-    dt = (lo if date_imputation == "first" else hi).where(complete | allowed)
+    if date_imputation == "mid":
+        years = pd.to_datetime(lo).dt.year
+        june30 = pd.to_datetime(pd.DataFrame({"year": years.fillna(2000), "month": 6,
+                                              "day": 30})).where(years.notna())
+        picked = lo.where(~level.eq("D"), pd.to_datetime(lo) + pd.Timedelta(days=14))
+        picked = picked.where(~level.eq("M"), june30)
+    else:
+        picked = lo if date_imputation == "first" else hi
+    dt = picked.where(complete | allowed)
     for m in min_dates:
         inside = allowed & m.notna() & (m >= lo) & (m <= hi)
         dt = dt.where(~(inside & (m > dt)), m)

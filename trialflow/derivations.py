@@ -216,14 +216,34 @@ def _last_date(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
 # --------------------------------------------------------------------------- identifiers
 
 
+def _column_of(frame: pd.DataFrame, given: str | None, name: str, spec: DatasetSpec) -> str:
+    """The column ``given``, else ``name``, else the one ``<form>.<name>`` of the frame."""
+    if given is not None:
+        if given not in frame.columns:
+            raise SpecError(spec.file, f"usubjid needs column {given!r}", spec.name,
+                            "USUBJID")
+        return given
+    if name in frame.columns:
+        return name
+    merged = [c for c in frame.columns if str(c).endswith(f".{name}")]
+    if len(merged) != 1:
+        raise SpecError(spec.file, f"usubjid needs a {name} column: the form has none and "
+                        f"{'no merged form brings one' if not merged else 'several merged forms bring one'}"
+                        f" — name it with params: {{{name.lower()}: <form>.{name}}}",
+                        spec.name, "USUBJID")
+    return merged[0]
+
+
 def _usubjid(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: Context,
              spec: DatasetSpec) -> pd.Series:
-    """USUBJID = STUDYID-SITEID-SUBJID (from the enrolment form by default)."""
-    cols = [params.get("studyid", "enrol.STUDYID"), params.get("siteid", "enrol.SITEID"),
-            params.get("subjid", "SUBJID")]
-    for c in cols:
-        if c not in frame.columns:
-            raise SpecError(spec.file, f"usubjid needs column {c!r}", spec.name, "USUBJID")
+    """USUBJID = STUDYID-SITEID-SUBJID.
+
+    The columns are ``studyid``, ``siteid`` and ``subjid`` when the rule names them;
+    else the record's own column of that name, else the one column of that name a
+    merged form brings (``<form>.STUDYID``, e.g. of the enrolment form).
+    """
+    cols = [_column_of(frame, params.get(key), name, spec) for key, name in
+            (("studyid", "STUDYID"), ("siteid", "SITEID"), ("subjid", "SUBJID"))]
     # Joined once per distinct (study, site, subject) and spread by codes: one shared
     # string per subject, not a new string for every record of a large domain.
     factors = [factor(frame[c]) for c in cols]

@@ -692,10 +692,45 @@ def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
     return {**standard, **own}
 
 
+@lru_cache(maxsize=4)
+def standard_variables(standard: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The standard metadata (label, type, core, role) of the variables of ``standard``
+    (``SDTMIG 3.4``: by dataset; ``ADaMIG 1.3``: any dataset, under ``*``), from
+    ``trialflow/standards/variables``; empty for a standard trialflow has none of."""
+    files = {"SDTMIG 3.4": "sdtmig-3.4.yaml", "ADaMIG 1.3": "adamig-1.3.yaml"}
+    if standard not in files:
+        return {}
+    doc = read_yaml(STANDARDS / "variables" / files[standard])
+    if "datasets" in doc:
+        return doc["datasets"]
+    return {"*": doc["variables"]}
+
+
+def _with_standard(raw: Any) -> Any:
+    """The spec document with each variable's missing label, type, core and role taken
+    from the standard's metadata (a study writes only what is its own)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("dataset"), dict):
+        return raw
+    known = standard_variables(str(raw["dataset"].get("standard", "")))
+    table = {**known.get("*", {}), **known.get(str(raw["dataset"].get("name")), {})}
+    if not table or not isinstance(raw.get("variables"), list):
+        return raw
+    variables = []
+    for v in raw["variables"]:
+        found = table.get(v.get("name")) if isinstance(v, dict) else None
+        variables.append({**{k: found[k] for k in found if k not in v}, **v}
+                         if found else v)
+    return {**raw, "variables": variables}
+
+
 def load_dataset_spec(path: Path) -> DatasetSpec:
-    """Load one dataset spec (``specs/sdtm/<domain>.yaml`` or ``specs/adam/<name>.yaml``)."""
+    """Load one dataset spec (``specs/sdtm/<domain>.yaml`` or ``specs/adam/<name>.yaml``).
+
+    A variable of the dataset's standard may leave out its label, type, core and role:
+    they come from :func:`standard_variables`.
+    """
     path = Path(path)
-    raw = read_yaml(path)
+    raw = _with_standard(read_yaml(path))
     name = raw.get("dataset", {}).get("name") if isinstance(raw, dict) else None
     doc = _validate(raw, DATASET_SCHEMA, path, "variables", dataset=name)
     d = doc["dataset"]

@@ -178,8 +178,7 @@ class StudyFolder:
 
     def codelists(self) -> dict[str, Codelist]:
         """The standard codelists with the study's own (``ct/``, optional) over them."""
-        folder = self.folder("ct")
-        return load_codelists(folder if folder.is_dir() else None)
+        return load_codelists(self.folder("ct"))
 
     def dictionary(self) -> Dictionary | None:
         """The coding dictionary (``dictionary/meddra.yaml``), or None."""

@@ -1,0 +1,179 @@
+"""The ADaM builder for any dataset of any study: a spec's list of steps, each one verb.
+
+A dataset spec with ``builder: adam.engine`` (the default for a spec without a builder)
+describes its derivation as the dataset it starts from and a list of steps, each one of
+admiral's verbs with its parameters::
+
+    derivation:
+      inputs: [DM, EX, DS]
+      start: {dataset: DM, filter: {ARMCD: {ne: Scrnfail}}}
+      steps:
+        - merge: {dataset: EX, order: [EXSTDTC, EXSEQ], mode: first,
+                  new_vars: {TRTSDTC: EXSTDTC}, filter: {EXDOSE: {gt: 0}}}
+        - dt: {source: TRTSDTC, prefix: TRTS}
+        - flag: {new_var: SAFFL, condition: {TRTSDT: {present: true}}}
+
+Steps run in order on the dataset being built; each adds or replaces variables (or,
+for the record-making verbs, records). The last step's variables that the spec
+declares are kept, in spec order, sorted by the spec's sort keys (by the writer).
+
+Every verb is a function of :mod:`adam.verbs` with a parameter schema: a spec is checked
+when it is loaded (:func:`check_spec`), so a misspelt key, a wrong type or an unknown
+verb is one line naming the file, the step and what is allowed, before any data are
+read. A variable or dataset the data lack is one line naming the spec, the step and the
+missing item (:class:`~trialflow.errors.InputError`), never a traceback.
+
+Example
+-------
+>>> import pandas as pd
+>>> from trialflow.spec import DatasetSpec, Variable
+>>> dm = pd.DataFrame({"USUBJID": ["1", "2"], "AGE": [70.0, 40.0]})
+>>> spec = DatasetSpec("ADSL", "Subject-Level", "SUBJECT LEVEL ANALYSIS DATASET", "",
+...     "ADaMIG 1.3", ("USUBJID",), ("USUBJID",),
+...     (Variable("USUBJID", "Subject", "Char", 20, "Predecessor", True),
+...      Variable("AGEGR1", "Age group", "Char", 4, "Derived", False)),
+...     derivation={"inputs": ["DM"], "start": {"dataset": "DM"}, "steps": [
+...         {"categorize": {"source": "AGE", "new_var": "AGEGR1",
+...                         "groups": [{"lt": 65, "value": "<65"}], "otherwise": ">=65"}}]})
+>>> build({"DM": dm}, spec)["AGEGR1"].tolist()
+['>=65', '<65']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from cerberus import Validator
+
+from adam import verbs
+from adam.conditions import ConditionError, validate_condition
+from adam.derive import keep_spec_vars
+from trialflow.errors import InputError, SpecError
+from trialflow.expression import ExpressionError
+from trialflow.spec import DatasetSpec
+
+__all__ = ["DERIVATION_SCHEMA", "build", "check_spec", "input_columns"]
+
+#: The ``derivation`` block of a spec built by this engine.
+DERIVATION_SCHEMA: dict[str, Any] = {
+    "inputs": {"type": "list", "required": True, "minlength": 1,
+               "schema": {"type": "string", "regex": r"^[A-Z][A-Z0-9]{0,7}$"}},
+    "start": {"type": "dict", "required": True, "schema": verbs.START_SCHEMA},
+    "steps": {"type": "list", "schema": {"type": "dict", "minlength": 1, "maxlength": 1}},
+    # Resolved by adam.resolve: the study's arms (treatment verbs), an instrument.
+    "arms": {"type": ["string", "list"]},
+    "instrument": {"type": ["string", "dict"]},
+    "comment": {"type": "string"},
+}
+
+
+def _problem(v: Validator) -> str:
+    """The first error of a cerberus validation as one phrase naming the key."""
+    def flatten(errors: Any, path: str = "") -> tuple[str, str]:
+        key = sorted(errors, key=str)[0]
+        detail = errors[key]
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
+            return flatten(detail[-1], where)
+        return where, "; ".join(str(d) for d in detail) if isinstance(detail, list) \
+            else str(detail)
+    where, what = flatten(v.errors)
+    return f"{where}: {what}"
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(schema))
+
+
+def check_spec(spec: DatasetSpec) -> None:
+    """Check a spec's derivation against the engine's contract.
+
+    Raises
+    ------
+    SpecError
+        One line naming the spec file, the dataset, the step and the problem (an
+        unknown verb or key, a missing parameter, a wrong type, a malformed condition
+        or expression), with what is allowed.
+    """
+    derivation = dict(spec.derivation)
+    v = Validator(DERIVATION_SCHEMA, allow_unknown=False)
+    if not v.validate(derivation):
+        problem = _problem(v)
+        if "unknown field" in problem:
+            problem += f" (allowed in derivation: {_allowed(DERIVATION_SCHEMA)})"
+        raise SpecError(spec.file, f"derivation.{problem}", spec.name)
+    start = derivation["start"]
+    for problem in validate_condition(start.get("filter")):
+        raise SpecError(spec.file, f"derivation.start.filter: {problem}", spec.name)
+    for i, step in enumerate(derivation.get("steps") or [], start=1):
+        ((name, params),) = step.items()
+        where = f"step {i} ({name})"
+        verb = verbs.VERBS.get(name)
+        if verb is None:
+            raise SpecError(spec.file, f"{where}: unknown verb {name!r} (allowed: "
+                            f"{', '.join(sorted(verbs.VERBS))})", spec.name)
+        if not isinstance(params, dict):
+            raise SpecError(spec.file, f"{where}: parameters must be a mapping of key to "
+                            f"value (allowed keys: {_allowed(verb.schema)})", spec.name)
+        pv = Validator(verb.schema, allow_unknown=False)
+        if not pv.validate(params):
+            problem = _problem(pv)
+            if "unknown field" in problem:
+                problem += f" (allowed: {_allowed(verb.schema)})"
+            raise SpecError(spec.file, f"{where}: {problem}", spec.name)
+        try:
+            verb.check(params)
+        except (ValueError, ExpressionError) as exc:
+            raise SpecError(spec.file, f"{where}: {exc}", spec.name) from None
+        for key in ("filter", "condition"):
+            for problem in validate_condition(params.get(key)):
+                raise SpecError(spec.file, f"{where}: {key}: {problem}", spec.name)
+        for j, case in enumerate(params.get("cases") or [], start=1):
+            for problem in validate_condition(case.get("when")):
+                raise SpecError(spec.file, f"{where}: case {j}: {problem}", spec.name)
+        used = verb.datasets(params)
+        missing = [d for d in used if d not in derivation["inputs"]]
+        if missing:
+            raise SpecError(spec.file, f"{where}: reads {missing[0]}, which is not under "
+                            "derivation.inputs", spec.name)
+
+
+def input_columns(spec: DatasetSpec) -> dict[str, set[str] | None]:
+    """Every input is read whole: the engine's datasets are of ordinary size, and a
+    verb may read any variable its parameters name."""
+    return {}
+
+
+def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame:
+    """Run the spec's steps on the input datasets and keep the spec's variables.
+
+    Raises
+    ------
+    SpecError
+        The derivation breaks the engine's contract (see :func:`check_spec`).
+    InputError
+        A step needs a variable or dataset the data do not have.
+    """
+    check_spec(spec)
+    context = verbs.Context(inputs=inputs, spec=spec, derivation=dict(spec.derivation))
+    start = spec.derivation["start"]
+    try:
+        data = verbs.start(context, **start)
+    except (KeyError, ConditionError, ExpressionError) as exc:
+        raise InputError(spec.file, f"{spec.name} start: {_missing(exc)}") from None
+    for i, step in enumerate(spec.derivation.get("steps") or [], start=1):
+        ((name, params),) = step.items()
+        try:
+            data = verbs.VERBS[name].function(data, context, **params)
+        except (KeyError, ConditionError, ExpressionError, ValueError) as exc:
+            raise InputError(spec.file, f"{spec.name} step {i} ({name}): {_missing(exc)}",
+                             fix="add what is missing to the data or change the step"
+                             ) from None
+    return keep_spec_vars(data, spec)
+
+
+def _missing(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    return str(text)
