@@ -181,7 +181,7 @@ def summary(data: pd.DataFrame, context: Context, dataset: str, new_var: str,
     return out
 
 
-def _dates_of(frame: pd.DataFrame, variable: str, highest_imputation: str = "n",
+def dates_of(frame: pd.DataFrame, variable: str, highest_imputation: str = "n",
               date_imputation: str = "first") -> pd.Series:
     """A date variable as dates: a --DTC text is converted (complete dates only unless
     an imputation is declared); a date stays a date."""
@@ -204,7 +204,7 @@ def extreme_date(data: pd.DataFrame, context: Context, new_var: str,
         add = context.dataset(s["dataset"])
         need(add, [*keys, s["date"]], s["dataset"])
         kept = rows_where(add, select(add, s.get("filter")))
-        dates = _dates_of(kept, s["date"], s.get("highest_imputation", "n"),
+        dates = dates_of(kept, s["date"], s.get("highest_imputation", "n"),
                           s.get("date_imputation", "first"))
         parts.append(kept[keys].assign(_dt=dates.to_numpy())[dates.notna().to_numpy()])
     both = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
@@ -243,9 +243,9 @@ def dy(data: pd.DataFrame, context: Context, reference: str,
     reference date; there is no day 0)."""
     need(data, [reference, *vars.values()], "the dataset")
     out = data.copy(deep=False)
-    ref = _dates_of(out, reference)
+    ref = dates_of(out, reference)
     for new, source in vars.items():
-        out[new] = study_day(_dates_of(out, source), ref)
+        out[new] = study_day(dates_of(out, source), ref)
     return out
 
 
@@ -260,7 +260,7 @@ def duration(data: pd.DataFrame, context: Context, new_var: str, start: str, end
     with ``floor`` (an age in years); ``unit_var`` gets the unit's name (e.g. AGEU)."""
     need(data, [start, end], "the dataset")
     out = data.copy(deep=False)
-    days = (_dates_of(out, end) - _dates_of(out, start)).dt.days.astype("float64")
+    days = (dates_of(out, end) - dates_of(out, start)).dt.days.astype("float64")
     if add_one:
         days = days.where(days < 0, days + 1)
     value = days / _UNITS[unit]
