@@ -227,9 +227,9 @@ def _column_of(frame: pd.DataFrame, given: str | None, name: str, spec: DatasetS
         return name
     merged = [c for c in frame.columns if str(c).endswith(f".{name}")]
     if len(merged) != 1:
+        why = "no merged form brings one" if not merged else "several merged forms do"
         raise SpecError(spec.file, f"usubjid needs a {name} column: the form has none and "
-                        f"{'no merged form brings one' if not merged else 'several merged forms bring one'}"
-                        f" — name it with params: {{{name.lower()}: <form>.{name}}}",
+                        f"{why} — name it with params: {{{name.lower()}: <form>.{name}}}",
                         spec.name, "USUBJID")
     return merged[0]
 
