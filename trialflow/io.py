@@ -49,14 +49,20 @@ def write_csv_atomic(df: pd.DataFrame, path: Path) -> Path:
                                                     encoding="utf-8"))
 
 
+#: The journal of a promotion under way, in the package folder: the parts being moved.
+PROMOTING = ".promoting"
+
+
 def promote_staged(staging: Path, target: Path) -> list[Path]:
     """Move every directory of ``staging`` into ``target``, replacing what is there.
 
     A run builds its whole package under ``staging`` first; only when every stage has
     run are the parts moved into place, each by a rename. A run killed before this keeps
-    the previous package intact; the renames themselves take milliseconds. The replaced
-    directory is renamed aside before the new one is moved in and deleted afterwards,
-    so a part is never missing and never half-written.
+    the previous package intact. The promotion itself is journalled: the parts to move
+    are written to ``target/.promoting`` first, each replaced part is renamed aside
+    (``.old-<part>``) before the new one moves in, and the journal goes last. A run
+    killed during the promotion leaves the journal, and :func:`recover_promotion` (which
+    the next run calls first) finishes the job: the package is never left mixed.
 
     Parameters
     ----------
@@ -71,24 +77,53 @@ def promote_staged(staging: Path, target: Path) -> list[Path]:
     list of pathlib.Path
         The parts now in ``target``.
     """
+    staging, target = Path(staging), Path(target)
+    parts = sorted(p.name for p in staging.iterdir() if p.is_dir())
+    journal = target / PROMOTING
+    text = "".join(f"{name}\n" for name in parts)
+    write_atomic(journal, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return _finish(staging, target, parts)
+
+
+def _finish(staging: Path, target: Path, parts: list[str]) -> list[Path]:
+    """Move the journalled ``parts`` still in ``staging`` into ``target``, then drop the
+    replaced parts and the journal. Safe to run again after being killed at any point."""
     import shutil
 
-    staging, target = Path(staging), Path(target)
     moved = []
-    for part in sorted(p for p in staging.iterdir() if p.is_dir()):
-        dest = target / part.name
-        old = target / f".old-{part.name}"
-        if old.exists():  # left by a run killed during its own promotion
-            shutil.rmtree(old)
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(part, dest)
+    for name in parts:
+        new, dest, old = staging / name, target / name, target / f".old-{name}"
+        if new.is_dir():
+            if dest.exists() and not old.exists():
+                os.replace(dest, old)
+            elif dest.exists():  # a stale leftover beside an older .old-: keep the new
+                shutil.rmtree(dest)
+            os.replace(new, dest)
+        moved.append(dest)
+    for name in parts:
+        old = target / f".old-{name}"
         if old.exists():
             shutil.rmtree(old)
-        moved.append(dest)
-    if not any(staging.iterdir()):
+    (target / PROMOTING).unlink(missing_ok=True)
+    if staging.is_dir() and not any(staging.iterdir()):
         staging.rmdir()
     return moved
+
+
+def recover_promotion(staging: Path, target: Path) -> list[Path]:
+    """Finish a promotion a killed run left half done (its journal is in ``target``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The parts it moved into place; empty when there was nothing to finish.
+    """
+    journal = Path(target) / PROMOTING
+    if not journal.is_file():
+        return []
+    parts = [line.strip() for line in journal.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    return _finish(Path(staging), Path(target), parts)
 
 
 def source_date_epoch(default: int = 0) -> int:

@@ -35,6 +35,8 @@ from trialflow.findings import Finding, count_errors
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_FATAL = 2
+#: An uncaught exception: a bug in trialflow, not a problem of the inputs.
+EXIT_INTERNAL = 3
 
 
 @dataclass
@@ -100,6 +102,7 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         start = time.perf_counter()
         try:
             result = stage.run()
+            _check_outputs(stage, result)
         except TrialflowError as exc:
             _summary(done, out)
             message = f"{stage.name} failed: {one_line(exc)}"
@@ -108,6 +111,14 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
                 write_run_log(log, stages, done, started, EXIT_FATAL, message,
                               relative_to=relative_to)
             return EXIT_FATAL
+        except Exception as exc:
+            # A bug: the log says where the run stopped, the caller reports the trace.
+            if log is not None:
+                write_run_log(log, stages, done, started, EXIT_INTERNAL,
+                              f"{stage.name} failed: internal error: "
+                              f"{type(exc).__name__}: {one_line(exc)}",
+                              relative_to=relative_to)
+            raise
         done.append((stage.name, time.perf_counter() - start, result))
         if count_errors(result.findings):
             code = EXIT_FINDINGS
@@ -118,6 +129,16 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
     return code
+
+
+def _check_outputs(stage: Stage, result: StageResult) -> None:
+    """Every file a stage says it wrote must be there: a run never logs (or promotes) a
+    package with a file missing that its index promises."""
+    missing = [Path(p) for p in result.outputs if not Path(p).exists()]
+    if missing:
+        raise TrialflowError(f"{stage.name} wrote {missing[0]}, which is gone "
+                             f"({len(missing)} file(s) missing) — did another process "
+                             "write to the same folder?")
 
 
 def one_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ exit status:
   0    done, no data errors
   1    done, but the data have errors (listed, and written to the findings report)
   2    usage error, or a spec/input file that cannot be used (one line says which)
+  3    internal error: a bug in trialflow (one line names the file with the traceback)
   130  interrupted
 """
 

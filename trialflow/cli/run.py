@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from trialflow.errors import TrialflowError
-from trialflow.io import promote_staged
+from trialflow.io import promote_staged, recover_promotion
+from trialflow.lock import RunLock
 from trialflow.pipeline import EXIT_FATAL, Stage, run_stages
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, find_study, open_study
@@ -127,9 +128,19 @@ def run(args: argparse.Namespace) -> int:
             raise TrialflowError(f"{path}: the input lies inside the output folder {out}, "
                                  "which the run replaces — move it out or build elsewhere "
                                  "(--out DIR)")
+    with RunLock(out):
+        return _build(study, out, root, args.raw)
+
+
+def _build(study: StudyFolder, out: Path, root: Path, raw: Path | None) -> int:
+    """The run itself, holding the folder's lock."""
+    repaired = recover_promotion(root, out)
+    if repaired:
+        print(f"trialflow: finished moving the package of an interrupted run into {out} "
+              f"({', '.join(p.name + '/' for p in repaired)})", file=sys.stderr)
     if root.exists():
         shutil.rmtree(root)  # what a killed run left behind
-    stages = plan(study, root, args.raw)
+    stages = plan(study, root, raw)
     reports = root / "reports"
     code = run_stages(stages, log=reports / RUN_LOG, relative_to=root)
     if code == EXIT_FATAL:
