@@ -41,6 +41,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,22 +70,33 @@ DERIVATION_SCHEMA: dict[str, Any] = {
 }
 
 
-def _problem(v: Validator) -> str:
-    """The first error of a cerberus validation as one phrase naming the key."""
-    def flatten(errors: Any, path: str = "") -> tuple[str, str]:
-        key = sorted(errors, key=str)[0]
-        detail = errors[key]
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
-            return flatten(detail[-1], where)
-        return where, "; ".join(str(d) for d in detail) if isinstance(detail, list) \
-            else str(detail)
-    where, what = flatten(v.errors)
-    return f"{where}: {what}"
-
-
 def _allowed(schema: Mapping[str, Any]) -> str:
     return ", ".join(sorted(schema))
+
+
+def _problem(v: Validator, schema: Mapping[str, Any]) -> str:
+    """The first error of a cerberus validation as one phrase naming the key: a key the
+    schema does not know first (a misspelling also makes a required key look missing),
+    with the closest allowed key and the list of allowed ones."""
+    found: list[tuple[str, str]] = []
+
+    def walk(errors: Any, path: str = "") -> None:
+        for key in sorted(errors, key=str):
+            detail = errors[key]
+            where = f"{path}.{key}" if path else str(key)
+            for d in detail if isinstance(detail, list) else [detail]:
+                if isinstance(d, dict):
+                    walk(d, where)
+                else:
+                    found.append((where, str(d)))
+    walk(v.errors)
+    unknown = [(w, d) for w, d in found if d == "unknown field"]
+    where, what = (unknown or found)[0]
+    if what == "unknown field" and "." not in where:
+        close = difflib.get_close_matches(where, list(schema), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        what = f"unknown field ({hint}allowed: {_allowed(schema)})"
+    return f"{where}: {what}"
 
 
 def check_spec(spec: DatasetSpec) -> None:
@@ -100,10 +112,7 @@ def check_spec(spec: DatasetSpec) -> None:
     derivation = dict(spec.derivation)
     v = Validator(DERIVATION_SCHEMA, allow_unknown=False)
     if not v.validate(derivation):
-        problem = _problem(v)
-        if "unknown field" in problem:
-            problem += f" (allowed in derivation: {_allowed(DERIVATION_SCHEMA)})"
-        raise SpecError(spec.file, f"derivation.{problem}", spec.name)
+        raise SpecError(spec.file, f"derivation.{_problem(v, DERIVATION_SCHEMA)}", spec.name)
     start = derivation["start"]
     for problem in validate_condition(start.get("filter")):
         raise SpecError(spec.file, f"derivation.start.filter: {problem}", spec.name)
@@ -112,17 +121,16 @@ def check_spec(spec: DatasetSpec) -> None:
         where = f"step {i} ({name})"
         verb = verbs.VERBS.get(name)
         if verb is None:
-            raise SpecError(spec.file, f"{where}: unknown verb {name!r} (allowed: "
+            close = difflib.get_close_matches(name, list(verbs.VERBS), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(spec.file, f"{where}: unknown verb {name!r} ({hint}allowed: "
                             f"{', '.join(sorted(verbs.VERBS))})", spec.name)
         if not isinstance(params, dict):
             raise SpecError(spec.file, f"{where}: parameters must be a mapping of key to "
                             f"value (allowed keys: {_allowed(verb.schema)})", spec.name)
         pv = Validator(verb.schema, allow_unknown=False)
         if not pv.validate(params):
-            problem = _problem(pv)
-            if "unknown field" in problem:
-                problem += f" (allowed: {_allowed(verb.schema)})"
-            raise SpecError(spec.file, f"{where}: {problem}", spec.name)
+            raise SpecError(spec.file, f"{where}: {_problem(pv, verb.schema)}", spec.name)
         try:
             verb.check(params)
         except (ValueError, ExpressionError) as exc:

@@ -27,6 +27,7 @@ _HANDLERS: dict[str, Callable[..., int]] = {
     "init": commands.init, "simulate": commands.simulate, "check-raw": commands.check_raw,
     "sdtm": commands.sdtm, "adam": commands.adam, "validate": commands.validate,
     "define": commands.define, "tlf": commands.tlf, "run": run, "compare": commands.compare,
+    "schema": commands.schema,
 }
 
 

@@ -14,8 +14,8 @@ from trialflow.pipeline import Stage, run_stages
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, find_study, open_study
 
-__all__ = ["adam", "check_raw", "compare", "define", "init", "sdtm", "simulate", "tlf",
-           "validate"]
+__all__ = ["adam", "check_raw", "compare", "define", "init", "schema", "sdtm", "simulate",
+           "tlf", "validate"]
 
 _BUILD = Path("build")
 
@@ -100,6 +100,14 @@ def tlf(args: argparse.Namespace) -> int:
 
     study = _study(args)
     return run_stages([Stage("tlf", lambda: build(study, args.adam, args.out, args.targets))])
+
+
+def schema(args: argparse.Namespace) -> int:
+    from trialflow.cli.schema import SCHEMAS, write_schemas
+
+    paths = write_schemas(args.out or SCHEMAS)
+    print(f"wrote {len(paths)} JSON Schemas to {paths[0].parent}/", file=sys.stderr)
+    return 0
 
 
 def compare(args: argparse.Namespace) -> int:

@@ -207,6 +207,17 @@ COMMANDS: list[Command] = [
          _opt("--out", type=Path, default=Path("build"), metavar="DIR",
               help="build directory (default: build)")]),
     Command(
+        "schema", "write the JSON Schema of every kind of spec, for editors",
+        "Write the spec contract as JSON Schema (draft 2020-12), one file per kind of spec:"
+        "\nstudy, form (raw/), codelist (ct/), dictionary, dataset (sdtm/, adam/ with every "
+        "ADaM\nverb and its parameters) and output (tlf/). A spec whose first line is\n"
+        "  # yaml-language-server: $schema=<path to the kind's schema>\nis then checked by "
+        "an editor with a YAML language server as it is typed, with the\nrules trialflow "
+        "applies when it runs.",
+        [_opt("--out", type=Path, default=None, metavar="DIR",
+              help="where to write them (default: the package's trialflow/schemas)")],
+        study=False),
+    Command(
         "compare", "compare a dataset with its QC (double programming), like PROC COMPARE",
         "Compare BASE with QC (.xpt, Dataset-JSON .json or .csv, by extension), matching "
         "records by\n--keys: dataset label; variables in one only; type, length and label; "
