@@ -49,7 +49,7 @@ def build(study: StudyFolder, raw_dir: Path, out: Path, reports: Path) -> StageR
     # before anything is written: a broken input leaves no half-built SDTM.
     specs = study.dataset_specs("sdtm")
     codelists, forms = study.codelists(), study.forms()
-    require_folder(raw_dir, "raw data", "*.csv",
+    require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
     raw, raw_findings = read_forms(raw_dir, forms, codelists)
     result = build_sdtm(raw, specs, codelists, study.study, study.dictionary(), forms)

@@ -251,3 +251,25 @@ def test_python_dash_m_trialflow_is_the_command_line() -> None:
     done = subprocess.run([sys.executable, "-m", "trialflow", "--version"],
                           capture_output=True, text=True, cwd="/")
     assert done.returncode == 0 and done.stdout.startswith("trialflow ")
+
+
+def test_raw_forms_exported_by_sas_map_as_their_csv_would(tmp_path: Path) -> None:
+    """demog as a SAS transport file (dates as SAS dates with DATE9., numbers as
+    numbers) instead of demog.csv: the same SDTM, byte for byte."""
+    import pyreadstat
+
+    folder = tmp_path / "s"
+    write_skeleton(folder, "raw")
+    assert main(["run", "--study", str(folder), "--out", str(tmp_path / "csv")]) == 0
+    csv_path = folder / "data" / "raw" / "demog.csv"
+    frame = pd.read_csv(csv_path, dtype=str)
+    for col in ("CONSDT", "RANDDT"):
+        frame[col] = pd.to_datetime(frame[col], format="%d-%b-%Y").dt.date
+    frame["AGE"] = frame["AGE"].astype(float)
+    pyreadstat.write_xport(frame, str(csv_path.with_suffix(".xpt")),
+                           variable_format={"CONSDT": "DATE9.", "RANDDT": "DATE9."})
+    csv_path.unlink()
+    assert main(["run", "--study", str(folder), "--out", str(tmp_path / "xpt")]) == 0
+    for name in ("dm.xpt", "ae.xpt", "ex.xpt"):
+        assert (tmp_path / "xpt" / "sdtm" / name).read_bytes() == \
+            (tmp_path / "csv" / "sdtm" / name).read_bytes()

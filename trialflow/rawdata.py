@@ -29,6 +29,7 @@ Example
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -459,6 +460,58 @@ def _check_keys(out: _Collector, df: pd.DataFrame, form: RawForm) -> None:
 # --------------------------------------------------------------------------- public API
 
 
+#: What an EDC or a SAS session may export a form as, beside the CSV of its spec.
+SAS_EXPORTS: tuple[str, ...] = (".xpt", ".sas7bdat")
+
+
+def export_path(raw_dir: Path, form: RawForm) -> Path:
+    """The file a form was exported to: its spec's CSV, else a SAS export of the same
+    stem (``ae.xpt`` or ``ae.sas7bdat`` for ``ae.csv``) when only that is there."""
+    csv_path = Path(raw_dir) / form.file
+    if csv_path.exists():
+        return csv_path
+    for suffix in SAS_EXPORTS:
+        other = csv_path.with_suffix(suffix)
+        if other.is_file():
+            return other
+    return csv_path
+
+
+def _read_export(path: Path) -> str:
+    """The export's text as CSV: a CSV as read; a SAS export (XPT or sas7bdat, through
+    pyreadstat) written as the EDC's CSV would be: dates as ``DD-MON-YYYY``, whole
+    numbers without a decimal point, other numbers as their shortest text, missing as
+    blank. Then every check of the form applies to it alike."""
+    if path.suffix.lower() not in SAS_EXPORTS:
+        return _read_text(path)
+    import pyreadstat
+
+    reader = pyreadstat.read_xport if path.suffix.lower() == ".xpt" else \
+        pyreadstat.read_sas7bdat
+    try:
+        data, _ = reader(str(path))
+    except Exception as exc:  # pyreadstat raises its own types for unreadable files
+        raise InputError(str(path), f"not a readable SAS export ({exc})",
+                         fix=_EXPORT_FIX) from None
+    columns = {}
+    for name in data.columns:
+        col = data[name]
+        if pd.api.types.is_datetime64_any_dtype(col) or col.map(
+                lambda v: isinstance(v, (dt.date, dt.datetime))).any():
+            stamps = pd.to_datetime(col, errors="coerce")
+            columns[name] = stamps.dt.strftime("%d-%b-%Y").str.upper().fillna("")
+        elif pd.api.types.is_numeric_dtype(col):
+            whole = col.notna() & np.isfinite(col) & (col == np.round(col))
+            text = col.map(repr).where(col.notna(), "")
+            text[whole] = col[whole].astype("int64").astype(str)
+            columns[name] = text
+        else:
+            columns[name] = col.fillna("").astype(str)
+    buffer = io.StringIO()
+    pd.DataFrame(columns).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
 def read_form(path: Path, form: RawForm,
               codelists: Mapping[str, Codelist]) -> tuple[pd.DataFrame, list[Finding]]:
     """Read one raw CRF export and check it against its form spec.
@@ -493,7 +546,7 @@ def read_form(path: Path, form: RawForm,
             raise SpecError(f"specs/raw/{form.name}.yaml",
                             f"codelist {col.codelist!r} is not defined in specs/ct",
                             form.name, col.name)
-    text = _read_text(path)
+    text = _read_export(path)
     header = _check_header(text, path, form)
     records = _check_field_counts(text, path, header)
     frame = pd.read_csv(io.StringIO(text.rstrip("\r\n") + "\n"), dtype=str, sep=",",
@@ -558,7 +611,8 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
     frames: dict[str, pd.DataFrame] = {}
     found: dict[str, list[Finding]] = {}
     for form in items:
-        frames[form.name], found[form.name] = read_form(raw_dir / form.file, form, codelists)
+        frames[form.name], found[form.name] = read_form(export_path(raw_dir, form), form,
+                                                        codelists)
     enrolment = next((f for f in items if f.enrols), None)
     findings: list[Finding] = []
     for form in items:

@@ -692,6 +692,13 @@ def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
     return {**standard, **own}
 
 
+@lru_cache(maxsize=1)
+def standard_methods() -> dict[str, Method]:
+    """The standard method texts (``trialflow/standards/methods.yaml``) by id."""
+    doc = read_yaml(STANDARDS / "methods.yaml")
+    return {m["id"]: Method(**m) for m in doc["methods"]}
+
+
 @lru_cache(maxsize=4)
 def standard_variables(standard: str) -> dict[str, dict[str, dict[str, Any]]]:
     """The standard metadata (label, type, core, role) of the variables of ``standard``
@@ -743,6 +750,12 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         if k not in names:
             raise SpecError(str(path), "key/sort variable is not in the dataset", d["name"], k)
     methods = tuple(Method(**m) for m in doc.get("methods", []))
+    # A method the spec names but does not write is a standard one (standards/methods).
+    standard = standard_methods()
+    named = [v.method for v in variables if v.method]
+    own = {m.id for m in methods}
+    methods += tuple(standard[m] for m in dict.fromkeys(named) if m not in own
+                     and m in standard)
     method_ids = {m.id for m in methods}
     for v in variables:
         if v.method and v.method not in method_ids:

@@ -68,7 +68,7 @@ def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageRe
         The raw folder is missing or holds no CSV file, or a file cannot be read as
         its form.
     """
-    require_folder(raw_dir, "raw data", "*.csv",
+    require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
     _, findings = read_forms(raw_dir, study.forms(), study.codelists())
     print_findings(findings, report)
