@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import sys
 import time
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, count_errors
@@ -56,22 +57,42 @@ class StageResult:
     rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    #: The stage did not run: its outputs were taken over from the last run.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
 class Stage:
     """A named step of a run; ``run`` does the work and reports a :class:`StageResult`.
 
-    ``inputs`` are the files or directories the stage reads, for the run log.
+    ``inputs`` are the data files or directories the stage reads (for the run log and
+    its fingerprint); ``reads`` the spec files or folders it reads and ``options`` what
+    else decides its outputs. A stage with ``reads`` (even empty) can be skipped when
+    none of them changed (:mod:`trialflow.reuse`); None means it always runs.
     """
 
     name: str
     run: Callable[[], StageResult]
     inputs: tuple[Path, ...] = ()
+    reads: tuple[Path, ...] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Where a run may take unchanged stages' outputs from: the previous ``package``,
+    into the staging ``root``; files are named relative to ``roots``; ``force`` runs
+    every stage."""
+
+    package: Path
+    root: Path
+    roots: tuple[Path, ...]
+    force: bool = False
 
 
 def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
-               log: Path | None = None, relative_to: Path | None = None) -> int:
+               log: Path | None = None, relative_to: Path | None = None,
+               reuse: Reuse | None = None) -> int:
     """Run ``stages`` in order and return the exit code (0, 1 or 2, see module doc).
 
     A :class:`~trialflow.errors.TrialflowError` stops the run with one line naming the
@@ -87,22 +108,55 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         Write the run log there (see :func:`write_run_log`), also when a stage fails.
     relative_to : pathlib.Path, optional
         Paths under it are logged relative to it.
+    reuse : Reuse, optional
+        Skip each stage whose fingerprint and outputs the previous package recorded
+        unchanged, taking its outputs over; record this run's stages in the staging
+        folder's ``reports/stages.json``.
 
     Returns
     -------
     int
         Exit code.
     """
+    from trialflow import reuse as cache
+
     out = stream if stream is not None else sys.stderr
     done: list[tuple[str, float, StageResult]] = []
     code = EXIT_OK
     started = datetime.now(UTC)
+    previous = cache.load_state(reuse.package) if reuse is not None else {}
+    state: dict[str, Any] = {}
     for i, stage in enumerate(stages, start=1):
         print(f"[{i}/{len(stages)}] {stage.name} ...", file=out, flush=True)
         start = time.perf_counter()
         try:
-            result = stage.run()
+            fp, result = None, None
+            if reuse is not None and stage.reads is not None:
+                fp = cache.fingerprint(stage.name, [*stage.inputs, *stage.reads],
+                                       stage.options, reuse.roots)
+                record = previous.get(stage.name, {})
+                if not reuse.force and record.get("fingerprint") == fp:
+                    taken = cache.reuse_outputs(record, reuse.package, reuse.root)
+                    if taken is not None:
+                        result = StageResult(rows=int(record.get("rows", 0)),
+                                             findings=cache.findings_of(record),
+                                             outputs=taken, reused=True)
+                        printed = str(record.get("stdout", ""))
+                        print("  unchanged since the last run (same code, specs, inputs "
+                              "and options): its outputs are taken over", file=out,
+                              flush=True)
+                        # What the stage printed as its product (findings, the
+                        # reproduction score) is printed again.
+                        sys.stdout.write(printed)
+            if result is None:
+                with _Tee() as tee:
+                    result = stage.run()
+                printed = tee.text
             _check_outputs(stage, result)
+            if fp is not None and reuse is not None:
+                state[stage.name] = {**cache.state_of(fp, result.rows, result.findings,
+                                                      result.outputs, reuse.root),
+                                     "stdout": printed}
         except TrialflowError as exc:
             _summary(done, out)
             message = f"{stage.name} failed: {one_line(exc)}"
@@ -123,12 +177,43 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         if count_errors(result.findings):
             code = EXIT_FINDINGS
     _summary(done, out)
+    if reuse is not None and state:
+        from trialflow.io import write_atomic
+
+        text = json.dumps(state, indent=1, sort_keys=True) + "\n"
+        write_atomic(reuse.root / cache.STATE, lambda tmp: tmp.write_text(text,
+                                                                         encoding="utf-8"))
     if log is not None:
         write_run_log(log, stages, done, started, code, relative_to=relative_to)
     if code == EXIT_FINDINGS:
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
     return code
+
+
+class _Tee:
+    """Copy what a stage prints on stdout (its product) while it still goes out, so a
+    stage taken over from the last run can print it again."""
+
+    def __enter__(self) -> _Tee:
+        self._stdout = sys.stdout
+        self._parts: list[str] = []
+        sys.stdout = self  # type: ignore[assignment]
+        return self
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        return self._stdout.write(text)
+
+    def flush(self) -> None:
+        self._stdout.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._stdout
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
 
 
 def _check_outputs(stage: Stage, result: StageResult) -> None:
@@ -231,7 +316,8 @@ def write_run_log(path: Path, stages: Sequence[Stage],
             continue
         seconds, result = ran[stage.name]
         errors = count_errors(result.findings)
-        lines += ["status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
+        lines += ["status: reused (unchanged since the last run)" if result.reused
+                  else "status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
                   f"findings: {errors} errors, {len(result.findings) - errors} warnings"]
         lines += [f"input: {shown(f)} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
         lines += [f"output: {shown(f)} sha256={sha256_of(f)}"

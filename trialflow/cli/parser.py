@@ -201,11 +201,15 @@ COMMANDS: list[Command] = [
         "when\n             the study declares published targets)\n"
         "A study that starts from SDTM begins at adam; one that starts from ADaM runs tlf "
         "only.\nEvery stage is built in OUT/.staging and moved into OUT only when all have "
-        "run.",
+        "run.\nA stage whose code, specs, inputs and options are unchanged since the last "
+        "run into OUT\nis not run again: its outputs are taken over (--force runs all).",
         [_opt("--raw", type=Path, metavar="DIR",
               help="use the raw extracts in DIR instead of the study's (or simulating)"),
          _opt("--out", type=Path, default=Path("build"), metavar="DIR",
-              help="build directory (default: build)")]),
+              help="build directory (default: build)"),
+         _opt("--force", action="store_true",
+              help="run every stage, even those whose code, specs, inputs and options "
+                   "are unchanged since the last run into OUT")]),
     Command(
         "schema", "write the JSON Schema of every kind of spec, for editors",
         "Write the spec contract as JSON Schema (draft 2020-12), one file per kind of spec:"
