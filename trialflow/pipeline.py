@@ -24,7 +24,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +92,8 @@ class Reuse:
 
 def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
                log: Path | None = None, relative_to: Path | None = None,
-               reuse: Reuse | None = None) -> int:
+               reuse: Reuse | None = None,
+               provenance: Mapping[str, Any] | None = None) -> int:
     """Run ``stages`` in order and return the exit code (0, 1 or 2, see module doc).
 
     A :class:`~trialflow.errors.TrialflowError` stops the run with one line naming the
@@ -163,7 +164,7 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
             print(f"trialflow: {message}", file=out, flush=True)
             if log is not None:
                 write_run_log(log, stages, done, started, EXIT_FATAL, message,
-                              relative_to=relative_to)
+                              relative_to=relative_to, provenance=provenance)
             return EXIT_FATAL
         except Exception as exc:
             # A bug: the log says where the run stopped, the caller reports the trace.
@@ -171,7 +172,7 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
                 write_run_log(log, stages, done, started, EXIT_INTERNAL,
                               f"{stage.name} failed: internal error: "
                               f"{type(exc).__name__}: {one_line(exc)}",
-                              relative_to=relative_to)
+                              relative_to=relative_to, provenance=provenance)
             raise
         done.append((stage.name, time.perf_counter() - start, result))
         if count_errors(result.findings):
@@ -184,7 +185,8 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         write_atomic(reuse.root / cache.STATE, lambda tmp: tmp.write_text(text,
                                                                          encoding="utf-8"))
     if log is not None:
-        write_run_log(log, stages, done, started, code, relative_to=relative_to)
+        write_run_log(log, stages, done, started, code, relative_to=relative_to,
+                      provenance=provenance)
     if code == EXIT_FINDINGS:
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
@@ -267,10 +269,31 @@ def _files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def dependency_versions() -> list[tuple[str, str]]:
+    """Each runtime dependency of trialflow and the version installed, by name."""
+    import re
+    from importlib import metadata
+
+    try:
+        required = metadata.requires("trialflow") or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = sorted({re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0] for r in required
+                    if "extra ==" not in r})
+    found = []
+    for name in names:
+        try:
+            found.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            found.append((name, "not installed"))
+    return found
+
+
 def write_run_log(path: Path, stages: Sequence[Stage],
                   done: Sequence[tuple[str, float, StageResult]], started: datetime,
                   code: int, failure: str | None = None,
-                  relative_to: Path | None = None) -> Path:
+                  relative_to: Path | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> Path:
     """Write the run log: per stage its inputs and outputs with SHA-256, rows, findings
     and seconds; then the exit code.
 
@@ -294,6 +317,12 @@ def write_run_log(path: Path, stages: Sequence[Stage],
     relative_to : pathlib.Path, optional
         Paths under it are written relative to it (a staged package is moved after the
         log is written, so absolute paths would name where it was built).
+    provenance : mapping, optional
+        More facts for the head of the log (study, seed, subjects ...).
+
+    The head of the log says what a GxP reviewer asks next: the Python and every
+    dependency's version, the code's git commit (and whether the tree had changes), and
+    per stage the SHA-256 of every spec file it read.
     """
     from trialflow import __version__
     from trialflow.io import write_atomic
@@ -303,10 +332,15 @@ def write_run_log(path: Path, stages: Sequence[Stage],
             return f.relative_to(relative_to)
         return f
 
+    from trialflow.reuse import git_state
+
     lines = [f"trialflow {__version__} run log",
              f"started: {started.isoformat(timespec='seconds')}",
              f"python: {platform.python_version()} on {platform.platform()}",
-             f"argv: {' '.join(sys.argv)}", ""]
+             f"argv: {' '.join(sys.argv)}",
+             f"code: git {git_state()}",
+             *[f"package: {name} {version}" for name, version in dependency_versions()],
+             *[f"{key}: {value}" for key, value in (provenance or {}).items()], ""]
     ran = {name: (seconds, result) for name, seconds, result in done}
     failed_at = len(done) if failure is not None else None
     for i, stage in enumerate(stages):
@@ -320,6 +354,7 @@ def write_run_log(path: Path, stages: Sequence[Stage],
                   else "status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
                   f"findings: {errors} errors, {len(result.findings) - errors} warnings"]
         lines += [f"input: {shown(f)} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
+        lines += [f"spec: {f} sha256={sha256_of(f)}" for f in _files(stage.reads or ())]
         lines += [f"output: {shown(f)} sha256={sha256_of(f)}"
                   for f in _files(result.outputs)]
         lines.append("")

@@ -163,7 +163,13 @@ def _build(study: StudyFolder, out: Path, root: Path, raw: Path | None,
     # A stage whose code, specs, inputs and options are those of the previous package's
     # run is not run again: its outputs are taken over (trialflow.reuse).
     reuse = Reuse(package=out, root=root, roots=(root, study.root), force=force)
-    code = run_stages(stages, log=reports / RUN_LOG, relative_to=root, reuse=reuse)
+    facts = {"study": f"{study.study.id} ({study.root})",
+             "inputs": study.study.inputs.layer + "".join(
+                 f" {s.path}" for s in study.study.inputs.sources)}
+    if study.study.simulation is not None and raw is None:
+        facts.update({"seed": study.study.seed, "subjects": study.study.subjects})
+    code = run_stages(stages, log=reports / RUN_LOG, relative_to=root, reuse=reuse,
+                      provenance=facts)
     if code == EXIT_FATAL:
         print(f"trialflow: the package in {out} was left as it was; the partial run is in "
               f"{root} (its log: {reports / RUN_LOG})", file=sys.stderr)
