@@ -15,10 +15,10 @@ Example
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from sdtm import build_sdtm, write_sdtm
+from trialflow.console import say
 from trialflow.findings import findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -42,9 +42,6 @@ def build(study: StudyFolder, raw_dir: Path, out: Path, reports: Path) -> StageR
         Records written, the mapping's and writer's findings, and every file written
         (datasets, ``reports/reconciliation.csv``, ``reports/sdtm_findings.csv``).
     """
-    def say(text: str) -> None:
-        print(text, file=sys.stderr)
-
     # Everything that can stop the run (specs, codelists, dictionary, raw files) is read
     # before anything is written: a broken input leaves no half-built SDTM.
     specs = study.dataset_specs("sdtm")

@@ -15,7 +15,6 @@ Example
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tlf.ard import build_ard, read_adam, read_ard, write_ard
 from tlf.build import build_outputs, index_frame
 from tlf.reproduction import console_summary, load_targets, reproduce, write_report
 from tlf.spec import load_output_specs
+from trialflow.console import say
 from trialflow.findings import Finding
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -48,9 +48,6 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
         Published targets to compare with; default the study's ``targets:`` (none when
         it declares none).
     """
-    def say(text: str) -> None:
-        print(text, file=sys.stderr)
-
     # The specs and targets are read before anything is written: a broken file leaves
     # no half-written TLF output.
     specs = load_output_specs(study.specs_of("tlf"))

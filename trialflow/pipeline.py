@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from trialflow.console import NORMAL, VERBOSE, say, verbosity
+from trialflow.console import done as _end_progress
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, count_errors
 
@@ -128,7 +130,9 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
     previous = cache.load_state(reuse.package) if reuse is not None else {}
     state: dict[str, Any] = {}
     for i, stage in enumerate(stages, start=1):
-        print(f"[{i}/{len(stages)}] {stage.name} ...", file=out, flush=True)
+        if verbosity() >= NORMAL:
+            console_clear()
+            print(f"[{i}/{len(stages)}] {stage.name} ...", file=out, flush=True)
         start = time.perf_counter()
         try:
             fp, result = None, None
@@ -143,9 +147,10 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
                                              findings=cache.findings_of(record),
                                              outputs=taken, reused=True)
                         printed = str(record.get("stdout", ""))
-                        print("  unchanged since the last run (same code, specs, inputs "
-                              "and options): its outputs are taken over", file=out,
-                              flush=True)
+                        if verbosity() >= NORMAL:
+                            print("  unchanged since the last run (same code, specs, "
+                                  "inputs and options): its outputs are taken over",
+                                  file=out, flush=True)
                         # What the stage printed as its product (findings, the
                         # reproduction score) is printed again.
                         sys.stdout.write(printed)
@@ -175,6 +180,8 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
                               relative_to=relative_to, provenance=provenance)
             raise
         done.append((stage.name, time.perf_counter() - start, result))
+        for path in result.outputs if verbosity() >= VERBOSE else []:
+            say(f"  output: {path}", VERBOSE)
         if count_errors(result.findings):
             code = EXIT_FINDINGS
     _summary(done, out)
@@ -191,6 +198,11 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
         print("trialflow: finished with data errors (exit 1); see the findings above",
               file=out, flush=True)
     return code
+
+
+def console_clear() -> None:
+    """End any progress line before a stage's header."""
+    _end_progress("")
 
 
 class _Tee:
@@ -234,7 +246,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def _summary(done: list[tuple[str, float, StageResult]], out: TextIO) -> None:
-    if not done:
+    if not done or verbosity() < NORMAL:
         return
     print(f"{'stage':<12} {'seconds':>8} {'rows':>9} {'errors':>7} {'warnings':>9}", file=out)
     for name, seconds, r in done:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from trialflow.console import NORMAL, say, verbosity
 from trialflow.datasets import dataset_files
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, findings_frame
@@ -53,10 +54,6 @@ def print_findings(findings: Sequence[Finding], report: Path | None,
         print(f"... and {len(findings) - SHOW_FINDINGS} more findings{rest}", file=out)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr)
-
-
 def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageResult:
     """Check the raw extracts in ``raw_dir`` against the study's raw-form specs.
 
@@ -75,7 +72,7 @@ def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageRe
     if report is None:
         return StageResult(findings=findings)
     write_csv_atomic(findings_frame(findings), report)
-    _say(f"  wrote {len(findings)} findings to {report}")
+    say(f"  wrote {len(findings)} findings to {report}")
     return StageResult(rows=len(findings), findings=findings, outputs=[report])
 
 
@@ -122,8 +119,9 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
         summaries.append(summary)
     summary = pd.concat(summaries, ignore_index=True)
     path = write_report(found, summary, reports / VALIDATION)
-    print(console_summary(found, summary))
-    _say(f"  wrote {len(found)} findings to {path}")
+    if verbosity() >= NORMAL:
+        print(console_summary(found, summary))
+    say(f"  wrote {len(found)} findings to {path}")
     # Validation findings carry counts; the stage reports one Finding per rule hit so
     # that the exit code follows the errors.
     as_findings = [Finding(f.dataset, None, f.variable, f.examples, f.rule, f.message,
@@ -158,7 +156,7 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
                      for message in errors]
         groups = len(tree.findall(".//{*}ItemGroupDef"))
         items = len(tree.findall(".//{*}ItemDef"))
-        _say(f"  wrote {path} ({groups} datasets, {items} items; schema: "
+        say(f"  wrote {path} ({groups} datasets, {items} items; schema: "
              f"{'valid' if not errors else f'{len(errors)} errors'})")
     # Schema errors are printed as the validator words them (file:line: message).
     for f in findings[:SHOW_FINDINGS]:

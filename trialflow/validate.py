@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from trialflow.console import progress
 from trialflow.datasets import DatasetFile
 from trialflow.errors import InputError
 from trialflow.io import write_atomic
@@ -506,7 +507,8 @@ def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
     summary = []
-    for file in files:
+    for i, file in enumerate(files):
+        progress("datasets validated", i, len(files))
         ds = dm if file is dm_file else file.read(categorical=True)
         spec = specs.get(ds.name)
         studies = _study_of(ds)

@@ -18,6 +18,7 @@ from pathlib import Path
 from trialflow.cli import commands
 from trialflow.cli.parser import build_parser
 from trialflow.cli.run import RUN_LOG, STAGING, run
+from trialflow.console import NORMAL, QUIET, VERBOSE, set_verbosity
 from trialflow.errors import TrialflowError
 from trialflow.pipeline import EXIT_FATAL, EXIT_INTERNAL, one_line
 
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FATAL
+    set_verbosity(QUIET if getattr(args, "quiet", False) else
+                  VERBOSE if getattr(args, "verbose", False) else NORMAL)
     try:
         return _HANDLERS[args.command](args)
     except TrialflowError as exc:

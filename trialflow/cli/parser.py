@@ -266,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description=command.description, epilog=command.epilog)
         for flags, kwargs in command.options:
             p.add_argument(*flags, **kwargs)
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true",
+                          help="show errors and the final line only")
+        loud.add_argument("-v", "--verbose", action="store_true",
+                          help="show more (every dataset and its records)")
         if command.study:
             p.add_argument("--study", type=Path, metavar="DIR", help=_STUDY_HELP)
     return parser

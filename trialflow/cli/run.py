@@ -16,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from trialflow.console import show_paths_as
 from trialflow.errors import TrialflowError
 from trialflow.io import promote_staged, recover_promotion
 from trialflow.lock import RunLock
@@ -168,8 +169,13 @@ def _build(study: StudyFolder, out: Path, root: Path, raw: Path | None,
                  f" {s.path}" for s in study.study.inputs.sources)}
     if study.study.simulation is not None and raw is None:
         facts.update({"seed": study.study.seed, "subjects": study.study.subjects})
-    code = run_stages(stages, log=reports / RUN_LOG, relative_to=root, reuse=reuse,
-                      provenance=facts)
+    # Lines name files where they will be once the run has moved them into place.
+    show_paths_as(root, out)
+    try:
+        code = run_stages(stages, log=reports / RUN_LOG, relative_to=root, reuse=reuse,
+                          provenance=facts)
+    finally:
+        show_paths_as(None)
     if code == EXIT_FATAL:
         print(f"trialflow: the package in {out} was left as it was; the partial run is in "
               f"{root} (its log: {reports / RUN_LOG})", file=sys.stderr)
