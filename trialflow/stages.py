@@ -135,6 +135,7 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
     """Write Define-XML 2.1 for the SDTM and the ADaM the study has specs for, and check
     each against the schema (schema errors are findings)."""
     from trialflow.define import build_define, validate_define, write_define
+    from trialflow.define_html import add_stylesheet, render_html
 
     codelists = study.codelists()
     jobs = [(layer, data, out / name)
@@ -150,8 +151,10 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
                            study=study.study), path) for layer, data, path in jobs]
     paths, findings = [], []
     for tree, path in trees:
-        paths.append(write_define(tree, path))
+        paths.append(write_define(add_stylesheet(tree), path))
         errors = validate_define(path)
+        # A browser shows it through the stylesheet; define-*.html for one that will not.
+        paths += render_html(path)
         findings += [Finding(path.name, None, None, None, "define-xsd", message)
                      for message in errors]
         groups = len(tree.findall(".//{*}ItemGroupDef"))
