@@ -26,9 +26,10 @@ describe the event and the censoring apart (``lastalive_censor``: ``{EVNTDESC: A
 CNSDTDSC: Alive During Study}``).
 
 The rule (:mod:`adam.tte`): the earliest event wins; without one, the latest censoring
-date; on the same date the source declared first; ADT is never before STARTDT; AVAL =
-ADT - STARTDT + 1 days. Variables of the subjects' dataset listed in ``keep`` are
-carried to every record (treatment, population flags).
+date; on the same date the source declared first (a parameter's ``censor_ties: last``:
+of two censoring dates on the same day, the source declared last, as admiral does); ADT
+is never before STARTDT; AVAL = ADT - STARTDT + 1 days. Variables of the subjects'
+dataset listed in ``keep`` are carried to every record (treatment, population flags).
 
 Example
 -------
@@ -135,7 +136,7 @@ def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, 
                                    "date": f"_D{1 + len(p['events']) + j}",
                                    "srcvar": s.get("srcvar", s["date"])}, True)
                           for j, s in enumerate(p["censors"])),
-            population=p.get("population"))
+            population=p.get("population"), censor_ties=p.get("censor_ties", "first"))
         part = derive_param_tte(data, frames, param)
         source = part["SRCDOM"].str.split("#")
         part["SRCDOM"] = source.str[0].replace("__SUBJECTS__", "")
@@ -165,6 +166,7 @@ _PARAMETER = {"type": "dict", "schema": {
     "param": {"type": "string", "required": True, "maxlength": 200},
     "paramn": {"type": "number"},
     "population": COND,
+    "censor_ties": {"type": "string", "allowed": ["first", "last"]},
     "start": {"type": "dict", "required": True, "schema": {
         "dataset": DATASET, "date": {**VAR, "required": True}, "filter": COND,
         "highest_imputation": IMPUTATION, "date_imputation": DATE_IMPUTATION}},
