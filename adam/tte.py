@@ -8,7 +8,8 @@ EVNTDESC / CNSDTDSC. The rule, as in admiral's ``derive_param_tte``:
 * a subject with any event record gets the **earliest** event date (CNSR = 0); on the
   same date, the source declared first wins;
 * otherwise the **latest** censoring date (CNSR = the source's censoring value, >= 1);
-  on the same date, the source declared first wins;
+  on the same date, the source declared first wins (``censor_ties="last"``: the one
+  declared last, as admiral's ``derive_param_tte`` picks it);
 * ADT is never before STARTDT; AVAL = ADT - STARTDT + 1 (days);
 * a subject with neither a start date nor any source date gets no record.
 
@@ -71,6 +72,7 @@ class TTEParameter:
     start_dataset: str = "ADSL"
     start_condition: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    censor_ties: str = "first"
 
     @classmethod
     def from_spec(cls, d: dict[str, Any]) -> TTEParameter:
@@ -130,7 +132,8 @@ def derive_param_tte(dataset_adsl: pd.DataFrame, datasets: dict[str, pd.DataFram
     ev = _source_dates(datasets, parameter.events, latest=False)
     ev = ev.sort_values([KEY, "ADT", "_order"], kind="stable").drop_duplicates(KEY)
     cn = _source_dates(datasets, parameter.censors, latest=True)
-    cn = cn.sort_values([KEY, "ADT", "_order"], ascending=[True, False, True],
+    cn = cn.sort_values([KEY, "ADT", "_order"],
+                        ascending=[True, False, parameter.censor_ties == "first"],
                         kind="stable").drop_duplicates(KEY)
     cn = cn[~cn[KEY].isin(ev[KEY])]
     chosen = pd.concat([ev, cn], ignore_index=True)

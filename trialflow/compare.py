@@ -191,6 +191,11 @@ def _from_frame(frame: pd.DataFrame, name: str = "", label: str = "",
 
 
 def _read_csv(path: Path) -> Dataset:
+    if path.with_name(f"{path.stem}.labels.json").is_file():
+        # Types, labels and dates as the input reader takes them (pharmaverse's exports).
+        from trialflow.datasets import DatasetFile
+
+        return _from_xpt(DatasetFile(path.stem.upper(), path).read(), str(path))
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -258,7 +263,9 @@ def load_dataset(item: DatasetLike) -> Dataset:
         A :class:`Dataset` is copied with its text normalised (``''`` for missing, no
         trailing blanks) and its numbers as float. A path is read by its extension:
         ``.xpt`` (SAS transport v5 or v8), ``.json`` (Dataset-JSON) or ``.csv`` (a column
-        whose non-blank values are all numbers is Num; no labels).
+        whose non-blank values are all numbers is Num; no labels; with a
+        ``<stem>.labels.json`` beside it, each variable's type, label and dates as
+        :mod:`trialflow.datasets` reads them).
 
     Raises
     ------

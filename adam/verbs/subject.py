@@ -196,13 +196,15 @@ def extreme_date(data: pd.DataFrame, context: Context, new_var: str,
                  sources: Sequence[Mapping[str, Any]], mode: str = "last",
                  by: Sequence[str] | None = None) -> pd.DataFrame:
     """``new_var`` = the last (``mode: last``) or first date of the subject over the
-    ``sources``, each ``{dataset, date, filter?, highest_imputation?,
-    date_imputation?}`` (a --DTC text or a date; missing dates ignored)."""
+    ``sources``, each ``{dataset?, date, filter?, highest_imputation?,
+    date_imputation?}`` (a --DTC text or a date; missing dates ignored). A source
+    without a dataset is the dataset being built (ADSL's TRTEDT among the dates a
+    subject was last known alive)."""
     parts = []
     keys = list(by) if by else ["USUBJID"]
     for s in sources:
-        add = context.dataset(s["dataset"])
-        need(add, [*keys, s["date"]], s["dataset"])
+        add = context.dataset(s["dataset"]) if "dataset" in s else data
+        need(add, [*keys, s["date"]], s.get("dataset", "the dataset"))
         kept = rows_where(add, select(add, s.get("filter")))
         dates = dates_of(kept, s["date"], s.get("highest_imputation", "n"),
                           s.get("date_imputation", "first"))
@@ -491,10 +493,10 @@ VERBS: dict[str, Verb] = {
         "mode": {"type": "string", "allowed": ["first", "last"]}, "by": VARS,
         "sources": {"type": "list", "required": True, "minlength": 1, "schema": {
             "type": "dict", "schema": {
-                "dataset": {**DATASET, "required": True}, "date": {**VAR, "required": True},
+                "dataset": DATASET, "date": {**VAR, "required": True},
                 "filter": COND, "highest_imputation": IMPUTATION,
                 "date_imputation": DATE_IMPUTATION}}}},
-        datasets=lambda p: [s["dataset"] for s in p["sources"]]),
+        datasets=lambda p: [s["dataset"] for s in p["sources"] if "dataset" in s]),
     "dt": Verb(dt, {
         "source": {**VAR, "required": True}, "new_var": VAR,
         "prefix": {"type": "string", "regex": r"^[A-Z][A-Z0-9]{0,5}$"},

@@ -222,6 +222,23 @@ def test_dataset_json_and_csv_match_the_xpt(tmp_path: Path) -> None:
     assert load_dataset(tmp_path / "adtte.csv").types["AVAL"] == "Num"
 
 
+def test_a_csv_with_its_labels_json_is_read_with_its_types_labels_and_dates(
+        tmp_path: Path) -> None:
+    # pharmaverse's exports: an identifier of digits stays text, a Date is a SAS date.
+    (tmp_path / "adtte.csv").write_text("SUBJID,ADT,AVAL\n1015,2014-01-02,3\n1023,,\n")
+    (tmp_path / "adtte.labels.json").write_text(
+        '{"label": "Time to Event", "variables": ['
+        '{"name": "SUBJID", "label": "Subject", "r_class": "character"},'
+        '{"name": "ADT", "label": "Analysis Date", "r_class": "Date"},'
+        '{"name": "AVAL", "label": "Analysis Value", "r_class": "numeric"}]}')
+    ds = load_dataset(tmp_path / "adtte.csv")
+    assert ds.types == {"SUBJID": "Char", "ADT": "Num", "AVAL": "Num"}
+    assert ds.labels["ADT"] == "Analysis Date" and ds.label == "Time to Event"
+    assert ds.data["SUBJID"].tolist() == ["1015", "1023"]
+    # 2014-01-02 is SAS day 19725 (54 years of 365 days and 14 leap days, plus one)
+    assert ds.data["ADT"].iloc[0] == 19725.0 and np.isnan(ds.data["ADT"].iloc[1])
+
+
 # --------------------------------------------------------------------------- command line
 
 
