@@ -21,7 +21,9 @@ EVNTDESC / CNSDTDSC, SRCDOM, SRCVAR and SRCSEQ::
               - {dataset: ADSL, date: EOSDT, description: Study Completion Date, cnsr: 1}
 
 The rule (:mod:`adam.tte`): the earliest event wins; without one, the latest censoring
-date; on the same date the source declared first; ADT is never before STARTDT; AVAL =
+date; on the same date the source declared first, and of one source's records on the
+same date the first in its ``order`` (``order: [AESEQ]``; admiral's ``order`` of an
+event source); ADT is never before STARTDT; AVAL =
 ADT - STARTDT + 1 days. Variables of the subjects' dataset listed in ``keep`` are
 carried to every record (treatment, population flags).
 
@@ -57,6 +59,7 @@ from adam.verbs.base import (
     DATASET,
     DATE_IMPUTATION,
     IMPUTATION,
+    ORDER,
     VAR,
     VARS,
     Context,
@@ -72,7 +75,8 @@ def _source(spec: Mapping[str, Any], censor: bool) -> Source:
     return Source(dataset=spec.get("dataset", "ADSL"), date=spec["date"],
                   description=spec.get("description", ""), condition=spec.get("filter"),
                   censor=int(spec.get("cnsr", 1)) if censor else 0,
-                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"))
+                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"),
+                  order=tuple(spec.get("order") or ()))
 
 
 def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[str, Any]]
@@ -84,7 +88,8 @@ def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[st
         name = s.get("dataset", "ADSL")
         frame = data if name == "__SUBJECTS__" else context.dataset(name)
         need(frame, ["USUBJID", s["date"], *condition_variables(s.get("filter")),
-                     *([s["seq"]] if s.get("seq") else [])], name)
+                     *([s["seq"]] if s.get("seq") else []),
+                     *(o.lstrip("-") for o in s.get("order") or [])], name)
         key = f"{name}#{i}"
         frames[key] = frame.assign(**{f"_D{i}": dates_of(
             frame, s["date"], s.get("highest_imputation", "n"),
@@ -134,7 +139,7 @@ def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, 
 _TTE_SOURCE = {"type": "dict", "schema": {
     "dataset": DATASET, "date": {**VAR, "required": True}, "filter": COND,
     "description": {"type": "string"}, "cnsr": {"type": "integer", "min": 1},
-    "srcvar": VAR, "seq": VAR, "highest_imputation": IMPUTATION,
+    "srcvar": VAR, "seq": VAR, "order": ORDER, "highest_imputation": IMPUTATION,
     "date_imputation": DATE_IMPUTATION}}
 
 _PARAMETER = {"type": "dict", "schema": {
