@@ -6,10 +6,10 @@ windows, LOCF records), :mod:`adam.verbs.tte` (time-to-event parameters)."""
 
 from __future__ import annotations
 
-from adam.verbs import occurrence, subject, tte
+from adam.verbs import bds, occurrence, subject, tte
 from adam.verbs.base import START_SCHEMA, Context, Verb, start
 
 __all__ = ["START_SCHEMA", "VERBS", "Context", "Verb", "start"]
 
 #: Every verb, by the name a spec step uses.
-VERBS: dict[str, Verb] = {**subject.VERBS, **occurrence.VERBS, **tte.VERBS}
+VERBS: dict[str, Verb] = {**subject.VERBS, **occurrence.VERBS, **bds.VERBS, **tte.VERBS}
