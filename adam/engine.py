@@ -15,7 +15,10 @@ admiral's verbs with its parameters::
 
 Steps run in order on the dataset being built; each adds or replaces variables (or,
 for the record-making verbs, records). The last step's variables that the spec
-declares are kept, in spec order, sorted by the spec's sort keys (by the writer).
+declares are kept, in spec order, sorted by the spec's sort keys (by the writer). A
+``work_dataset`` step runs steps of its own on another input and keeps the result as
+an input of the later steps; its steps may read the dataset being built, under the
+spec's name (checked like any step when the spec is loaded).
 
 Every verb is a function of :mod:`adam.verbs` with a parameter schema: a spec is checked
 when it is loaded (:func:`check_spec`), so a misspelt key, a wrong type or an unknown

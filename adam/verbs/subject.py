@@ -22,10 +22,14 @@ spec is loaded) and says which input datasets it reads.
   ``case`` — the value of the first condition that holds (``derive_vars_cat``);
 * ``flag`` — a true/false value where a condition holds; ``assign`` — a constant or a
   copy; ``compute`` — arithmetic on variables (:mod:`trialflow.expression`);
-* ``treatment`` — TRTxxP/A and their numbers from the study's arms;
+* ``treatment`` — TRTxxP/A and their numbers from the study's arms; ``pool`` — a
+  value with too few records in some level of another variable pooled (sites into a
+  pooled site group);
 * ``extreme_flag`` — flag the first or last record of each group in an order
   (``derive_var_extreme_flag``); ``obs_number`` — number the records in each group
   (``derive_var_obs_number``);
+* ``work_dataset`` — steps on another input, kept as a dataset for the later steps
+  (never written); its steps may read the dataset being built;
 * ``named`` — a derivation the study declares by name (:mod:`adam.named`).
 
 Example

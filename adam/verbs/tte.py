@@ -22,10 +22,10 @@ EVNTDESC / CNSDTDSC, SRCDOM, SRCVAR and SRCSEQ::
 
 The rule (:mod:`adam.tte`): the earliest event wins; without one, the latest censoring
 date; on the same date the source declared first, and of one source's records on the
-same date the first in its ``order`` (``order: [AESEQ]``; admiral's ``order`` of an
-event source); ADT is never before STARTDT; AVAL =
-ADT - STARTDT + 1 days. Variables of the subjects' dataset listed in ``keep`` are
-carried to every record (treatment, population flags).
+same date the first in its ``order`` (``order: [AESEQ]``, admiral's ``order`` of an
+event source; without one, the first in the dataset); ADT is never before STARTDT;
+AVAL = ADT - STARTDT + 1 days. Variables of the subjects' dataset listed in ``keep``
+are carried to every record (treatment, population flags).
 
 Example
 -------
