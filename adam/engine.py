@@ -154,6 +154,10 @@ def _check_steps(spec: DatasetSpec, steps: list[Any], available: set[str],
         if missing:
             raise SpecError(spec.file, f"{where}: reads {missing[0]}, which is not under "
                             "derivation.inputs nor a work dataset made before", spec.name)
+        if name == "param_lookup" and not spec.parameters:
+            raise SpecError(spec.file, f"{where}: reads the spec's parameters block, which "
+                            "is empty (declare parameters: - {paramcd, param, paramn})",
+                            spec.name)
         if name == "work_dataset":
             # Its steps may read the dataset being built, under the spec's name.
             for problem in validate_condition(params["start"].get("filter")):

@@ -103,6 +103,9 @@ def test_param_lookup_with_variables_sets_only_those():
 def test_param_lookup_without_declared_parameters_says_so():
     with pytest.raises(ValueError, match="parameters block"):
         run("param_lookup", pd.DataFrame({"PARAMCD": ["I1"]}), spec_with([]))
+    with pytest.raises(SpecError, match="step 1 \\(param_lookup\\): reads the spec's "
+                                        "parameters block, which is empty"):
+        check_spec(spec_with([{"param_lookup": {}}]))
 
 
 # --------------------------------------------------------------------------- derived_param
