@@ -335,6 +335,9 @@ def locf(data: pd.DataFrame, context: Context, visits: Sequence[Mapping[str, Any
     if any(visit not in v for v in visits):
         raise ValueError(f"each of the visits must give {visit}")
     need(data, [*by, visit, value, *(o.lstrip("-") for o in order)], "the dataset")
+    if "DTYPE" not in data.columns:  # blank on the records as observed, made or not
+        data = data.copy(deep=False)
+        data["DTYPE"] = ""
     cand = rows_where(data, select(data, filter) & ~is_blank(data[value]))
     expected = pd.DataFrame([dict(v) for v in visits])
     expected["_want"] = pd.to_numeric(expected[visit], errors="coerce").to_numpy()
@@ -370,11 +373,7 @@ def locf(data: pd.DataFrame, context: Context, visits: Sequence[Mapping[str, Any
     for c in consts.columns:
         copied[c] = consts[c].to_numpy()
     copied["DTYPE"] = dtype
-    out = data
-    if "DTYPE" not in out.columns:
-        out = data.copy(deep=False)
-        out["DTYPE"] = ""
-    return _append(out, copied)
+    return _append(data, copied)
 
 
 # --------------------------------------------------------------------------- registry

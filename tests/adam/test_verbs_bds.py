@@ -376,6 +376,12 @@ def test_locf_with_another_dtype_and_by_group():
         ["1", 20.0], ["2", 30.0]]
 
 
+def test_locf_without_a_missing_visit_adds_no_record_and_a_blank_dtype():
+    data = visits([("S", "1", "T", 8, "Week 8", "2020-03-01", 22.0)])
+    out = run("locf", data, visits=VISITS[:1])
+    assert len(out) == 1 and out["DTYPE"].tolist() == [""]
+
+
 def test_locf_visits_must_give_the_visit_variable():
     data = visits([("S", "1", "T", 0, "Baseline", "2020-01-01", 20.0)])
     with pytest.raises(ValueError, match="must give AVISITN"):
