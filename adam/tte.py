@@ -51,6 +51,9 @@ class Source:
     censor: int = 0
     srcvar: str | None = None
     seq: str | None = None
+    #: Records of the source on the same date: the first in this order is taken (a
+    #: leading ``-`` sorts descending); without it, the first in the dataset's order.
+    order: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, d: dict[str, Any], censor: bool) -> Source:
@@ -99,7 +102,16 @@ def _source_dates(datasets: dict[str, pd.DataFrame], sources: tuple[Source, ...]
         # dataset (ADQS: 1.4 million records at 21,900 subjects) copied every column.
         c = rows_where(share_columns(d, cols), keep).rename(
             columns={src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq else {})})
-        c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
+        if src.order:
+            ties = d.loc[c.index, [o.lstrip("-") for o in src.order]].to_numpy()
+            c = c.assign(**{f"_t{i}": ties[:, i] for i in range(len(src.order))})
+            c = c.sort_values([KEY, "ADT", *(f"_t{i}" for i in range(len(src.order)))],
+                              ascending=[True, not latest,
+                                         *(not o.startswith("-") for o in src.order)],
+                              kind="stable", na_position="first")
+            c = c.drop(columns=[f"_t{i}" for i in range(len(src.order))])
+        else:
+            c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
         c = c.drop_duplicates(KEY)
         c["_order"] = order
         c["SRCDOM"] = src.dataset

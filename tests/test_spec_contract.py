@@ -106,7 +106,7 @@ def _break(folder: Path, old: str, new: str) -> None:
      "step 1 (treatment): newvar: unknown field (did you mean new_var? allowed: match, "
      "new_var, number, source, value)"),
     ("- dt: {source: TRTSDTC", "- dte: {source: TRTSDTC",
-     "step 4 (dte): unknown verb 'dte' (did you mean dt? allowed: assign, "),
+     "step 4 (dte): unknown verb 'dte' (did you mean dt? allowed: analysis_windows, assign, "),
     ("mode: first, new_vars: {TRTSDTC", "mode: 1, new_vars: {TRTSDTC",
      "step 2 (merge): mode: must be of string type"),
     ("start: {dataset: DM}", "start: {dataset: DM}\n  stepz: []",

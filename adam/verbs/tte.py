@@ -27,9 +27,11 @@ CNSDTDSC: Alive During Study}``).
 
 The rule (:mod:`adam.tte`): the earliest event wins; without one, the latest censoring
 date; on the same date the source declared first (a parameter's ``censor_ties: last``:
-of two censoring dates on the same day, the source declared last, as admiral does); ADT
-is never before STARTDT; AVAL = ADT - STARTDT + 1 days. Variables of the subjects'
-dataset listed in ``keep`` are carried to every record (treatment, population flags).
+of two censoring dates on the same day, the source declared last, as admiral does), and
+of one source's records on the same date the first in its ``order`` (``order: [AESEQ]``,
+admiral's ``order`` of an event source; without one, the first in the dataset); ADT is
+never before STARTDT; AVAL = ADT - STARTDT + 1 days. Variables of the subjects' dataset
+listed in ``keep`` are carried to every record (treatment, population flags).
 
 Example
 -------
@@ -63,6 +65,7 @@ from adam.verbs.base import (
     DATASET,
     DATE_IMPUTATION,
     IMPUTATION,
+    ORDER,
     SCALAR,
     VAR,
     VARS,
@@ -79,7 +82,8 @@ def _source(spec: Mapping[str, Any], censor: bool) -> Source:
     return Source(dataset=spec.get("dataset", "ADSL"), date=spec["date"],
                   description=spec.get("description", ""), condition=spec.get("filter"),
                   censor=int(spec.get("cnsr", 1)) if censor else 0,
-                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"))
+                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"),
+                  order=tuple(spec.get("order") or ()))
 
 
 def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[str, Any]]
@@ -91,7 +95,8 @@ def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[st
         name = s.get("dataset", "ADSL")
         frame = data if name == "__SUBJECTS__" else context.dataset(name)
         need(frame, ["USUBJID", s["date"], *condition_variables(s.get("filter")),
-                     *([s["seq"]] if s.get("seq") else [])], name)
+                     *([s["seq"]] if s.get("seq") else []),
+                     *(o.lstrip("-") for o in s.get("order") or [])], name)
         key = f"{name}#{i}"
         frames[key] = frame.assign(**{f"_D{i}": dates_of(
             frame, s["date"], s.get("highest_imputation", "n"),
@@ -157,7 +162,7 @@ def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, 
 _TTE_SOURCE = {"type": "dict", "schema": {
     "dataset": DATASET, "date": {**VAR, "required": True}, "filter": COND,
     "description": {"type": "string"}, "cnsr": {"type": "integer", "min": 1},
-    "srcvar": VAR, "seq": VAR, "highest_imputation": IMPUTATION,
+    "srcvar": VAR, "seq": VAR, "order": ORDER, "highest_imputation": IMPUTATION,
     "date_imputation": DATE_IMPUTATION,
     "set_values": {"type": "dict", "keysrules": VAR, "valuesrules": SCALAR}}}
 
