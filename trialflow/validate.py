@@ -45,6 +45,7 @@ import pyreadstat
 
 from trialflow.errors import InputError
 from trialflow.io import write_atomic
+from trialflow.safetext import console_text, force_text_cells, xlsx_safe_frame
 from trialflow.spec import Codelist, DatasetSpec
 from trialflow.xpt import (
     MAX_CHAR_BYTES,
@@ -558,7 +559,9 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
     The workbook's creation time is fixed (``SOURCE_DATE_EPOCH`` or 1970) so that the
     same findings give the same file content.
     """
-    table = findings_table(findings)
+    # Names and values may come from a third-party file: text cells stay text.
+    table = xlsx_safe_frame(findings_table(findings))
+    summary = xlsx_safe_frame(summary)
     created = dt.datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0),
                                         tz=dt.UTC).replace(tzinfo=None)
 
@@ -568,6 +571,7 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
             summary.to_excel(xl, sheet_name="datasets", index=False)
             xl.book.properties.created = created
             xl.book.properties.modified = created
+            force_text_cells(xl.book.worksheets)
             for sheet in xl.book.worksheets:
                 sheet.freeze_panes = "A2"
                 for col in sheet.columns:
@@ -610,13 +614,15 @@ def _fix_zip_times(path: Path, when: dt.datetime) -> None:
 def console_summary(findings: list[ValidationFinding], summary: pd.DataFrame) -> str:
     """A few lines for the terminal: per dataset, records and finding counts."""
     lines = [f"{'dataset':<9} {'records':>8} {'spec':>5} {'errors':>7} {'warnings':>9}"]
+    # Dataset names, variables and values may come from a third-party file: control
+    # characters are escaped before they reach the terminal.
     for row in summary.itertuples():
-        lines.append(f"{row.dataset:<9} {row.records:>8} {'yes' if row.spec else 'no':>5} "
-                     f"{row.errors:>7} {row.warnings:>9}")
+        lines.append(f"{console_text(row.dataset):<9} {row.records:>8} "
+                     f"{'yes' if row.spec else 'no':>5} {row.errors:>7} {row.warnings:>9}")
     errors = [f for f in findings if f.severity == "error"]
     for f in errors[:20]:
-        lines.append(f"error: {f.dataset}.{f.variable} [{f.rule}] {f.message} "
-                     f"({f.count}x; {f.examples})")
+        lines.append(console_text(f"error: {f.dataset}.{f.variable} [{f.rule}] {f.message} "
+                                  f"({f.count}x; {f.examples})"))
     if len(errors) > 20:
         lines.append(f"... and {len(errors) - 20} more errors")
     total_e = sum(f.count for f in errors)
