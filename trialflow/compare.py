@@ -208,12 +208,17 @@ def _read_csv(path: Path) -> Dataset:
     ``0.10`` is not ``0.1``); :func:`compare_datasets` decides which columns are numbers.
     """
     data = read_regular_file(path)
+    notes = []
     try:
         text = data.decode("utf-8-sig")
-        # pandas' C parser ends a field at a NUL byte (the rest is lost); the Python
-        # parser keeps it, and is only needed then.
+        if "\x00" in text:
+            # pandas ends a text at a NUL byte (its parser drops the rest of the field, its
+            # hashing takes "a\0b" for "a"): U+FFFD stands in, so nothing is lost.
+            notes.append(f"{path.name}: {text.count(chr(0))} NUL byte(s), compared as "
+                         "U+FFFD")
+            text = text.replace("\x00", "\ufffd")
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                          na_filter=False, engine="python" if "\x00" in text else "c")
+                          na_filter=False)
     except UnicodeDecodeError as exc:
         raise InputError(str(path), f"not UTF-8 text (byte {data[exc.start]:02X} at byte "
                          f"offset {exc.start})", fix="save it as UTF-8 CSV") from None
@@ -222,7 +227,7 @@ def _read_csv(path: Path) -> Dataset:
                          fix="save it as comma-separated UTF-8 CSV") from None
     frame = pd.DataFrame({c: _text(raw[c]) for c in raw.columns}, index=raw.index)
     ds = _from_frame(frame, name=path.stem.upper(), source=str(path))
-    return replace(ds, from_text=True)
+    return replace(ds, from_text=True, notes=notes)
 
 
 def _json_error(path: Path, text: str, exc: json.JSONDecodeError) -> InputError:
@@ -247,8 +252,10 @@ def _read_dataset_json(path: Path) -> Dataset:
     except UnicodeDecodeError as exc:
         raise InputError(str(path), f"not UTF-8 text (byte {data[exc.start]:02X} at byte "
                          f"offset {exc.start})", fix="write it as UTF-8") from None
+    nul = text.count("\\u0000")
     try:
-        doc = json.loads(text)
+        # A NUL in a JSON string would be cut short by pandas' hashing (see _read_csv).
+        doc = json.loads(text.replace("\\u0000", "\\ufffd") if nul else text)
     except json.JSONDecodeError as exc:
         raise _json_error(path, text, exc) from None
     except RecursionError:
@@ -281,7 +288,8 @@ def _read_dataset_json(path: Path) -> Dataset:
     data_out = pd.DataFrame(index=frame.index)
     types: dict[str, str] = {}
     lengths: dict[str, int] = {}
-    notes: list[str] = []
+    notes: list[str] = ([f"{path.name}: {nul} NUL character(s), compared as U+FFFD"]
+                        if nul else [])
     for col in columns:
         c, kind = col["name"], col.get("dataType", "string")
         values = frame[c]
@@ -493,14 +501,20 @@ def _canonical_numbers(values: pd.Series) -> bool:
     given = text.ne("")
     if not given.any():
         return False
-    number = pd.to_numeric(text.where(given & text.str.fullmatch(_NUMBER_TEXT)),
-                           errors="coerce")
-    if number[given].isna().any():
+    written = text[given]
+    if not written.str.fullmatch(_NUMBER_TEXT).all():
         return False
-    spelt = [repr(float(x)) if ("." in t or "e" in t or "n" in t) else
+    number = _exact_numbers(written)
+    spelt = [repr(x) if ("." in t or "e" in t or "n" in t) else
              (str(int(x)) if abs(x) < 2**53 else "")
-             for t, x in zip(text[given], number[given], strict=True)]
-    return bool((text[given].to_numpy(dtype=object) == np.array(spelt, dtype=object)).all())
+             for t, x in zip(written, number.tolist(), strict=True)]
+    return bool((written.to_numpy(dtype=object) == np.array(spelt, dtype=object)).all())
+
+
+def _exact_numbers(text: pd.Series) -> np.ndarray:
+    """Number texts as the nearest doubles (numpy rounds correctly; pandas' own fast
+    parser can be a unit in the last place off, which a CSV round trip must not be)."""
+    return text.to_numpy(dtype=str).astype(np.float64)
 
 
 #: What a number looks like in a CSV file (infinities included, ``nan`` not).
@@ -510,14 +524,18 @@ _NUMBER_TEXT = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)"
 def _as_numbers(values: pd.Series, variable: str, source: str) -> pd.Series:
     """A text column as numbers; a value that is not one stops the comparison."""
     text = values.astype(str).str.strip()
-    number = pd.to_numeric(text.where(text.ne("")), errors="coerce")
-    bad = text.ne("") & (number.isna() | text.str.lower().isin(["nan", "+nan", "-nan"]))
+    form = text.str.fullmatch(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity)",
+                              case=False)
+    bad = text.ne("") & ~form
+    number = np.full(len(text), np.nan)
+    ok = (text.ne("") & form).to_numpy()
+    number[ok] = _exact_numbers(text[ok])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(source, "is to be compared as numbers but this value is not one",
                          row=row + 1, variable=variable, value=values.iloc[row],
                          fix="correct the value or compare the variable as text")
-    return number.astype("float64")
+    return pd.Series(number, index=values.index, dtype="float64")
 
 
 def _value_notes(b: Dataset, c: Dataset, compared: list[str]) -> list[str]:
@@ -534,15 +552,39 @@ def _value_notes(b: Dataset, c: Dataset, compared: list[str]) -> list[str]:
     return notes
 
 
+#: Columns of the observations and values listings besides the keys.
+_LISTING_COLUMNS = ("variable", "base", "compare", "difference", "issue", "count")
+
+
+def key_column(key: str) -> str:
+    """The column of key variable ``key`` in the observations and values listings:
+    ``key`` itself, or ``"<key> (key)"`` for a key that has the name of one of the
+    listing's own columns (an ARD has a key called ``variable``).
+
+    Examples
+    --------
+    >>> key_column("USUBJID"), key_column("variable")
+    ('USUBJID', 'variable (key)')
+    """
+    return f"{key} (key)" if key in _LISTING_COLUMNS else key
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, with underscores added until no column of ``taken`` has it."""
+    while name in taken:
+        name = f"_{name}_"
+    return name
+
+
 def _listed_values(both: pd.DataFrame, keys: list[str],
                    listed: list[tuple[str, np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """The listed differing records of every variable as one frame (built once)."""
-    columns = ["variable", *keys, "base", "compare", "difference"]
+    columns = ["variable", *map(key_column, keys), "base", "compare", "difference"]
     if not listed:
         return pd.DataFrame(columns=columns)
     idx = np.concatenate([i for _, i, _ in listed])
     out = {"variable": np.repeat([v for v, _, _ in listed], [i.size for _, i, _ in listed])}
-    out.update({k: both[k].to_numpy()[idx] for k in keys})
+    out.update({key_column(k): both[k].to_numpy()[idx] for k in keys})
     out["base"] = np.concatenate([both[f"{v}__b"].to_numpy(dtype=object)[i]
                                   for v, i, _ in listed])
     out["compare"] = np.concatenate([both[f"{v}__c"].to_numpy(dtype=object)[i]
@@ -611,17 +653,20 @@ def compare_datasets(base: DatasetLike, qc: DatasetLike, keys: Sequence[str],
 
     bk, ck = _keyed(b, keys), _keyed(c, keys)
     compared = [v for v in common if v not in keys and b.types[v] == c.types[v]]
+    merged_names = {*keys, _OCC, *(f"{v}__b" for v in compared), *(f"{v}__c" for v in compared)}
     merged = bk[keys + [_OCC] + compared].merge(
         ck[keys + [_OCC] + compared], on=keys + [_OCC], how="outer",
-        suffixes=("__b", "__c"), indicator=True, sort=True)
-    side = merged["_merge"]
+        suffixes=("__b", "__c"), indicator=_free_name("__side__", merged_names), sort=True)
+    side = merged[_free_name("__side__", merged_names)]
     parts = [merged.loc[side.eq("left_only"), keys].assign(issue="only in base", count=1),
              merged.loc[side.eq("right_only"), keys].assign(issue="only in compare", count=1),
              _duplicates(bk, keys, "duplicate key in base"),
              _duplicates(ck, keys, "duplicate key in compare")]
-    parts = [p[["issue", *keys, "count"]] for p in parts if not p.empty]
+    shown = ["issue", *map(key_column, keys), "count"]
+    parts = [p.rename(columns=dict(zip(keys, map(key_column, keys), strict=True)))[shown]
+             for p in parts if not p.empty]
     observations = (pd.concat(parts, ignore_index=True) if parts
-                    else pd.DataFrame(columns=["issue", *keys, "count"]))
+                    else pd.DataFrame(columns=shown))
 
     both = merged[side.eq("both")].reset_index(drop=True)
     summary_rows, listed = [], []
@@ -693,9 +738,8 @@ def console_summary(result: CompareResult, max_rows: int = 5) -> str:
         most = f" (max |diff| {row.max_abs_diff:.6g})" if pd.notna(row.max_abs_diff) else ""
         lines.append(f"  {row.variable:<8} {row.differing} of {row.compared} differ{most}")
         shown = r.values[r.values["variable"] == row.variable].head(max_rows)
-        for v in shown.itertuples(index=False):
-            d = v._asdict()
-            key = ", ".join(f"{k}={_show(d[k])}" for k in r.keys if k in d)
+        for d in shown.to_dict("records"):
+            key = ", ".join(f"{k}={_show(d[key_column(k)])}" for k in r.keys)
             lines.append(f"    {key}: base {_show(d['base'])}, compare {_show(d['compare'])}")
     if r.notes:
         lines.append(f"Notes ({len(r.notes)}):")

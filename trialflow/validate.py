@@ -44,8 +44,8 @@ import pandas as pd
 import pyreadstat
 
 from trialflow.errors import InputError
-from trialflow.io import write_atomic
-from trialflow.safetext import console_text, force_text_cells, xlsx_safe_frame
+from trialflow.io import check_regular_file, write_atomic
+from trialflow.safetext import console_text, force_text_cells, has_controls, xlsx_safe_frame
 from trialflow.spec import Codelist, DatasetSpec
 from trialflow.xpt import (
     MAX_CHAR_BYTES,
@@ -58,7 +58,7 @@ from trialflow.xpt import (
 )
 
 RULES = ("read", "spec", "unspecified", "required", "type", "length", "label", "ct",
-         "key_unique", "sort", "iso8601", "usubjid_in_dm", "seq_unique")
+         "key_unique", "sort", "control", "iso8601", "usubjid_in_dm", "seq_unique")
 REPORT_COLUMNS = ["dataset", "variable", "rule", "severity", "count", "examples", "message"]
 EXAMPLES = 5
 
@@ -276,6 +276,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
         _xpt_limits(c, ds)
     else:
         _with_spec(c, ds, spec, codelists, factors)
+    _controls(c, data, factors)
     _iso8601(c, data, factors)
     if dm_subjects is not None and "USUBJID" in data.columns and \
             ds.name not in ("DM", subject_dataset):
@@ -427,6 +428,18 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype)
 
 
+def _controls(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
+    """Text holding control characters (NUL, escape, line breaks...): a submission
+    dataset holds printable text only, and such a value can hide or fake text wherever
+    it is shown (examples are escaped in the report)."""
+    for col in data.columns:
+        if not _is_text(data[col]):
+            continue
+        c.flag(col, "control", factors.mask(col, lambda u: pd.Series(has_controls(u))),
+               data[col], "holds control characters (NUL, escape, line break...), which a "
+               "submission dataset must not — correct the source values")
+
+
 def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
     for col in data.columns:
         if not col.endswith("DTC") or not _is_text(data[col]):
@@ -532,7 +545,13 @@ def xpt_header(path: Path) -> pyreadstat.metadata_container | None:
     pyreadstat.metadata_container or None
         None when pyreadstat cannot read the header (:func:`trialflow.xpt.read_xpt`
         then says why, or reads the file all the same).
+
+    Raises
+    ------
+    InputError
+        The path is missing or not a regular file (a FIFO would block the reader).
     """
+    check_regular_file(path)
     try:
         return pyreadstat.read_xport(str(path), metadataonly=True)[1]
     except Exception:

@@ -179,6 +179,16 @@ def test_control_characters_in_compared_values_are_reported(
     b = _csv(tmp_path / "b.csv", K=["a"], V=["x\x00y\x1b[2J"])
     q = _csv(tmp_path / "q.csv", K=["a"], V=["x"])
     result = compare_datasets(b, q, ["K"])
-    assert result.values["base"].tolist() == ["x\x00y\x1b[2J"]  # nothing lost after NUL
+    # Nothing is lost after the NUL, which stands in as U+FFFD (pandas would take
+    # "x\0y" for "x").
+    assert result.values["base"].tolist() == ["x\ufffdy\x1b[2J"]
+    assert any("NUL" in n for n in result.notes)
     out = run_cli(capsys, "compare", b, q, "--keys", "K", "--report", tmp_path / "r.xlsx")
-    assert out.code == 1 and "\\x00" in out.out and "\x1b" not in out.out
+    assert out.code == 1 and "\\x1b" in out.out and "\x1b" not in out.out
+
+
+def test_a_nul_does_not_make_two_values_one(tmp_path: Path) -> None:
+    b = _csv(tmp_path / "b.csv", K=["a", "b"], V=["x\x00y", "x"])
+    q = _csv(tmp_path / "q.csv", K=["a", "b"], V=["x", "x"])
+    result = compare_datasets(b, q, ["K"])
+    assert not result.equal and result.values["K"].tolist() == ["a"]
