@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DATE_UNIT", "PANDAS_MAX", "PANDAS_MIN", "SAS_EPOCH_DAY", "as_date_column",
-           "iso_days", "iso_seconds", "outside_pandas_ns", "sas_days"]
+           "as_dates", "iso_bounds_days", "iso_days", "iso_seconds", "outside_pandas_ns",
+           "sas_days"]
 
 #: The unit analysis dates are held in (pandas ``datetime64[s]``).
 DATE_UNIT = "datetime64[s]"
@@ -112,3 +113,44 @@ def outside_pandas_ns(dates: np.ndarray) -> np.ndarray:
 def as_date_column(dates: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """A pandas date column in :data:`DATE_UNIT` (any year), NaT kept."""
     return pd.Series(np.asarray(dates).astype(DATE_UNIT), index=index)
+
+
+def as_dates(values: pd.Series) -> pd.Series:
+    """A date column in :data:`DATE_UNIT`, from dates of any unit or objects (Timestamps,
+    dates, ISO text, None/NaN), without passing through nanoseconds (``pd.to_datetime``
+    of a Timestamp after 2262 raises).
+
+    Examples
+    --------
+    >>> as_dates(pd.Series([pd.Timestamp("2300-01-01"), None], dtype=object)).tolist()
+    [Timestamp('2300-01-01 00:00:00'), NaT]
+    """
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values if values.dtype == DATE_UNIT else values.astype(DATE_UNIT)
+    if pd.api.types.is_datetime64_any_dtype(values):  # timezone-aware: not used here
+        return values.dt.tz_localize(None).astype(DATE_UNIT)
+    return values.astype(object).where(values.notna(), None).astype(DATE_UNIT)
+
+
+def iso_bounds_days(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest and latest day an ISO 8601 date (possibly partial: ``2016-06``,
+    ``2016``; a time part ignored) can be, as ``datetime64[D]``; NaT for blank,
+    malformed or impossible text. Parsed once per distinct value.
+
+    Examples
+    --------
+    >>> lo, hi = iso_bounds_days(pd.Series(["2016-02", "2300", "2016-06-05", "x"]))
+    >>> [str(d) for d in lo], [str(d) for d in hi]
+    (['2016-02-01', '2300-01-01', '2016-06-05', 'NaT'], ['2016-02-29', '2300-12-31', \
+'2016-06-05', 'NaT'])
+    """
+    parts, codes = _parts(values, r"^\s*(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?\s*$")
+    month_known, day_known = parts[1].notna().to_numpy(), parts[2].notna().to_numpy()
+    filled = pd.DataFrame({0: parts[0], 1: parts[1].fillna("01"), 2: parts[2].fillna("01")})
+    lo = _days(filled)
+    month = lo.astype("datetime64[M]")
+    year = lo.astype("datetime64[Y]")
+    hi = np.where(day_known, lo, np.where(
+        month_known, (month + 1).astype("datetime64[D]") - 1,
+        (year + 1).astype("datetime64[D]") - 1))
+    return lo[codes], hi.astype("datetime64[D]")[codes]

@@ -672,7 +672,7 @@ def _reference(check: RawCheck, form: RawForm, frames: Mapping[str, pd.DataFrame
         return pd.Series(edc, index=frame.index, dtype=object)
 
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref):
-        return constant(ref), ref
+        return constant(ref), "the date"
     if ref.startswith("study."):
         name = ref.split(".", 1)[1]
         value = getattr(study, name, None) if study is not None else None
@@ -681,7 +681,7 @@ def _reference(check: RawCheck, form: RawForm, frames: Mapping[str, pd.DataFrame
         if not hasattr(value, "isoformat"):
             raise SpecError(spec, f"checks: reference {ref!r} is not a date of specs/study.yaml",
                             form.name, check.column)
-        return constant(value.isoformat()), f"{ref} ({value.isoformat()})"
+        return constant(value.isoformat()), ref
     if "." not in ref:
         return frame[ref], f"{ref} of the same record"
     other_name, column = ref.split(".", 1)

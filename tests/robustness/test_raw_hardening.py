@@ -167,7 +167,7 @@ def test_an_ae_ending_in_2100_is_a_finding(raw_extract: Path, tmp_path: Path,
     checked, _, reports = check_and_map(capsys, raw)
     f = _one(reports / "raw_findings.csv", "not_after", "ENDT")
     assert (f["row"], f["value"], f["severity"]) == (str(row), "01-JAN-2100", "warning")
-    assert "study.data_cutoff (2019-07-31)" in f["message"]
+    assert "study.data_cutoff (31-JUL-2019)" in f["message"]
     assert_balanced(raw, reports)
 
 
