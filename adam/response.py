@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialflow.isodates import DATE_UNIT
+
 KEY = "USUBJID"
 ORDER_WORST = {"NE": 0, "CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5}
 
@@ -164,7 +166,7 @@ def derive_progression(assessments: pd.DataFrame, clinical: pd.DataFrame,
     Returns USUBJID, AVALC, ADT and PDSRC ('RECIST' or 'CLINICAL').
     """
     recist = assessments[assessments["AVALC"] == "PD"].groupby(KEY)["ADT"].min()
-    clin = clinical.groupby(KEY)["ADT"].min() if len(clinical) else pd.Series(dtype="M8[ns]")
+    clin = clinical.groupby(KEY)["ADT"].min() if len(clinical) else pd.Series(dtype=DATE_UNIT)
     out = adsl[[KEY]].copy()
     r = out[KEY].map(recist)
     c = out[KEY].map(clin)

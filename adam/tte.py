@@ -148,7 +148,8 @@ def derive_param_tte(dataset_adsl: pd.DataFrame, datasets: dict[str, pd.DataFram
                         ascending=[True, False, parameter.censor_ties == "first"],
                         kind="stable").drop_duplicates(KEY)
     cn = cn[~cn[KEY].isin(ev[KEY])]
-    chosen = pd.concat([ev, cn], ignore_index=True)
+    # An empty part (no event, or no censoring left) would only blur the column types.
+    chosen = pd.concat([f for f in (ev, cn) if len(f)] or [ev], ignore_index=True)
     out = subjects[[KEY]].merge(start, on=KEY, how="inner").merge(chosen, on=KEY, how="inner")
     out["ADT"] = out[["ADT", "STARTDT"]].max(axis=1)
     out["AVAL"] = (out["ADT"] - out["STARTDT"]).dt.days.astype(float) + 1.0

@@ -48,7 +48,7 @@ def build(study: StudyFolder, raw_dir: Path, out: Path, reports: Path) -> StageR
     codelists, forms = study.codelists(), study.forms()
     require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
-    raw, raw_findings = read_forms(raw_dir, forms, codelists)
+    raw, raw_findings = read_forms(raw_dir, forms, codelists, study.study)
     result = build_sdtm(raw, specs, codelists, study.study, study.dictionary(), forms)
     paths, written = write_sdtm(result.datasets, specs, out, study.study.id)
     report, lost = reconcile(raw, result.datasets, result.rejections)

@@ -28,6 +28,7 @@ from tlf._package import build_time, read_zip, write_zip
 from tlf.analyses import ARMS, COMPARISON
 from tlf.ard import ANALYSIS_ORDER
 from trialflow.io import write_atomic
+from trialflow.safetext import xlsx_text_cell
 from trialflow.spec import read_yaml
 from trialflow.stats import round_half_up
 
@@ -260,7 +261,10 @@ def write_report(report: pd.DataFrame, path: Path) -> Path:
     ws.append(list(COLUMNS))
     for row in report.itertuples(index=False):
         # A NaN cell cannot be stored; blank means "not estimable" (e.g. not reached).
-        ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+        # Items and notes come from the targets file: text cells stay text, never a
+        # formula.
+        ws.append([None if isinstance(v, float) and math.isnan(v) else xlsx_text_cell(ws, v)
+                   for v in row])
     buffer = io.BytesIO()
     wb.save(buffer)
     when = build_time()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from tlf.analyses.tte import missing_strata_findings
 from tlf.ard import build_ard, read_adam, read_ard, write_ard
 from tlf.build import build_outputs, index_frame
 from tlf.reproduction import console_summary, load_targets, reproduce, write_report
@@ -68,6 +69,8 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
                 f"of {row['analysis']} / {row['group']} / {row['variable']}",
                 severity="warning")
         for b in built for row in b.missing]
+    # Records left out of a stratified analysis for a missing stratum (as SAS does).
+    not_computed += missing_strata_findings(ard)
     for f in not_computed[:SHOW_FINDINGS]:
         say(f"warning: {f.message}")
     index = write_csv_atomic(index_frame(built, out), out / TLF_INDEX)

@@ -10,11 +10,83 @@ colleagues on a shared server must be able to read the package.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
+from trialflow.safetext import csv_safe_frame
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, by its mode; None for a regular file."""
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character "
+                       "device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def check_regular_file(path: Path, fix: str | None = None) -> os.stat_result:
+    """Refuse anything but a regular file as input, before opening it.
+
+    Reading a named pipe blocks until some other process writes to it (forever, in a
+    batch run), and a device such as ``/dev/zero`` or ``/dev/urandom`` never ends: the
+    run would hang or exhaust memory. Checked with ``os.stat`` (which follows a symbolic
+    link to what it points at), so nothing is opened.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    fix : str, optional
+        What to do, for the message (default: replace it with the regular file).
+
+    Returns
+    -------
+    os.stat_result
+        The file's status (its size, for a caller that needs it).
+
+    Raises
+    ------
+    InputError
+        The path does not exist, cannot be examined, or is not a regular file.
+    """
+    from trialflow.errors import InputError
+
+    path = Path(path)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except PermissionError:
+        raise InputError(str(path), "permission denied",
+                         fix="make the file readable for this user") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be examined ({exc.strerror or exc})") from None
+    kind = _kind(status.st_mode)
+    if kind is not None:
+        raise InputError(str(path), f"is {kind}, not a regular file; trialflow reads only "
+                         "regular files", fix=fix or "copy the data into a regular file and "
+                         "pass that")
+    return status
+
+
+def read_regular_file(path: Path, fix: str | None = None) -> bytes:
+    """The bytes of ``path`` after :func:`check_regular_file` (a FIFO or device is refused
+    before it is opened)."""
+    from trialflow.errors import InputError
+
+    check_regular_file(path, fix)
+    try:
+        return Path(path).read_bytes()
+    except PermissionError:
+        raise InputError(str(path), "permission denied",
+                         fix="make the file readable for this user") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror or exc})") from None
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
@@ -40,13 +112,26 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_csv_atomic(df: pd.DataFrame, path: Path) -> Path:
+def write_csv_atomic(df: pd.DataFrame, path: Path, *, report: bool = True) -> Path:
     """Write a DataFrame as UTF-8 CSV with LF line ends and no index, atomically.
 
     Missing values are written as empty cells, as an EDC export does.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : pathlib.Path
+    report : bool, default True
+        The file is a report a person opens in a spreadsheet (findings, reconciliation,
+        the ARD, an index): every text cell goes through
+        :func:`trialflow.safetext.csv_safe_frame` (control characters escaped, a
+        formula-like start behind an apostrophe; numbers untouched). False for data
+        that must stay byte for byte what they are (the raw extracts the simulator
+        writes as an EDC would).
     """
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n",
-                                                    encoding="utf-8"))
+    frame = csv_safe_frame(df) if report else df
+    return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n",
+                                                       encoding="utf-8"))
 
 
 #: The journal of a promotion under way, in the package folder: the parts being moved.

@@ -241,8 +241,12 @@ def _check_outputs(stage: Stage, result: StageResult) -> None:
 
 
 def one_line(exc: BaseException) -> str:
-    """The error message on one line: some (e.g. YAML parser) messages span several."""
-    return " | ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    """The error message on one line: some (e.g. YAML parser) messages span several, and
+    control characters (a third-party name with terminal escape codes) are escaped."""
+    from trialflow.safetext import console_text
+
+    return console_text(" | ".join(part.strip() for part in str(exc).splitlines()
+                                   if part.strip()))
 
 
 def _summary(done: list[tuple[str, float, StageResult]], out: TextIO) -> None:

@@ -22,11 +22,12 @@ from typing import TextIO
 
 from trialflow.console import NORMAL, say, verbosity
 from trialflow.datasets import dataset_files
-from trialflow.errors import TrialflowError
+from trialflow.errors import SpecError, TrialflowError
 from trialflow.findings import Finding, findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
 from trialflow.rawdata import read_forms
+from trialflow.safetext import console_text
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, require_folder
 
@@ -46,9 +47,10 @@ def print_findings(findings: Sequence[Finding], report: Path | None,
     """List findings on stdout (a command's product); progress stays on stderr."""
     out = stream if stream is not None else sys.stdout
     for f in findings[:SHOW_FINDINGS]:
-        where = f"{f.source}" + (f" row {f.row}" if f.row is not None else "")
-        print(f"{f.severity}: {where} {f.variable}={f.value!r} [{f.rule}] {f.message}",
-              file=out)
+        # Third-party names and values may carry terminal escape codes: shown escaped.
+        where = console_text(f.source) + (f" row {f.row}" if f.row is not None else "")
+        print(f"{f.severity}: {where} {console_text(f.variable)}={f.value!r} [{f.rule}] "
+              f"{console_text(f.message)}", file=out)
     if len(findings) > SHOW_FINDINGS:
         rest = f"; all are in {report}" if report else ""
         print(f"... and {len(findings) - SHOW_FINDINGS} more findings{rest}", file=out)
@@ -67,7 +69,7 @@ def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageRe
     """
     require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
-    _, findings = read_forms(raw_dir, study.forms(), study.codelists())
+    _, findings = read_forms(raw_dir, study.forms(), study.codelists(), study.study)
     print_findings(findings, report)
     if report is None:
         return StageResult(findings=findings)
@@ -97,16 +99,20 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
     from trialflow.spec import load_dataset_specs
     from trialflow.validate import console_summary, validate_directory, validate_files, write_report
 
-    specs = {}
-    if spec_dirs is None:
-        for layer in ("sdtm", "adam"):
-            specs.update(study.optional_dataset_specs(layer))
-    else:
-        for folder in spec_dirs:
-            if not Path(folder).is_dir():
-                raise TrialflowError(f"{folder}: spec directory not found — pass --specs "
-                                     "DIR (default: the study's sdtm/ and adam/ specs)")
-            specs.update(load_dataset_specs(folder))
+    specs: dict = {}
+    groups = ([study.optional_dataset_specs(layer) for layer in ("sdtm", "adam")]
+              if spec_dirs is None else [])
+    for folder in spec_dirs or []:
+        if not Path(folder).is_dir():
+            raise TrialflowError(f"{folder}: spec directory not found — pass --specs "
+                                 "DIR (default: the study's sdtm/ and adam/ specs)")
+        groups.append(load_dataset_specs(folder))
+    for group in groups:
+        for name, spec in group.items():
+            if name in specs:  # one dataset, one spec: never a silent override
+                raise SpecError(spec.file, f"dataset {name} is also defined in "
+                                f"{specs[name].file}; one dataset, one spec file", name)
+            specs[name] = spec
     codelists = study.codelists()
     found, summaries = [], []
     for group in data:

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from tlf.analyses import ARMS, COMPARISON, DAYS_PER_MONTH, STRATA, Row, is_yes, rows
-from trialflow.stats import fit_cox, fit_km, logrank_test
+from trialflow.findings import Finding
+from trialflow.stats import complete_strata, fit_cox, fit_km, logrank_test
 
 _KM = "KM, Brookmeyer-Crowley log-log CI"
 _COX = "Cox PH, Breslow ties"
@@ -50,8 +51,10 @@ def survival_at(table: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, ...
 
     The curve is a right-continuous step function: at ``t`` it takes the estimate of the
     last observed time at or before ``t`` (1, with limits 1, before the first one), as
-    PROC LIFETEST's TIMELIST= does. Beyond the last observed time nothing is known, so
-    the estimate is NaN there.
+    PROC LIFETEST's TIMELIST= does. Beyond the last observed time the estimate stays 0
+    when the curve has reached 0 (the last observation was an event: everyone had had
+    it), as SAS prints it, with missing limits (log-log limits do not exist at 0);
+    otherwise (the last observation censored) nothing is known there and it is NaN.
 
     Parameters
     ----------
@@ -67,18 +70,26 @@ def survival_at(table: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, ...
 
     Examples
     --------
-    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 1]).table
+    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 0]).table
     >>> survival_at(tab, np.array([0.5, 2.0, 2.5, 9.0]))[0].round(6).tolist()
     [1.0, 0.5, 0.5, nan]
+    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 1]).table
+    >>> survival_at(tab, np.array([3.5, 9.0]))[0].round(6).tolist()
+    [0.25, 0.0]
     """
     times = np.asarray(times, dtype=float)
     observed = table["time"].to_numpy(dtype=float)
     pos = np.searchsorted(observed, times, side="right")  # rows at or before t, +1
     beyond = times > (observed[-1] if observed.size else -np.inf)
+    reached_zero = bool(observed.size) and float(table["survival"].iloc[-1]) == 0.0
     out = []
     for column in ("survival", "lcl", "ucl"):
         curve = np.r_[1.0, table[column].to_numpy(dtype=float)]
-        out.append(np.where(beyond, np.nan, curve[pos]))
+        if reached_zero:
+            # The estimate stays at 0 for ever; limits as at the last time (missing).
+            out.append(curve[pos])
+        else:
+            out.append(np.where(beyond, np.nan, curve[pos]))
     return tuple(out)
 
 
@@ -173,6 +184,10 @@ def comparison_rows(analysis: str, output: str, data: pd.DataFrame) -> list[Row]
 
     The hazard ratio comes with its two-sided 95 % limits and its one-sided 95 % upper
     limit; the log-rank test with its two-sided p and the one-sided p for PTC better.
+
+    A record with a missing (blank) stratification value is left out of the stratified
+    model and test, as SAS leaves it out; when there are such records, a row
+    ``stat = n_missing_strata`` says how many (see :func:`missing_strata_findings`).
     """
     treat = (data["TRT01P"] == ARMS[0]).astype(int).to_numpy()
     event = (data["CNSR"] == 0).astype(int).to_numpy()
@@ -201,7 +216,40 @@ def comparison_rows(analysis: str, output: str, data: pd.DataFrame) -> list[Row]
         out += rows(analysis, output, COMPARISON, variable, "", hr, _COX + by)
         out += rows(analysis, output, COMPARISON, variable, "", p,
                     "Log-rank" if strata is None else "Stratified log-rank")
+        missing = 0 if strata is None else int((~complete_strata(strata, len(strata))[1]).sum())
+        if missing:
+            out += rows(analysis, output, COMPARISON, variable, "",
+                        {N_MISSING_STRATA: missing}, _LEFT_OUT)
     return out
+
+
+#: The ARD statistic counting records left out of a stratified analysis.
+N_MISSING_STRATA = "n_missing_strata"
+_LEFT_OUT = ("Count of records with a missing STRAT1R-STRAT4R value, left out of the "
+             "stratified Cox model and log-rank test (as SAS)")
+
+
+def missing_strata_findings(ard: pd.DataFrame) -> list[Finding]:
+    """A warning per stratified analysis that left records out for a missing stratum.
+
+    Parameters
+    ----------
+    ard : pandas.DataFrame
+        The analysis results data (as :func:`tlf.ard.build_ard` or ``ard.csv`` gives).
+
+    Returns
+    -------
+    list of Finding
+        Source: the output; variable: the analysis; value: the number of records.
+    """
+    hits = ard[ard["stat"] == N_MISSING_STRATA]
+    return [Finding(str(row.output), None, str(row.analysis), f"{float(row.value):g}",
+                    "missing_stratum",
+                    f"{float(row.value):g} records of {row.analysis} have a missing "
+                    "stratification value (STRAT1R-STRAT4R) and were left out of the "
+                    "stratified hazard ratio and log-rank test, as SAS leaves them out — "
+                    "complete the strata in the randomisation form", "warning")
+            for row in hits.itertuples(index=False)]
 
 
 def select(adtte: pd.DataFrame, paramcd: str, flags: tuple[str, ...]) -> pd.DataFrame:

@@ -115,7 +115,7 @@ def compare(args: argparse.Namespace) -> int:
 
     keys = [k.strip() for k in args.keys.split(",") if k.strip()]
     result = compare_datasets(args.base, args.qc, keys, abs_tol=args.abs_tol,
-                              rel_tol=args.rel_tol, max_rows=args.max_rows)
+                              rel_tol=args.rel_tol, max_rows=args.max_rows, types=args.types)
     report = args.report or _BUILD / "reports" / f"compare_{args.base.stem.lower()}.xlsx"
     print(console_summary(result))
     print(f"  wrote {write_report(result, report)}", file=sys.stderr)

@@ -58,6 +58,17 @@ def _tolerance(text: str) -> float:
     return value
 
 
+def _types(text: str) -> dict[str, str]:
+    """``VAR=Num,VAR=Char`` as a mapping."""
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, kind = part.partition("=")
+        if kind not in ("Num", "Char") or not name:
+            raise argparse.ArgumentTypeError(f"{part!r}: write VAR=Num or VAR=Char")
+        out[name.strip()] = kind
+    return out
+
+
 def _opt(*flags: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
     return flags, kwargs
 
@@ -236,6 +247,10 @@ COMMANDS: list[Command] = [
               help="absolute tolerance for numbers (default 0: exact)"),
          _opt("--rel-tol", type=_tolerance, default=0.0, metavar="REL",
               help="tolerance relative to the base value (default 0)"),
+         _opt("--types", type=_types, default=None, metavar="VAR=Num|Char[,...]",
+              help="how to read CSV columns (a CSV column is text unless the other "
+                   "dataset holds it as a number or both write it as numbers), e.g. "
+                   "AVAL=Num,SUBJID=Char"),
          _opt("--max-rows", type=_positive_int, default=10, metavar="N",
               help="differing records listed per variable (default 10)"),
          _opt("--report", type=Path, metavar="PATH",

@@ -13,6 +13,7 @@ module docstring, the SAS procedure and options it reproduces:
   Wilcoxon rank-sum normal approximation (PROC NPAR1WAY).
 """
 
+from trialflow.stats._inputs import complete_strata
 from trialflow.stats.binomial import clopper_pearson, fisher_exact_2s, woolf_odds_ratio
 from trialflow.stats.cox import CoxResult, fit_cox
 from trialflow.stats.descriptive import (
@@ -29,6 +30,7 @@ __all__ = [
     "KMResult",
     "LogRankResult",
     "clopper_pearson",
+    "complete_strata",
     "fisher_exact_2s",
     "fit_cox",
     "fit_km",
