@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from crf import kernels
 from crf.fastsurv import Z90, Z95, cox_fit, event_set, km_quantile, logrank_p, logrank_stat
 
 MONTH = 30.4375
@@ -379,6 +380,54 @@ class Problem:
             out.update(self._compute(name)[1])
         return out
 
+    def run(self, rng: np.random.Generator, max_steps: int, t_start: float, t_end: float,
+            patience: int | None, keep_best: bool) -> tuple[int, int]:
+        """The loop of :func:`search`; returns (steps, accepted)."""
+        cur = self.loss
+        best, best_snap = cur, self.snapshot()
+        ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
+        temp = t_start
+        steps = accepted = 0
+        last_best = 0
+        for steps in range(1, max_steps + 1):
+            if (keep_best and best == 0.0) or (patience is not None
+                                               and steps - last_best > patience):
+                steps -= 1
+                break
+            temp *= ratio
+            if not self.propose(rng):
+                continue
+            u = float(rng.random()) if temp > 0 else 1.0
+            bound = cur + slack(temp, u)
+            new = self.evaluate(bound)
+            if new <= bound:
+                self.commit(new)
+                cur = new
+                accepted += 1
+                if cur < best:
+                    best, last_best = cur, steps
+                    if keep_best:
+                        best_snap = self.snapshot()
+            else:
+                self.rollback()
+        if keep_best and cur != best:
+            self.restore(best_snap)
+        return steps, accepted
+
+    def active_misses(self) -> dict[str, tuple[float, float]]:
+        """Targets (and penalties) of the active components not met, with their values."""
+        out = {}
+        for name in self.order:
+            if name not in self.active or self.comp_loss.get(name, 0.0) == 0.0:
+                continue
+            v = self.comp_values[name]
+            for k, t, d in self.components[name][1]:
+                if distance(v[k], t, d) > 0:
+                    out[k] = (float(v[k]), t)
+            if v.get(PENALTY, 0.0) > 0:
+                out[f"{name}.penalty"] = (float(v[PENALTY]), 0.0)
+        return out
+
 
 @dataclass
 class StageReport:
@@ -409,33 +458,153 @@ def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: 
     stuck search loose).
     """
     t0 = time.perf_counter()
-    cur = problem.loss
-    best, best_snap = cur, problem.snapshot()
-    ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
-    temp = t_start
-    steps = accepted = 0
-    last_best = 0
-    for steps in range(1, max_steps + 1):
-        if (keep_best and best == 0.0) or (patience is not None
-                                           and steps - last_best > patience):
-            steps -= 1
-            break
-        temp *= ratio
-        if not problem.propose(rng):
-            continue
-        u = float(rng.random()) if temp > 0 else 1.0
-        bound = cur + slack(temp, u)
-        new = problem.evaluate(bound)
-        if new <= bound:
-            problem.commit(new)
-            cur = new
-            accepted += 1
-            if cur < best:
-                best, last_best = cur, steps
-                if keep_best:
-                    best_snap = problem.snapshot()
-        else:
-            problem.rollback()
-    if keep_best and cur != best:
-        problem.restore(best_snap)
+    steps, accepted = problem.run(rng, max_steps, t_start, t_end, patience, keep_best)
     return StageReport(name, problem.loss, steps, accepted, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------- compiled
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """A compiled problem's cached wrappers around the loops of :mod:`crf.kernels`."""
+
+    search: Callable[..., tuple[int, int, float]]
+    refresh: Callable[..., float]
+    propose: Callable[..., int]
+    evaluate: Callable[..., float]
+    compute_all: Callable[..., None]
+
+
+UNDO_CAPACITY = 4096
+
+
+class CompiledProblem(Problem):
+    """A problem whose moves and statistics run compiled (:mod:`crf.kernels`).
+
+    The same interface and the same search as :class:`Problem`, step for step and bit
+    for bit; the state is the int64 matrices ``S`` (one row per field, also reachable by
+    name in ``arrays``) and ``J``, the constants the tuple ``C``, the mode parameters the
+    float array ``M``. Subclasses register components with :meth:`add_compiled` (their
+    index is their bit in the masks the compiled ``move`` returns), then call
+    :meth:`build`.
+    """
+
+    kernels: Kernels
+
+    def __init__(self, targets: Targets, fields: tuple[str, ...], S: np.ndarray,
+                 J: np.ndarray | None = None) -> None:
+        super().__init__(targets)
+        self.S = np.ascontiguousarray(S, dtype=np.int64)
+        self.J = (np.zeros((1, 1), dtype=np.int64) if J is None
+                  else np.ascontiguousarray(J, dtype=np.int64))
+        self.fields = fields
+        self.arrays = {f: self.S[k] for k, f in enumerate(fields)}
+        self.C: tuple = ()
+        self.M = np.zeros(4)
+        self.slots: dict[str, list[str]] = {}
+        self._mask = -1
+
+    def add_compiled(self, name: str, keys: list[str], slots: list[str]) -> None:
+        """Register component ``name``: its values, in order, are named ``slots`` (column
+        0 of its row is its penalty); ``keys`` are the targets among them."""
+        self.add(name, _no_python, keys)
+        self.slots[name] = [PENALTY, *slots]
+
+    def build(self) -> None:
+        """The component table and work arrays (after every :meth:`add_compiled`)."""
+        n_comp = len(self.order)
+        width = max(len(v) for v in self.slots.values())
+        lo, hi, slot, kind, target, dec = [], [], [], [], [], []
+        for name in self.order:
+            lo.append(len(slot))
+            for k, t, d in self.components[name][1]:
+                slot.append(self.slots[name].index(k))
+                if t is None:
+                    kind.append(kernels.T_NONE)
+                elif isinstance(t, float) and math.isnan(t):
+                    kind.append(kernels.T_NAN)
+                else:
+                    kind.append(kernels.T_VALUE)
+                target.append(0.0 if t is None else float(t))
+                dec.append(int(d))
+            hi.append(len(slot))
+        self.item_keys = [k for name in self.order for k, _, _ in self.components[name][1]]
+        self.T = (np.zeros(n_comp, dtype=np.bool_), np.array(lo, dtype=np.int64),
+                  np.array(hi, dtype=np.int64), np.array(slot, dtype=np.int64),
+                  np.array(kind, dtype=np.int64), np.array(target, dtype=np.float64),
+                  np.array(dec, dtype=np.int64), np.ones(len(slot)))
+        self.W = (np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp),
+                  np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp, np.bool_),
+                  np.zeros((UNDO_CAPACITY, 4), dtype=np.int64), np.zeros(2, dtype=np.int64))
+
+    # -- the Problem interface -----------------------------------------------------
+    def refresh(self) -> None:
+        T = self.T
+        T[0][:] = [n in self.active for n in self.order]
+        T[7][:] = [self.loose.get(k, 1.0) for k in self.item_keys]
+        self.loss = float(self.kernels.refresh(self.S, self.J, self.C, T, self.W))
+
+    def propose(self, rng: np.random.Generator) -> bool:
+        self._mask = int(self.kernels.propose(self.S, self.J, self.C, self.M, self.T,
+                                              self.W, rng))
+        return self._mask >= 0
+
+    def evaluate(self, bound: float = math.inf) -> float:
+        return float(self.kernels.evaluate(self.S, self.J, self.C, self.T, self.W,
+                                           self._mask, bound))
+
+    def commit(self, loss: float) -> None:
+        kernels.commit(self.W)
+        self.loss = loss
+
+    def rollback(self) -> None:
+        kernels.rollback(self.S, self.J, self.W)
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {"S": self.S.copy(), "J": self.J.copy()}
+
+    def restore(self, snap: dict[str, np.ndarray]) -> None:
+        self.S[...] = snap["S"]
+        self.J[...] = snap["J"]
+        self.refresh()
+
+    def run(self, rng: np.random.Generator, max_steps: int, t_start: float, t_end: float,
+            patience: int | None, keep_best: bool) -> tuple[int, int]:
+        ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
+        steps, accepted, loss = self.kernels.search(
+            self.S, self.J, self.C, self.M, self.T, self.W, rng, self.loss, max_steps,
+            t_start, ratio, -1 if patience is None else patience, keep_best)
+        self.loss = float(loss)
+        return int(steps), int(accepted)
+
+    @property
+    def comp_loss(self) -> dict[str, float]:  # type: ignore[override]
+        return {n: float(v) for n, v in zip(self.order, self.W[1], strict=True)}
+
+    @comp_loss.setter
+    def comp_loss(self, value: dict[str, float]) -> None:
+        pass  # set up by Problem.__init__; the work arrays hold the losses
+
+    @property
+    def comp_values(self) -> dict[str, dict[str, float]]:  # type: ignore[override]
+        return {n: self._named(n, row) for n, row in zip(self.order, self.W[0], strict=True)}
+
+    @comp_values.setter
+    def comp_values(self, value: dict[str, dict[str, float]]) -> None:
+        pass
+
+    def _named(self, name: str, row: np.ndarray) -> dict[str, float]:
+        return {k: float(row[i]) for i, k in enumerate(self.slots[name])}
+
+    def values(self) -> dict[str, float]:
+        out = np.zeros_like(self.W[0])
+        self.kernels.compute_all(self.S, self.J, self.C, self.W, out)
+        values: dict[str, float] = {}
+        for name, row in zip(self.order, out, strict=True):
+            values.update(self._named(name, row))
+        return values
+
+
+def _no_python() -> dict[str, float]:
+    raise RuntimeError("a compiled component is computed by its problem's kernels")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,19 +33,40 @@ from crf.calibrate import (
     MONTH,
     PENALTY,
     Problem,
-    StageReport,
     Targets,
     distance,
     km_arm_stats,
     median_targets,
-    se_guide,
     se_window,
-    search,
 )
+from crf.endpoints.shared import (
+    B_CR,
+    B_MISSING,
+    B_NE,
+    B_NN,
+    B_PD,
+    B_PR,
+    B_SD,
+    BORS,
+    CENS,
+    CLIN,
+    DEATH,
+    K_CENS,
+    K_CLIN,
+    K_DEATH,
+    K_RECIST,
+    KINDS,
+    RECIST,
+    WINDOW,
+    OsState,
+    PfsState,
+    coarse_to_fine,
+    cox_values,
+    run_stage,
+)
+from crf.endpoints.ttd import TtdProblem, calibrate_ttd, draw_ttd, ttd_targets  # noqa: F401
 from crf.fastsurv import (
     Z90,
-    Z95,
-    EventSet,
     cox_fit,
     event_set,
     group_scores,
@@ -56,36 +76,6 @@ from crf.fastsurv import (
     rank_sum_p,
 )
 from crf.schedule import tumour_nominal_days
-
-RECIST, CLIN, DEATH, CENS = "RECIST", "CLIN", "DEATH", "CENS"
-WINDOW = 7
-
-# integer codes the search works with (string labels in and out)
-KINDS = (RECIST, CLIN, DEATH, CENS)
-K_RECIST, K_CLIN, K_DEATH, K_CENS = range(4)
-BORS = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
-B_CR, B_PR, B_SD, B_NN, B_PD, B_NE, B_MISSING = range(7)
-
-
-@dataclass
-class PfsState:
-    """Mutable per-patient PFS description used by the calibration."""
-
-    kind: np.ndarray        # RECIST / CLIN / DEATH / CENS
-    visit: np.ndarray       # assessment index of the event or censoring (RECIST, CENS)
-    day: np.ndarray         # study day of event / censoring
-    resp_visit: np.ndarray  # first response assessment index, -1 if not a responder
-    resp_day: np.ndarray
-    jitter: np.ndarray      # (n, visits) window jitter per assessment
-
-
-@dataclass
-class OsState:
-    """Overall survival per ITT patient."""
-
-    death: np.ndarray       # died before the cut-off
-    day: np.ndarray         # study day of death, or of the last contact when alive
-    lost: np.ndarray        # lost to follow-up (last contact well before the cut-off)
 
 
 def draw_best_response(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
@@ -348,23 +338,6 @@ def subgroup_flags(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def _cox_values(prefix: str, es: EventSet, beta0: float,
-                guide: list[tuple[float, float]] | None = None
-                ) -> tuple[dict[str, float], float]:
-    """HR and limits of a Cox fit, plus the se guidance penalty (see ``se_window``)."""
-    b, se = cox_fit(es, beta0)
-    if not math.isfinite(b):
-        nan = math.nan
-        return {f"{prefix}.hr": nan, f"{prefix}.hr_upper_1s": nan, f"{prefix}.hr_lcl": nan,
-                f"{prefix}.hr_ucl": nan, PENALTY: 8.0}, beta0
-    v = {f"{prefix}.hr": math.exp(b), f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
-         f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
-         f"{prefix}.se": se}
-    if guide:
-        v[PENALTY] = sum(se_guide(se, w) for w in guide)
-    return v, b
-
-
 class PfsProblem(Problem):
     """PFS, PFS in the T-DM1-latest subgroup and duration of response, searched together.
 
@@ -453,7 +426,7 @@ class PfsProblem(Problem):
             name = "dors" if stratified else "dor"
             es = event_set(day[r] - rday[r] + 1, ev[r], test[r],
                            strata[r] if stratified else None)
-            v, self._beta[name] = _cox_values(name, es, self._beta.get(name, 0.0),
+            v, self._beta[name] = cox_values(name, es, self._beta.get(name, 0.0),
                                               self.guide(name))
             return v
 
@@ -464,7 +437,7 @@ class PfsProblem(Problem):
             # The published HR 0.76 (upper 0.967) implies se ~0.146, the floor 2/sqrt(184)
             # for 184 events: only a Cox model without strata gets there (16 strata give
             # ~0.16). The p value is the stratified log-rank test, as published.
-            v, self._beta["itt"] = _cox_values("itt", event_set(day, ev, test),
+            v, self._beta["itt"] = cox_values("itt", event_set(day, ev, test),
                                                self._beta.get("itt", 0.0), self.guide("itt"))
             return v
 
@@ -474,7 +447,7 @@ class PfsProblem(Problem):
 
         def tdm1_cox() -> dict[str, float]:
             es = event_set(day[tdm1], ev[tdm1], test[tdm1])
-            v, self._beta["tdm1"] = _cox_values("tdm1", es, self._beta.get("tdm1", 0.0),
+            v, self._beta["tdm1"] = cox_values("tdm1", es, self._beta.get("tdm1", 0.0),
                                                 self.guide("tdm1"))
             v["tdm1.p_1s"] = logrank_p(logrank_stat(es))[1]
             return v
@@ -795,64 +768,6 @@ class PfsProblem(Problem):
         return out
 
 
-# Coarse-to-fine: (widening of the rounding windows of the Cox/log-rank targets, extra
-# widening of the hazard ratios and their limits). While the hazard ratios are loose, the
-# se guidance (see ``se_window``) steers the standard errors — which need the right
-# *structure* of the data (who is at risk when) and move slowly — before the ratios are
-# pulled in. The final level is the printed precision.
-CONTINUATION = ((10.0, 20.0), (3.0, 20.0), (3.0, 5.0), (1.0, 5.0), (1.0, 2.0), (1.0, 1.0))
-
-
-def _continue(prob: Problem, rng: np.random.Generator, name: str, widen_keys: list[str],
-              hr_keys: list[str], budget: int, reports: list[dict], patience: int,
-              t_walk: float, held: dict[str, float] | None = None) -> int:
-    """Search from coarse to printed precision; at printed precision, walk.
-
-    Each level ends at loss 0 or after ``patience`` steps without a better state. The
-    last level walks at a constant temperature, which keeps the search moving near the
-    targets: a printed precision of three decimals on a hazard ratio from 35 patients is
-    a needle that single moves overshoot, so exact hits come from visiting many nearby
-    configurations. ``held`` targets keep a fixed widening throughout (a later stage
-    meets them). Returns the steps used.
-    """
-    used = 0
-    for widen, loose in CONTINUATION:
-        factors = {k: widen for k in widen_keys}
-        factors.update({k: widen * loose for k in hr_keys})
-        factors.update(held or {})
-        prob.set_widen(widen, factors)
-        if prob.loss == 0 or used >= budget:
-            continue
-        last = widen == 1.0 and loose == 1.0
-        used += _stage(prob, rng, f"{name}.w{widen:g}.l{loose:g}", budget - used, reports,
-                       t_start=t_walk if last else 0.3, t_end=t_walk if last else 0.05,
-                       patience=None if last else patience).steps
-    return used
-
-
-def _stage(prob: Problem, rng: np.random.Generator, name: str, steps: int,
-           reports: list[dict], **kw: float) -> StageReport:
-    rep = search(prob, rng, steps, name=name, **kw)
-    d = rep.as_dict()
-    d["misses"] = _active_misses(prob)
-    reports.append(d)
-    return rep
-
-
-def _active_misses(prob: Problem) -> dict[str, tuple[float, float]]:
-    out = {}
-    for name in prob.order:
-        if name not in prob.active or prob.comp_loss.get(name, 0.0) == 0.0:
-            continue
-        v = prob.comp_values[name]
-        for k, t, d in prob.components[name][1]:
-            if distance(v[k], t, d) > 0:
-                out[k] = (float(v[k]), t)
-        if v.get(PENALTY, 0.0) > 0:
-            out[f"{name}.penalty"] = (float(v[PENALTY]), 0.0)
-    return out
-
-
 def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
                   state: PfsState, max_steps: int = 250000
                   ) -> tuple[PfsState, np.ndarray, dict]:
@@ -951,7 +866,7 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
             prob.set_mode(s_mode)
             prob.set_active(s_active)
             prob.set_widen(10.0, {k: 200.0 for k in plan[shake][3]})
-            used += _stage(prob, rng, f"{shake}.shake", min(1000, max_steps - used), stages,
+            used += run_stage(prob, rng, f"{shake}.shake", min(1000, max_steps - used), stages,
                            t_start=1.0, t_end=1.0, keep_best=False).steps
             if shake != todo:
                 shaken = True
@@ -960,7 +875,7 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
             prob.set_active(active)
         shaken = False
         budget = min(try_steps, max_steps - used)
-        used += _continue(prob, rng, f"{todo}.{tries[todo]}", widen_keys, hr_keys, budget,
+        used += coarse_to_fine(prob, rng, f"{todo}.{tries[todo]}", widen_keys, hr_keys, budget,
                           stages, patience, t_walk)
     prob.set_mode("all")
     prob.set_active(None)
@@ -1159,7 +1074,7 @@ class OsProblem(Problem):
         def cox() -> dict[str, float]:
             es = event_set(day, death, test)
             t = self.targets.items
-            v, self._beta["os"] = _cox_values(
+            v, self._beta["os"] = cox_values(
                 "os", es, self._beta.get("os", 0.0),
                 [se_window(t["os.hr"], t["os.hr_upper_1s"], Z90, 1.0)])
             v["os.p_1s"] = logrank_p(logrank_stat(es))[1]
@@ -1387,9 +1302,9 @@ def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: Pfs
         tries += 1
         if tries > 1:
             prob.set_widen(10.0, {"os.hr": 200.0, "os.hr_upper_1s": 200.0})
-            used += _stage(prob, rng, "os.shake", min(1000, max_steps - used), stages,
+            used += run_stage(prob, rng, "os.shake", min(1000, max_steps - used), stages,
                            t_start=1.0, t_end=1.0, keep_best=False).steps
-        used += _continue(prob, rng, f"os.{tries}", ["os.p_1s", "fu.p"],
+        used += coarse_to_fine(prob, rng, f"os.{tries}", ["os.p_1s", "fu.p"],
                           ["os.hr", "os.hr_upper_1s"], min(30000, max_steps - used), stages,
                           2000, 0.5)
     prob.set_widen(1.0)
@@ -1397,297 +1312,3 @@ def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: Pfs
     report = {"loss": prob.loss, "steps": used, "seconds": time.perf_counter() - t0,
               "misses": prob.targets.misses(values), "values": values, "stages": stages}
     return prob.state(), report
-
-
-# --------------------------------------------------------------------------- TTD
-
-
-def _flat_visits(visits: list[np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                      np.ndarray]:
-    """Questionnaire days of the patients ``idx`` as one array with offsets and counts."""
-    counts = np.array([np.asarray(visits[i]).size for i in idx], dtype=np.int64)
-    if (counts == 0).any():
-        raise ValueError("every HR-QoL patient needs at least one post-baseline questionnaire")
-    flat = np.concatenate([np.asarray(visits[i], dtype=np.int64) for i in idx])
-    offsets = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
-    return flat, offsets, counts
-
-
-def draw_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
-             hrqol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Time to deterioration of FACT-B TOI: found at a questionnaire visit, or censored.
-
-    Each HR-QoL patient deteriorates at a latent time from the arm's exponential
-    distribution (published median, a starting point); the deterioration is seen at the
-    first questionnaire on or after it. Exactly the arm's number of patients (published
-    count, scaled to the arm's HR-QoL size) have the event: among those whose latent time
-    falls within their questionnaires at random, topped up if needed by patients who
-    deteriorate at their last questionnaire (after progression, at the end of
-    treatment). The others are censored at their last questionnaire.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The study's generator.
-    cfg : dict
-        The simulation spec (``ttd`` block).
-    df : pandas.DataFrame
-        ITT patients with ``arm``.
-    visits : list of numpy.ndarray
-        Post-baseline questionnaire study days per ITT patient, ascending.
-    hrqol : numpy.ndarray
-        HR-QoL population flags.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Visit index (-1 outside HR-QoL) and event flag (0/1) per ITT patient.
-    """
-    n = len(df)
-    hrqol = np.asarray(hrqol, dtype=bool)
-    vi = np.full(n, -1, dtype=np.int64)
-    ev = np.zeros(n, dtype=np.int64)
-    arms = list(cfg["arms"])
-    t = cfg["ttd"]
-    published = cfg["populations"]["hrqol"]
-    for a, arm in enumerate(arms):
-        idx = np.flatnonzero((df["arm"] == arm).to_numpy() & hrqol)
-        if idx.size == 0:
-            continue
-        _, _, counts = _flat_visits(visits, idx)
-        n_ev = min(scale_counts([t["events"][a]], idx.size / published[a])[0], idx.size)
-        mean = t["median_months"][a] * MONTH / math.log(2)
-        latent = rng.exponential(mean, idx.size)
-        first = np.array([int(np.searchsorted(np.asarray(visits[i]), latent[k], side="left"))
-                          for k, i in enumerate(idx)])
-        seen = first < counts
-        pick = choose(rng, seen, min(n_ev, int(seen.sum())))
-        extra = choose(rng, ~pick, n_ev - int(pick.sum()))
-        vi[idx] = counts - 1
-        vi[idx[pick]] = first[pick]
-        ev[idx[pick | extra]] = 1
-    return vi, ev
-
-
-class TtdProblem(Problem):
-    """Time to deterioration: which HR-QoL patients deteriorate, and at which visit.
-
-    Works on the HR-QoL patients only. Moves: an event at another questionnaire of the
-    same patient, the event passing to a censored patient of the arm (seen at her
-    questionnaire nearest the old day), two events in different strata trading days, and
-    an event placed at a questionnaire on a day a Kaplan-Meier target needs. Censored
-    patients are always censored at their last questionnaire; the events per arm never
-    change.
-    """
-
-    def __init__(self, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
-                 hrqol: np.ndarray, vi: np.ndarray, ev: np.ndarray, targets: Targets) -> None:
-        super().__init__(targets)
-        self.arms = tuple(cfg["arms"])
-        self.idx = np.flatnonzero(np.asarray(hrqol, dtype=bool))
-        self.flat, self.off, self.cnt = _flat_visits(visits, self.idx)
-        test_all = (df["arm"] == self.arms[0]).to_numpy()
-        self.test = test_all[self.idx]
-        self.strata = df["stratum"].to_numpy()[self.idx]
-        self.arm_idx = [np.flatnonzero(self.test), np.flatnonzero(~self.test)]
-        v = np.asarray(vi, dtype=np.int64)[self.idx].copy()
-        self.arrays = {"vi": v, "ev": np.asarray(ev, dtype=np.int64)[self.idx].copy(),
-                       "day": self.flat[self.off + v].copy()}
-        self._beta: dict[str, float] = {}
-        # (patient, visit) pairs on the days each Kaplan-Meier target's rounding window
-        # allows: the only visits where that median or limit can be seen
-        owner = np.repeat(np.arange(self.test.size), self.cnt)
-        index = np.arange(self.flat.size) - np.repeat(self.off, self.cnt)
-        self.spots = []
-        for a, arm in enumerate(self.arms):
-            for q in ("median", "lcl", "ucl"):
-                value, dec = targets.items[f"ttd.{arm}.{q}"]
-                half = 0.5 * 10.0 ** -dec
-                ok = ((self.flat >= (value - half) * MONTH) & (self.flat < (value + half) * MONTH)
-                      & (self.test[owner] == (a == 0)))
-                if ok.any():
-                    self.spots.append((owner[ok], index[ok]))
-        self._register()
-
-    def _register(self) -> None:
-        A = self.arrays
-        day, ev, test, strata = A["day"], A["ev"], self.test, self.strata
-        for a, arm in enumerate(self.arms):
-            idx = self.arm_idx[a]
-
-            def km(idx: np.ndarray = idx, arm: str = arm) -> dict[str, float]:
-                return km_arm_stats(f"ttd.{arm}", day[idx], ev[idx])
-
-            self.add(f"ttd_km_{a}", km, [f"ttd.{arm}.{s}" for s in ("median", "lcl", "ucl")])
-
-        def cox() -> dict[str, float]:
-            # The published HR 1.28 (0.856, 1.903) has se 0.2038, the floor 2/sqrt(97) for
-            # 97 events: a Cox model without strata, as for PFS.
-            t = self.targets.items
-            guide = [se_window(t["ttd.hr"], t["ttd.hr_lcl"], Z95, 1.0),
-                     se_window(t["ttd.hr"], t["ttd.hr_ucl"], Z95, 1.0)]
-            v, self._beta["ttd"] = _cox_values("ttd", event_set(day, ev, test),
-                                               self._beta.get("ttd", 0.0), guide)
-            return v
-
-        def lr() -> dict[str, float]:
-            z = logrank_stat(event_set(day, ev, test, strata))
-            return {"ttd.p_2s": logrank_p(z)[0], "ttd.logrank_z": z}
-
-        self.add("ttd_cox", cox, ["ttd.hr", "ttd.hr_lcl", "ttd.hr_ucl"])
-        self.add("ttd_lr", lr, ["ttd.p_2s"])
-
-    def _set(self, k: int, v: int, e: int) -> None:
-        A = self.arrays
-        if A["vi"][k] != v:
-            self.put("vi", k, v)
-            self.put("day", k, int(self.flat[self.off[k] + v]))
-        if A["ev"][k] != e:
-            self.put("ev", k, e)
-
-    def _nearest(self, k: int, day: int) -> int:
-        """Index of patient ``k``'s questionnaire nearest to ``day``."""
-        days = self.flat[self.off[k]: self.off[k] + self.cnt[k]]
-        j = int(np.searchsorted(days, day))
-        if j >= days.size:
-            return days.size - 1
-        if j > 0 and day - days[j - 1] <= days[j] - day:
-            return j - 1
-        return j
-
-    def move(self, rng: np.random.Generator) -> set[str] | None:
-        A = self.arrays
-        r = rng.random()
-        if r < 0.1 and self.spots:
-            # an event at a visit on a day a Kaplan-Meier target needs
-            who, at = self.spots[int(rng.integers(len(self.spots)))]
-            pick = int(rng.integers(who.size))
-            k, v = int(who[pick]), int(at[pick])
-            a = int(self.arm_of(k))
-            if not A["ev"][k]:
-                events = self.arm_idx[a][A["ev"][self.arm_idx[a]] == 1]
-                e = int(events[rng.integers(events.size)])
-                self._set(e, int(self.cnt[e]) - 1, 0)
-            self._set(k, v, 1)
-            return {f"ttd_km_{a}", "ttd_cox", "ttd_lr"}
-        r = (r - 0.1) / 0.9
-        k = int(rng.integers(self.test.size))
-        a = int(self.arm_of(k))
-        dirty = {f"ttd_km_{a}", "ttd_cox", "ttd_lr"}
-        if r < 0.4:
-            # the event passes to a censored arm mate, seen at her visit nearest the day
-            mates = self.arm_idx[a]
-            j = int(mates[rng.integers(mates.size)])
-            if A["ev"][k] == A["ev"][j]:
-                return None
-            e, c = (k, j) if A["ev"][k] else (j, k)
-            old = int(A["day"][e])
-            self._set(e, int(self.cnt[e]) - 1, 0)
-            v = self._nearest(c, old) if rng.random() < 0.6 else int(rng.integers(self.cnt[c]))
-            self._set(c, v, 1)
-            return dirty
-        if r < 0.55:
-            # two patients with events in different strata trade days (as near as their
-            # schedules allow): the stratified test moves, little else does
-            mates = self.arm_idx[a]
-            j = int(mates[rng.integers(mates.size)])
-            if j == k or not (A["ev"][k] and A["ev"][j]) or self.strata[j] == self.strata[k]:
-                return None
-            dk, dj = int(A["day"][k]), int(A["day"][j])
-            self._set(k, self._nearest(k, dj), 1)
-            self._set(j, self._nearest(j, dk), 1)
-            return dirty
-        if not A["ev"][k]:
-            return None
-        q = rng.random()
-        if q < 0.45:
-            v = int(A["vi"][k]) + (1 if rng.random() < 0.5 else -1)
-        elif q < 0.65:
-            v = int(rng.integers(self.cnt[k]))
-        else:
-            other = int(A["day"][int(rng.integers(self.test.size))])
-            v = self._nearest(k, other + int(rng.integers(-3, 4)))
-        if v < 0 or v >= self.cnt[k] or v == A["vi"][k]:
-            return None
-        self._set(k, v, 1)
-        return dirty
-
-    def arm_of(self, k: int) -> int:
-        """0 for the test arm, 1 for the reference arm."""
-        return 0 if self.test[k] else 1
-
-    def result(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Visit index and event per ITT patient (-1 and 0 outside HR-QoL)."""
-        vi = np.full(n, -1, dtype=np.int64)
-        ev = np.zeros(n, dtype=np.int64)
-        vi[self.idx] = self.arrays["vi"]
-        ev[self.idx] = self.arrays["ev"]
-        return vi, ev
-
-
-def ttd_targets(cal: dict, arms: tuple[str, str]) -> Targets:
-    """The time-to-deterioration calibration targets."""
-    c = cal["ttd"]
-    t = Targets()
-    t.items.update(median_targets("ttd", c["median"], list(arms)))
-    t.items["ttd.hr"] = tuple(c["hr_stratified"])
-    t.items["ttd.hr_lcl"] = tuple(c["hr_lcl"])
-    t.items["ttd.hr_ucl"] = tuple(c["hr_ucl"])
-    t.items["ttd.p_2s"] = tuple(c["p_stratified_2s"])
-    return t
-
-
-def calibrate_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
-                  visits: list[np.ndarray], hrqol: np.ndarray,
-                  start: tuple[np.ndarray, np.ndarray] | None = None,
-                  max_steps: int = 150000) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Draw and calibrate the time to deterioration until its targets hold.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The study's generator.
-    cfg : dict
-        The simulation spec.
-    df : pandas.DataFrame
-        ITT patients with ``arm`` and ``stratum``.
-    visits : list of numpy.ndarray
-        Post-baseline questionnaire days per ITT patient (ascending).
-    hrqol : numpy.ndarray
-        HR-QoL population flags.
-    start : tuple, optional
-        Initial (visit index, event); drawn with :func:`draw_ttd` when None.
-    max_steps : int
-        Budget of proposals.
-
-    Returns
-    -------
-    tuple
-        Visit index (-1 outside HR-QoL), event (0/1) — the deterioration is seen at
-        ``visits[i][index]``, or the patient is censored there, always at her last
-        questionnaire — and a report (``loss``, ``steps``, ``seconds``, ``misses``,
-        ``values``, ``stages``).
-    """
-    t0 = time.perf_counter()
-    arms = tuple(cfg["arms"])
-    vi, ev = start if start is not None else draw_ttd(rng, cfg, df, visits, hrqol)
-    prob = TtdProblem(cfg, df, visits, hrqol, vi, ev, ttd_targets(cfg["calibration"], arms))
-    prob.set_active(None)
-    hr_keys = ["ttd.hr", "ttd.hr_lcl", "ttd.hr_ucl"]
-    stages: list[dict] = []
-    used = 0
-    tries = 0
-    while prob.loss > 0 and used < max_steps:
-        tries += 1
-        if tries > 1:
-            prob.set_widen(10.0, {k: 200.0 for k in hr_keys})
-            used += _stage(prob, rng, "ttd.shake", min(1000, max_steps - used), stages,
-                           t_start=1.0, t_end=1.0, keep_best=False).steps
-        used += _continue(prob, rng, f"ttd.{tries}", ["ttd.p_2s"], hr_keys,
-                          min(25000, max_steps - used), stages, 2000, 0.3)
-    prob.set_widen(1.0)
-    values = prob.values()
-    vi_out, ev_out = prob.result(len(df))
-    report = {"loss": prob.loss, "steps": used, "seconds": time.perf_counter() - t0,
-              "misses": prob.targets.misses(values), "values": values, "stages": stages}
-    return vi_out, ev_out, report
