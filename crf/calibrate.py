@@ -495,9 +495,10 @@ class CompiledProblem(Problem):
     def __init__(self, targets: Targets, fields: tuple[str, ...], S: np.ndarray,
                  J: np.ndarray | None = None) -> None:
         super().__init__(targets)
-        self.S = np.ascontiguousarray(S, dtype=np.int64)
+        # copies: the search changes them in place
+        self.S = np.array(S, dtype=np.int64, order="C")
         self.J = (np.zeros((1, 1), dtype=np.int64) if J is None
-                  else np.ascontiguousarray(J, dtype=np.int64))
+                  else np.array(J, dtype=np.int64, order="C"))
         self.fields = fields
         self.arrays = {f: self.S[k] for k, f in enumerate(fields)}
         self.C: tuple = ()
@@ -561,12 +562,9 @@ class CompiledProblem(Problem):
     def rollback(self) -> None:
         kernels.rollback(self.S, self.J, self.W)
 
-    def snapshot(self) -> dict[str, np.ndarray]:
-        return {"S": self.S.copy(), "J": self.J.copy()}
-
     def restore(self, snap: dict[str, np.ndarray]) -> None:
-        self.S[...] = snap["S"]
-        self.J[...] = snap["J"]
+        for k, v in snap.items():
+            self.arrays[k][...] = v
         self.refresh()
 
     def run(self, rng: np.random.Generator, max_steps: int, t_start: float, t_end: float,

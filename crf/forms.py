@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crf.edc import edc_date, text, to_dates, variants, yn
-from crf.efficacy import CLIN, DEATH
+from crf.endpoints.shared import CLIN, DEATH
 from trialflow import SPECS
 from trialflow.spec import RawForm, read_yaml
 

@@ -6,7 +6,7 @@ The steps, each in its own module:
 2. randomisation by minimisation over the four stratification factors with a Mersenne
    Twister stream; for the published study, an enrolment order under which minimisation
    reproduces the arms (:mod:`crf.minimisation`); dates of enrolment;
-3. efficacy: best response and PFS, calibrated (:mod:`crf.efficacy`); treatment cycles
+3. efficacy: best response and PFS, calibrated (:mod:`crf.endpoints`); treatment cycles
    and stopping (:mod:`crf.treatment`); questionnaire visits and time to deterioration;
    survival;
 4. safety: LVEF and adverse events (:mod:`crf.safety`);
@@ -27,8 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crf import efficacy
 from crf.allocate import choose, scale_counts
+from crf.endpoints import os as os_endpoint
+from crf.endpoints import pfs as pfs_endpoint
+from crf.endpoints import ttd as ttd_endpoint
+from crf.endpoints.shared import DEATH, PfsState
 from crf.forms import render_forms
 from crf.minimisation import enrolment_order, minimise
 from crf.population import draw_arm, stratum_code
@@ -56,7 +59,7 @@ class SimulatedStudy:
     patients: pd.DataFrame          # every randomised patient
     itt: pd.DataFrame               # ITT patients (index = pid used below)
     bor: np.ndarray
-    pfs: efficacy.PfsState
+    pfs: PfsState
     treatment: Treatment
     qol: pd.DataFrame
     ttd_index: np.ndarray
@@ -152,12 +155,12 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         itt[col] = expr.to_numpy()
 
     # 4. efficacy
-    bor = efficacy.draw_best_response(rng, cfg, itt, factor)
-    pfs = efficacy.draw_pfs(rng, cfg, itt, bor, factor)
+    bor = pfs_endpoint.draw_best_response(rng, cfg, itt, factor)
+    pfs = pfs_endpoint.draw_pfs(rng, cfg, itt, bor, factor)
     provenance: dict[str, Any] = {"subjects": subjects, "seed": seed, "mt_seed": int(mt_seed),
                                   "calibrated": calibrate}
     if calibrate:
-        pfs, bor, rep = efficacy.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
+        pfs, bor, rep = pfs_endpoint.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
         provenance["pfs"] = _report(rep)
     tr = draw_treatment(rng, cfg, itt, pfs.kind, pfs.day, factor, calibrate)
     if calibrate:
@@ -171,17 +174,17 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
                                      int(sel.sum()))), "hrqol"] = True
     hrqol = itt["hrqol"].to_numpy()
     if calibrate:
-        ttd_index, ttd_event, rep = efficacy.calibrate_ttd(rng, cfg, itt, visits, hrqol,
+        ttd_index, ttd_event, rep = ttd_endpoint.calibrate_ttd(rng, cfg, itt, visits, hrqol,
                                                            max_steps=400_000)
         provenance["ttd"] = _report(rep)
     else:
-        ttd_index, ttd_event = efficacy.draw_ttd(rng, cfg, itt, visits, hrqol)
+        ttd_index, ttd_event = ttd_endpoint.draw_ttd(rng, cfg, itt, visits, hrqol)
     # last contact (or death) comes after everything else recorded for the patient
     floor = _last_activity(tr, visits, pfs, itt["F"].to_numpy())
     seen = replace(pfs, day=floor)
-    os_state = efficacy.draw_os(rng, cfg, itt, seen)
+    os_state = os_endpoint.draw_os(rng, cfg, itt, seen)
     if calibrate:
-        os_state, rep = efficacy.calibrate_os(rng, cfg, itt, seen, os_state)
+        os_state, rep = os_endpoint.calibrate_os(rng, cfg, itt, seen, os_state)
         provenance["os"] = _report(rep)
     baseline_only = itt["treated"].to_numpy() & ~hrqol & (rng.random(n) < 0.5)
     qol = questionnaires(rng, load_instrument(), tr.first_day, visits, ttd_index, ttd_event,
@@ -198,7 +201,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
                           provenance=provenance)
 
 
-def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: efficacy.PfsState,
+def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: PfsState,
                    F: np.ndarray) -> np.ndarray:
     """Per patient, the latest study day anything is recorded before death or last
     contact: PFS day (scans, progression), doses, questionnaires, the end-of-treatment
@@ -212,7 +215,7 @@ def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: efficacy.PfsSta
     eot = (tr.stop_day > 0) & (tr.reason != "DEATH") & (tr.stop_day + 7 <= F)
     last = np.where(eot, np.maximum(last, tr.stop_day + 7), last)
     last = np.minimum(last, F)
-    return np.where(np.asarray(pfs.kind) == efficacy.DEATH, pfs.day, last)[:n]
+    return np.where(np.asarray(pfs.kind) == DEATH, pfs.day, last)[:n]
 
 
 def _report(rep: dict[str, Any]) -> dict[str, Any]:

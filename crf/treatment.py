@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crf.allocate import choose, scale_counts
-from crf.efficacy import CENS, DEATH
+from crf.endpoints.shared import CENS, DEATH
 
 CYCLE = 21
 # adverse-event stops come after at least this many days on treatment where possible

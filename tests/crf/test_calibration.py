@@ -14,7 +14,16 @@ import pandas as pd
 import pytest
 
 from crf.calibrate import Problem, Targets, accept, distance, rounded, se_window, search, slack
-from crf.efficacy import (
+from crf.endpoints.os import draw_os, os_consistent
+from crf.endpoints.pfs import (
+    PfsProblem,
+    calibrate_pfs,
+    draw_best_response,
+    draw_pfs,
+    pfs_consistent,
+    pfs_targets,
+)
+from crf.endpoints.shared import (
     B_MISSING,
     B_PD,
     B_PR,
@@ -23,16 +32,8 @@ from crf.efficacy import (
     K_CLIN,
     K_DEATH,
     K_RECIST,
-    PfsProblem,
-    calibrate_pfs,
-    calibrate_ttd,
-    draw_best_response,
-    draw_os,
-    draw_pfs,
-    os_consistent,
-    pfs_consistent,
-    pfs_targets,
 )
+from crf.endpoints.ttd import calibrate_ttd
 from crf.population import draw_arm, stratum_code
 from crf.schedule import tumour_nominal_days
 from trialflow import SPECS
