@@ -356,7 +356,11 @@ def km_months(time, event, out, at):
 
 @njit(**JIT)
 def event_set(time, event, arm, strata, stratified):
-    """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order."""
+    """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order.
+
+    The same numbers from one stable sort and linear passes over it: ties and stratum
+    ends are runs of the sorted keys (numpy finds them with binary searches).
+    """
     size = time.size
     key = np.empty(size)
     for i in range(size):
@@ -372,6 +376,23 @@ def event_set(time, event, arm, strata, stratified):
         ce[p + 1] = ce[p] + (1.0 if event[i] else 0.0)
         if event[i]:
             ne += 1
+    # first and one-past-last position of each position's tie run; end of its stratum
+    first = np.empty(size, dtype=np.int64)
+    last = np.empty(size, dtype=np.int64)
+    end = np.empty(size, dtype=np.int64)
+    for p in range(size):
+        first[p] = p if p == 0 or ks[p] != ks[p - 1] else first[p - 1]
+    for p in range(size - 1, -1, -1):
+        last[p] = p + 1 if p == size - 1 or ks[p] != ks[p + 1] else last[p + 1]
+    if stratified:
+        q = 0
+        for p in range(size):
+            bound = (math.floor(ks[p] / _SPAN) + 1.0) * _SPAN
+            while q < size and ks[q] < bound:
+                q += 1
+            end[p] = q
+    else:
+        end[:] = size
     n = np.empty(ne)
     n1 = np.empty(ne)
     d = np.empty(ne)
@@ -381,16 +402,9 @@ def event_set(time, event, arm, strata, stratified):
         i = order[p]
         if not event[i]:
             continue
-        k = ks[p]
-        first = np.searchsorted(ks, k)
-        last = np.searchsorted(ks, k, side="right")
-        if stratified:
-            end = np.searchsorted(ks, (math.floor(k / _SPAN) + 1.0) * _SPAN)
-        else:
-            end = size
-        n[e] = float(end - first)
-        n1[e] = c1[end] - c1[first]
-        d[e] = ce[last] - ce[first]
+        n[e] = float(end[p] - first[p])
+        n1[e] = c1[end[p]] - c1[first[p]]
+        d[e] = ce[last[p]] - ce[first[p]]
         x[e] = 1.0 if arm[i] else 0.0
         e += 1
     return n, n1, d, x
