@@ -499,8 +499,6 @@ def group_scores(time, event, arm, members):
     info = np.empty(g_n)
     at = np.empty(size)
     at1 = np.empty(size)
-    sc = np.empty(ne)
-    inf_ = np.empty(ne)
     for g in range(g_n):
         acc = 0.0
         acc1 = 0.0
@@ -511,14 +509,18 @@ def group_scores(time, event, arm, members):
             acc1 += mv * (1.0 if arm[i] else 0.0)
             at[p] = acc
             at1[p] = acc1
+        # numpy's event columns of the membership matrix come out in Fortran order, so
+        # its row sums run left to right, not pairwise
+        s = 0.0
+        f = 0.0
         for k in range(ne):
             nn = at[first[k]]
             prob = at1[first[k]] / (nn if nn > 1.0 else 1.0)
             me = 1.0 if members[g, order[epos[k]]] else 0.0
-            sc[k] = me * (xe[k] - prob)
-            inf_[k] = me * prob * (1.0 - prob)
-        score[g] = psum(sc)
-        info[g] = psum(inf_)
+            s += me * (xe[k] - prob)
+            f += me * prob * (1.0 - prob)
+        score[g] = s
+        info[g] = f
     return score, info
 
 

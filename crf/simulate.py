@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crf import config
 from crf.allocate import choose, scale_counts
+from crf.config import SimulationConfig
 from crf.endpoints import os as os_endpoint
 from crf.endpoints import pfs as pfs_endpoint
 from crf.endpoints import ttd as ttd_endpoint
@@ -40,9 +42,8 @@ from crf.safety import adverse_events, lvef
 from crf.schedule import tumour_nominal_days
 from crf.treatment import Treatment, draw_treatment, qol_visit_days
 from crf.tumour import assessments
-from trialflow import SPECS
 from trialflow.io import write_atomic, write_csv_atomic
-from trialflow.spec import Study, load_forms, load_study, read_yaml
+from trialflow.spec import Study, load_forms, load_study
 
 PUBLISHED_SIZE = 219
 BOOLEAN = ("er_pos", "pgr_pos", "visceral", "met_lung", "met_liver", "met_brain", "met_bone",
@@ -55,7 +56,7 @@ class SimulatedStudy:
     """Patient-level truth of one simulated study, before it is written as forms."""
 
     study: Study
-    cfg: dict[str, Any]
+    cfg: SimulationConfig
     patients: pd.DataFrame          # every randomised patient
     itt: pd.DataFrame               # ITT patients (index = pid used below)
     bor: np.ndarray
@@ -72,12 +73,12 @@ class SimulatedStudy:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def load_config(path: Path | None = None) -> dict[str, Any]:
-    """The simulation spec (specs/simulation.yaml)."""
-    return read_yaml(path or SPECS / "simulation.yaml")
+def load_config(path: Path | None = None) -> SimulationConfig:
+    """The simulation spec (specs/simulation.yaml), typed (see :mod:`crf.config`)."""
+    return config.load_config(path)
 
 
-def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
+def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
                 calibration_steps: int = 250_000) -> SimulatedStudy:
     """Generate the patient-level truth of a study of ``subjects`` randomised patients."""
     study = load_study()
@@ -87,12 +88,12 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     factor = subjects / PUBLISHED_SIZE
     calibrate = subjects == PUBLISHED_SIZE
     rng = np.random.default_rng(seed)
-    arms = cfg["arms"]
-    pop = cfg["populations"]
+    arms = cfg.arms
+    pop = cfg.populations
 
     # 1. patients per arm with exact margins (ITT), plus those outside ITT
-    randomised = scale_counts(pop["randomised"], factor)
-    not_itt = [scale_counts([v], factor)[0] for v in pop["not_itt_withdrew_data_consent"]]
+    randomised = scale_counts(pop.randomised, factor)
+    not_itt = [scale_counts([v], factor)[0] for v in pop.not_itt_withdrew_data_consent]
     parts = []
     for a, arm in enumerate(arms):
         n_itt = randomised[a] - not_itt[a]
@@ -115,7 +116,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     factors = np.column_stack([pat["er_pos"], pat["pert_short"], pat["nreg"] >= 3,
                                pat["visceral"]]).astype(int)
     arm_code = (pat["arm"] != arms[0]).to_numpy().astype(int)
-    p_pref = cfg["minimisation"]["p_preferred"]
+    p_pref = cfg.minimisation.p_preferred
     if calibrate:
         order, mt_seed = enrolment_order(factors, arm_code, seed, p_pref)
     else:
@@ -141,7 +142,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         itt[col] = False
     for a, arm in enumerate(arms):
         sel = (itt["arm"] == arm).to_numpy()
-        k = {key: scale_counts([pop[key][a]], factor)[0] for key in (
+        k = {key: scale_counts([getattr(pop, key)[a]], factor)[0] for key in (
             "measurable", "eligibility_violation", "untreated", "crossover_to_pertuzumab")}
         itt.loc[choose(rng, sel, k["measurable"]), "measurable"] = True
         itt.loc[choose(rng, sel, k["eligibility_violation"]), "fas_violation"] = True
@@ -170,7 +171,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     itt["hrqol"] = False
     for a, arm in enumerate(arms):
         sel = (itt["arm"] == arm).to_numpy() & itt["treated"].to_numpy() & has_visit
-        itt.loc[choose(rng, sel, min(scale_counts([pop["hrqol"][a]], factor)[0],
+        itt.loc[choose(rng, sel, min(scale_counts([pop.hrqol[a]], factor)[0],
                                      int(sel.sum()))), "hrqol"] = True
     hrqol = itt["hrqol"].to_numpy()
     if calibrate:
@@ -226,17 +227,18 @@ def _report(rep: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _chemo(rng: np.random.Generator, cfg: dict, a: int, n: int, factor: float) -> np.ndarray:
-    table = cfg["baseline"]["chemotherapy"]
+def _chemo(rng: np.random.Generator, cfg: SimulationConfig, a: int, n: int,
+           factor: float) -> np.ndarray:
+    table = cfg.baseline.chemotherapy
     counts = {k: scale_counts([v[a]], factor)[0] for k, v in table.items()}
     labels = np.concatenate([[k] * v for k, v in counts.items()]).astype(object)
     labels = np.resize(rng.permutation(labels), n)
     return rng.permutation(labels)
 
 
-def _accrual(rng: np.random.Generator, cfg: dict, n: int) -> np.ndarray:
+def _accrual(rng: np.random.Generator, cfg: SimulationConfig, n: int) -> np.ndarray:
     """Randomisation dates, piecewise uniform over the accrual periods, in order."""
-    periods = cfg["enrolment"]["periods"]
+    periods = cfg.enrolment.periods
     share = np.array([p[2] for p in periods], dtype=float)
     counts = scale_counts((share / share.sum() * n).round(6).tolist(), 1.0)
     counts[-1] += n - sum(counts)

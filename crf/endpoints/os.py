@@ -18,6 +18,7 @@ from numba import njit
 from crf import kernels as K
 from crf.allocate import choose, scale_counts
 from crf.calibrate import MONTH, CompiledProblem, Kernels, Targets, median_targets, se_window
+from crf.config import SimulationConfig
 from crf.endpoints.shared import (
     CLIN,
     DEATH,
@@ -34,14 +35,15 @@ from crf.endpoints.shared import (
 from crf.fastsurv import Z90
 
 
-def _arm_factor(cfg: dict, df: pd.DataFrame, a: int) -> float:
+def _arm_factor(cfg: SimulationConfig, df: pd.DataFrame, a: int) -> float:
     """This arm's ITT size relative to the published one (1 for the published study)."""
-    pop = cfg["populations"]
-    published = pop["randomised"][a] - pop["not_itt_withdrew_data_consent"][a]
-    return float((df["arm"] == cfg["arms"][a]).sum()) / published
+    pop = cfg.populations
+    published = pop.randomised[a] - pop.not_itt_withdrew_data_consent[a]
+    return float((df["arm"] == cfg.arms[a]).sum()) / published
 
 
-def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState) -> OsState:
+def draw_os(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
+            pfs: PfsState) -> OsState:
     """Deaths and last contacts, consistent with PFS and follow-up.
 
     A patient whose PFS event is death died on her PFS day; the other deaths follow a
@@ -55,7 +57,7 @@ def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState
     ----------
     rng : numpy.random.Generator
         The study's generator.
-    cfg : dict
+    cfg : SimulationConfig
         The simulation spec (``os`` block).
     df : pandas.DataFrame
         ITT patients with ``arm`` and ``F``.
@@ -67,7 +69,7 @@ def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState
     OsState
     """
     n = len(df)
-    o = cfg["os"]
+    o = cfg.os
     F = df["F"].to_numpy().astype(np.int64)
     pday = np.asarray(pfs.day, dtype=np.int64)
     kind = np.asarray(pfs.kind)
@@ -75,11 +77,11 @@ def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState
     day = np.where(death, pday, 0).astype(np.int64)
     lost = np.zeros(n, dtype=bool)
     can_die = np.isin(kind, [RECIST, CLIN]) & (pday < F)
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         sel = (df["arm"] == arm).to_numpy()
         factor = _arm_factor(cfg, df, a)
-        n_death = scale_counts([o["deaths"][a]], factor)[0]
-        mean = o["post_progression_median_months"][a] * MONTH / math.log(2)
+        n_death = scale_counts([o.deaths[a]], factor)[0]
+        mean = o.post_progression_median_months[a] * MONTH / math.log(2)
         room = (F - pday).astype(float)
         p_die = 1.0 - np.exp(-np.maximum(room, 0.0) / mean)
         elig = sel & can_die
@@ -92,7 +94,7 @@ def draw_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState
         day[idx] = np.clip(pday[idx] + np.maximum(np.ceil(pps), 1).astype(np.int64),
                            pday[idx] + 1, F[idx])
         death |= dies
-        n_lost = scale_counts([o["lost_to_follow_up"][a]], factor)[0]
+        n_lost = scale_counts([o.lost_to_follow_up[a]], factor)[0]
         alive = sel & ~death
         lost |= choose(rng, alive, min(n_lost, int(alive.sum())))
     alive = ~death
@@ -375,13 +377,13 @@ class OsProblem(CompiledProblem):
 
     kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
 
-    def __init__(self, cfg: dict, df: pd.DataFrame, pfs: PfsState, state: OsState,
+    def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, pfs: PfsState, state: OsState,
                  targets: Targets) -> None:
         S = np.array([np.asarray(state.death, dtype=np.int64),
                       np.asarray(state.day, dtype=np.int64),
                       np.asarray(state.lost, dtype=np.int64)])
         super().__init__(targets, ("death", "day", "lost"), S)
-        self.arms = tuple(cfg["arms"])
+        self.arms = tuple(cfg.arms)
         self.test = (df["arm"] == self.arms[0]).to_numpy()
         self.arm_of = np.where(self.test, 0, 1)
         self.F = df["F"].to_numpy().astype(np.int64)
@@ -437,21 +439,21 @@ class OsProblem(CompiledProblem):
 def os_targets(cal: dict, arms: tuple[str, str]) -> Targets:
     """The OS and follow-up calibration targets."""
     t = Targets()
-    t.items.update(median_targets("os", cal["os"]["median"], list(arms)))
-    t.items["os.hr"] = tuple(cal["os"]["hr"])
-    t.items["os.hr_upper_1s"] = tuple(cal["os"]["hr_upper_1s"])
-    t.items["os.p_1s"] = tuple(cal["os"]["p_1s"])
-    fu = cal["follow_up"]
+    t.items.update(median_targets("os", cal.os.median, list(arms)))
+    t.items["os.hr"] = tuple(cal.os.hr)
+    t.items["os.hr_upper_1s"] = tuple(cal.os.hr_upper_1s)
+    t.items["os.p_1s"] = tuple(cal.os.p_1s)
+    fu = cal.follow_up
     for group in ("overall", *arms):
-        med, q1, q3 = fu[group]
+        med, q1, q3 = fu.overall if group == "overall" else fu.arms[group]
         t.items[f"fu.{group}.median"] = (med, 1)
         t.items[f"fu.{group}.q1"] = (q1, 1)
         t.items[f"fu.{group}.q3"] = (q3, 1)
-    t.items["fu.p"] = tuple(fu["p"])
+    t.items["fu.p"] = tuple(fu.p)
     return t
 
 
-def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: PfsState,
+def calibrate_os(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame, pfs: PfsState,
                  os_state: OsState, max_steps: int = 150000) -> tuple[OsState, dict]:
     """Move deaths, death days and last contacts until the OS and follow-up targets hold.
 
@@ -459,7 +461,7 @@ def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: Pfs
     ----------
     rng : numpy.random.Generator
         The study's generator.
-    cfg : dict
+    cfg : SimulationConfig
         The simulation spec.
     df : pandas.DataFrame
         ITT patients with ``arm`` and ``F``.
@@ -477,8 +479,8 @@ def calibrate_os(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs: Pfs
         ``values``, ``stages``).
     """
     t0 = time.perf_counter()
-    arms = tuple(cfg["arms"])
-    prob = OsProblem(cfg, df, pfs, os_state, os_targets(cfg["calibration"], arms))
+    arms = tuple(cfg.arms)
+    prob = OsProblem(cfg, df, pfs, os_state, os_targets(cfg.calibration, arms))
     bad = [i for i in range(len(df)) if not prob.ok(i)]
     if bad:
         raise RuntimeError(f"generated OS outcomes break the rules for {len(bad)} patients "

@@ -18,6 +18,7 @@ from numba import njit
 from crf import kernels as K
 from crf.allocate import choose, scale_counts
 from crf.calibrate import MONTH, CompiledProblem, Kernels, Targets, median_targets, se_window
+from crf.config import SimulationConfig
 from crf.endpoints.shared import (
     B_CR,
     B_MISSING,
@@ -45,14 +46,14 @@ from crf.fastsurv import Z90, cox_fit, event_set
 from crf.schedule import tumour_nominal_days
 
 
-def draw_best_response(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
+def draw_best_response(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
                        factor: float) -> np.ndarray:
     """Best overall response: exact counts in measurable disease, drawn otherwise."""
     bor = np.empty(len(df), dtype=object)
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         sel = (df["arm"] == arm).to_numpy()
         meas = sel & df["measurable"].to_numpy()
-        counts = {k: scale_counts([v[a]], factor)[0] for k, v in cfg["response"].items()
+        counts = {k: scale_counts([v[a]], factor)[0] for k, v in cfg.response.counts().items()
                   if k in ("CR", "PR", "SD", "PD", "NE", "MISSING")}
         idx = rng.permutation(np.flatnonzero(meas))
         labels = np.concatenate([[k] * v for k, v in counts.items()])
@@ -64,7 +65,7 @@ def draw_best_response(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
     return bor
 
 
-def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
+def draw_pfs(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame, bor: np.ndarray,
              factor: float) -> PfsState:
     """Initial PFS kinds and times, consistent with best response and follow-up.
 
@@ -78,7 +79,7 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
     the latent time.
     """
     n = len(df)
-    arms = list(cfg["arms"])
+    arms = list(cfg.arms)
     arm_of = np.array([arms.index(a) for a in df["arm"]])
     F = df["F"].to_numpy()
     nominal = tumour_nominal_days(cfg, int(F.max()))
@@ -87,17 +88,17 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
     offsets = np.arange(-WINDOW, WINDOW + 1)
     w = np.exp(-np.abs(offsets) / 0.6)
     jitter = rng.choice(offsets, size=(n, nv), p=w / w.sum())
-    p = cfg["pfs"]
+    p = cfg.pfs
     responders = np.isin(bor, ["PR", "CR"])
     # a third of the responses are first seen at the second assessment
     resp_visit = np.where(responders, (rng.random(n) < 0.35).astype(int), -1)
     rv0 = np.maximum(resp_visit, 0)
     resp_day = np.where(responders, nominal[rv0] + jitter[np.arange(n), rv0], -1)
-    pfs_median = np.asarray(p["median_months"], dtype=float)[arm_of] * MONTH
-    dor_median = np.asarray(cfg["response"]["dor_median_months"], dtype=float)[arm_of] * MONTH
+    pfs_median = np.asarray(p.median_months, dtype=float)[arm_of] * MONTH
+    dor_median = np.asarray(cfg.response.dor_median_months, dtype=float)[arm_of] * MONTH
     # responses last a Weibull time with a falling hazard: some responders stay in
     # response for years, in both arms, as with HER2-targeted therapy
-    shape = float(cfg["response"]["dor_weibull_shape"])
+    shape = float(cfg.response.dor_weibull_shape)
     dor = dor_median * (rng.exponential(1.0, n) / math.log(2)) ** (1.0 / shape)
     latent = np.where(responders, resp_day + dor, rng.exponential(pfs_median / math.log(2)))
 
@@ -105,9 +106,9 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
     for a, arm in enumerate(arms):
         sel = (df["arm"] == arm).to_numpy()
         n_arm = int(sel.sum())
-        n_ev = min(scale_counts([p["events"][a]], factor)[0], n_arm)
-        n_clin = scale_counts([p["clinical_progression"][a]], factor)[0]
-        n_death = scale_counts([p["death_without_progression"][a]], factor)[0]
+        n_ev = min(scale_counts([p.events[a]], factor)[0], n_arm)
+        n_clin = scale_counts([p.clinical_progression[a]], factor)[0]
+        n_death = scale_counts([p.death_without_progression[a]], factor)[0]
         free = sel.copy()
         # no post-baseline assessment: progression or death before the first visit
         missing = sel & (bor == "MISSING")
@@ -129,7 +130,7 @@ def draw_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndar
         free &= ~ne
         n_events_left = n_ev - int(np.isin(kind[sel & ~free], [RECIST, CLIN, DEATH]).sum())
         # responders censored without progression: those still responding at the cut-off
-        n_resp_cens = scale_counts([cfg["response"]["responders_censored"][a]], factor)[0]
+        n_resp_cens = scale_counts([cfg.response.responders_censored[a]], factor)[0]
         beyond = 1.0 / (1.0 + np.exp(-np.clip((latent - F) / 45.0, -30, 30))) + 0.02
         arm_resp = free & responders
         resp_cens = choose(rng, arm_resp, min(n_resp_cens, int(arm_resp.sum())),
@@ -681,7 +682,7 @@ class PfsProblem(CompiledProblem):
 
     kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
 
-    def __init__(self, cfg: dict, df: pd.DataFrame, bor: np.ndarray, state: PfsState,
+    def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, bor: np.ndarray, state: PfsState,
                  targets: Targets) -> None:
         S = np.array([[KINDS.index(k) for k in state.kind],
                       [BORS.index(b) for b in bor],
@@ -692,7 +693,7 @@ class PfsProblem(CompiledProblem):
                       [k != CENS for k in state.kind]], dtype=np.int64)
         super().__init__(targets, FIELDS, S, np.asarray(state.jitter, dtype=np.int64))
         self.arrays["jit"] = self.J
-        self.arms = tuple(cfg["arms"])
+        self.arms = tuple(cfg.arms)
         self.test = (df["arm"] == self.arms[0]).to_numpy()
         self.arm_of = np.where(self.test, 0, 1)
         self.strata = df["stratum"].to_numpy().astype(np.int64)
@@ -701,7 +702,7 @@ class PfsProblem(CompiledProblem):
         self.F = df["F"].to_numpy().astype(np.int64)
         self.nominal = tumour_nominal_days(cfg, int(self.F.max()))[: state.jitter.shape[1]]
         self.kmax = np.searchsorted(self.nominal - WINDOW, self.F, side="right") - 1
-        self.sd_min = int(cfg["schedule"]["sd_minimum_days"])
+        self.sd_min = int(cfg.schedule.sd_minimum_days)
         flags = subgroup_flags(df)
         self.sub_names = [f"{g}={lv}" for g in SUBGROUPS for lv in (1, 0)]
         self.members = np.array([m for g in SUBGROUPS for m in (flags[g], ~flags[g])])
@@ -716,9 +717,9 @@ class PfsProblem(CompiledProblem):
         treated = (df["treated"].to_numpy().astype(bool) if "treated" in df
                    else np.ones(len(df), dtype=bool))
         treated_idx = [idx[treated[idx]] for idx in self.arm_idx]
-        ex = cfg["exposure"]["cycles"]["max"]
-        first = int(cfg["enrolment"]["randomisation_to_first_dose_days"][1]) + 1
-        cycle = int(cfg["schedule"]["cycle_days"])
+        ex = cfg.exposure.cycles.max
+        first = int(cfg.enrolment.randomisation_to_first_dose_days[1]) + 1
+        cycle = int(cfg.schedule.cycle_days)
         self.horizon = [first + int(math.ceil((m - 1) * cycle * EXPOSURE_DELAY_ROOM))
                         for m in ex]
         t = targets.items
@@ -837,8 +838,8 @@ class PfsProblem(CompiledProblem):
         return out
 
 
-def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np.ndarray,
-                  state: PfsState, max_steps: int = 250000
+def calibrate_pfs(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
+                  bor: np.ndarray, state: PfsState, max_steps: int = 250000
                   ) -> tuple[PfsState, np.ndarray, dict]:
     """Move PFS and response outcomes until the PFS, T-DM1-subgroup and DoR targets hold.
 
@@ -846,7 +847,7 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
     ----------
     rng : numpy.random.Generator
         The study's generator (the search's only source of randomness).
-    cfg : dict
+    cfg : SimulationConfig
         The simulation spec.
     df : pandas.DataFrame
         ITT patients: arm, stratum, tdm1_latest, measurable, F and the subgroup columns.
@@ -884,8 +885,8 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
     walk, within the budget.
     """
     t0 = time.perf_counter()
-    arms = tuple(cfg["arms"])
-    prob = PfsProblem(cfg, df, bor, state, pfs_targets(cfg["calibration"], arms))
+    arms = tuple(cfg.arms)
+    prob = PfsProblem(cfg, df, bor, state, pfs_targets(cfg.calibration, arms))
     bad = prob.inconsistent()
     if bad:
         raise RuntimeError(f"generated PFS outcomes break the rules for {len(bad)} patients "
@@ -961,23 +962,23 @@ def calibrate_pfs(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, bor: np
 def pfs_targets(cal: dict, arms: tuple[str, str]) -> Targets:
     """The PFS, PFS-in-T-DM1-subgroup and duration-of-response calibration targets."""
     t = Targets()
-    t.items.update(median_targets("itt", cal["pfs_itt"]["median"], list(arms)))
-    t.items["itt.hr"] = tuple(cal["pfs_itt"]["hr_stratified"])
-    t.items["itt.hr_upper_1s"] = tuple(cal["pfs_itt"]["hr_upper_1s"])
-    t.items["itt.p_1s"] = tuple(cal["pfs_itt"]["p_stratified_1s"])
-    t.items.update(median_targets("tdm1", cal["pfs_tdm1"]["median"], list(arms)))
-    t.items["tdm1.hr"] = tuple(cal["pfs_tdm1"]["hr"])
-    t.items["tdm1.hr_upper_1s"] = tuple(cal["pfs_tdm1"]["hr_upper_1s"])
-    t.items["tdm1.p_1s"] = tuple(cal["pfs_tdm1"]["p_1s"])
-    dor = cal["dor"]
+    t.items.update(median_targets("itt", cal.pfs_itt.median, list(arms)))
+    t.items["itt.hr"] = tuple(cal.pfs_itt.hr_stratified)
+    t.items["itt.hr_upper_1s"] = tuple(cal.pfs_itt.hr_upper_1s)
+    t.items["itt.p_1s"] = tuple(cal.pfs_itt.p_stratified_1s)
+    t.items.update(median_targets("tdm1", cal.pfs_tdm1.median, list(arms)))
+    t.items["tdm1.hr"] = tuple(cal.pfs_tdm1.hr)
+    t.items["tdm1.hr_upper_1s"] = tuple(cal.pfs_tdm1.hr_upper_1s)
+    t.items["tdm1.p_1s"] = tuple(cal.pfs_tdm1.p_1s)
+    dor = cal.dor
     for arm in arms:
-        med, _, ucl = dor["median"][arm]
+        med, _, ucl = dor.median[arm]
         t.items[f"dor.{arm}.median"] = (med, 1)
         t.items[f"dor.{arm}.ucl"] = (ucl, 1)
-    t.items["dor.hr"] = tuple(dor["hr"])
-    t.items["dor.hr_upper_1s"] = tuple(dor["hr_upper_1s"])
-    t.items["dors.hr"] = tuple(dor["hr_stratified"])
-    t.items["dors.hr_upper_1s"] = tuple(dor["hr_stratified_upper_1s"])
+    t.items["dor.hr"] = tuple(dor.hr)
+    t.items["dor.hr_upper_1s"] = tuple(dor.hr_upper_1s)
+    t.items["dors.hr"] = tuple(dor.hr_stratified)
+    t.items["dors.hr_upper_1s"] = tuple(dor.hr_stratified_upper_1s)
     return t
 
 

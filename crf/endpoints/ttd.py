@@ -25,6 +25,7 @@ from crf.calibrate import (
     median_targets,
     se_window,
 )
+from crf.config import SimulationConfig
 from crf.endpoints.shared import coarse_to_fine, run_stage
 from crf.fastsurv import Z95
 
@@ -42,8 +43,8 @@ def _flat_visits(visits: list[np.ndarray], idx: np.ndarray) -> tuple[np.ndarray,
     return flat, offsets, counts
 
 
-def draw_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
-             hrqol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def draw_ttd(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
+             visits: list[np.ndarray], hrqol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Time to deterioration of FACT-B TOI: found at a questionnaire visit, or censored.
 
     Each HR-QoL patient deteriorates at a latent time from the arm's exponential
@@ -58,7 +59,7 @@ def draw_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, visits: list
     ----------
     rng : numpy.random.Generator
         The study's generator.
-    cfg : dict
+    cfg : SimulationConfig
         The simulation spec (``ttd`` block).
     df : pandas.DataFrame
         ITT patients with ``arm``.
@@ -76,16 +77,16 @@ def draw_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, visits: list
     hrqol = np.asarray(hrqol, dtype=bool)
     vi = np.full(n, -1, dtype=np.int64)
     ev = np.zeros(n, dtype=np.int64)
-    arms = list(cfg["arms"])
-    t = cfg["ttd"]
-    published = cfg["populations"]["hrqol"]
+    arms = list(cfg.arms)
+    t = cfg.ttd
+    published = cfg.populations.hrqol
     for a, arm in enumerate(arms):
         idx = np.flatnonzero((df["arm"] == arm).to_numpy() & hrqol)
         if idx.size == 0:
             continue
         _, _, counts = _flat_visits(visits, idx)
-        n_ev = min(scale_counts([t["events"][a]], idx.size / published[a])[0], idx.size)
-        mean = t["median_months"][a] * MONTH / math.log(2)
+        n_ev = min(scale_counts([t.events[a]], idx.size / published[a])[0], idx.size)
+        mean = t.median_months[a] * MONTH / math.log(2)
         latent = rng.exponential(mean, idx.size)
         first = np.array([int(np.searchsorted(np.asarray(visits[i]), latent[k], side="left"))
                           for k, i in enumerate(idx)])
@@ -252,9 +253,9 @@ class TtdProblem(CompiledProblem):
 
     kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
 
-    def __init__(self, cfg: dict, df: pd.DataFrame, visits: list[np.ndarray],
+    def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, visits: list[np.ndarray],
                  hrqol: np.ndarray, vi: np.ndarray, ev: np.ndarray, targets: Targets) -> None:
-        self.arms = tuple(cfg["arms"])
+        self.arms = tuple(cfg.arms)
         self.idx = np.flatnonzero(np.asarray(hrqol, dtype=bool))
         self.flat, self.off, self.cnt = _flat_visits(visits, self.idx)
         test_all = (df["arm"] == self.arms[0]).to_numpy()
@@ -313,17 +314,17 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
 
 def ttd_targets(cal: dict, arms: tuple[str, str]) -> Targets:
     """The time-to-deterioration calibration targets."""
-    c = cal["ttd"]
+    c = cal.ttd
     t = Targets()
-    t.items.update(median_targets("ttd", c["median"], list(arms)))
-    t.items["ttd.hr"] = tuple(c["hr_stratified"])
-    t.items["ttd.hr_lcl"] = tuple(c["hr_lcl"])
-    t.items["ttd.hr_ucl"] = tuple(c["hr_ucl"])
-    t.items["ttd.p_2s"] = tuple(c["p_stratified_2s"])
+    t.items.update(median_targets("ttd", c.median, list(arms)))
+    t.items["ttd.hr"] = tuple(c.hr_stratified)
+    t.items["ttd.hr_lcl"] = tuple(c.hr_lcl)
+    t.items["ttd.hr_ucl"] = tuple(c.hr_ucl)
+    t.items["ttd.p_2s"] = tuple(c.p_stratified_2s)
     return t
 
 
-def calibrate_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
+def calibrate_ttd(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
                   visits: list[np.ndarray], hrqol: np.ndarray,
                   start: tuple[np.ndarray, np.ndarray] | None = None,
                   max_steps: int = 150000) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -333,7 +334,7 @@ def calibrate_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
     ----------
     rng : numpy.random.Generator
         The study's generator.
-    cfg : dict
+    cfg : SimulationConfig
         The simulation spec.
     df : pandas.DataFrame
         ITT patients with ``arm`` and ``stratum``.
@@ -355,9 +356,9 @@ def calibrate_ttd(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
         ``values``, ``stages``).
     """
     t0 = time.perf_counter()
-    arms = tuple(cfg["arms"])
+    arms = tuple(cfg.arms)
     vi, ev = start if start is not None else draw_ttd(rng, cfg, df, visits, hrqol)
-    prob = TtdProblem(cfg, df, visits, hrqol, vi, ev, ttd_targets(cfg["calibration"], arms))
+    prob = TtdProblem(cfg, df, visits, hrqol, vi, ev, ttd_targets(cfg.calibration, arms))
     prob.set_active(None)
     hr_keys = ["ttd.hr", "ttd.hr_lcl", "ttd.hr_ucl"]
     stages: list[dict] = []
