@@ -17,6 +17,11 @@ names the components it makes dirty, they are recomputed cheapest first, and the
 evaluation stops as soon as the loss is certain to be rejected. Moves are made in place
 and undone when rejected, so no state is copied per step.
 
+The end-points' problems are compiled (:class:`CompiledProblem`): the same search, step
+for step and bit for bit, with the moves, the components and the loop compiled by numba
+(:mod:`crf.kernels` says how the floats are kept identical). :class:`Problem` and
+:func:`search` remain the plain-Python definition of both.
+
 The search never looks at a clock: it stops after a number of steps, so the same seed
 gives the same data on any machine.
 """
@@ -32,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from crf import kernels
-from crf.fastsurv import Z90, Z95, cox_fit, event_set, km_quantile, logrank_p, logrank_stat
 
 MONTH = 30.4375
 # A target only counts as met this far (in last-digit units) inside its rounding window,
@@ -172,36 +176,6 @@ def median_targets(prefix: str, spec: dict, arms: list[str]) -> dict[str, tuple]
         out[f"{prefix}.{arm}.lcl"] = (lcl, 1)
         out[f"{prefix}.{arm}.ucl"] = (ucl, 1)
     return out
-
-
-def km_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
-             arms: tuple[str, str]) -> dict[str, float]:
-    """KM median and BC limits in months for the test (1) and reference (0) arm."""
-    out = {}
-    for arm_name, flag in zip(arms, (True, False), strict=True):
-        out.update(km_arm_stats(f"{prefix}.{arm_name}", time[test == flag],
-                                event[test == flag]))
-    return out
-
-
-def km_arm_stats(prefix: str, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
-    """KM median and BC limits in months of one group."""
-    m, lo, hi = km_quantile(time, event, 0.5, Z95)
-    return {f"{prefix}.median": m / MONTH, f"{prefix}.lcl": lo / MONTH,
-            f"{prefix}.ucl": hi / MONTH}
-
-
-def cox_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
-              strata: np.ndarray | None = None, beta0: float = 0.0) -> dict[str, float]:
-    """HR, one-sided 95 % upper limit, two-sided 95 % limits and log-rank p values."""
-    es = event_set(time, event, test, strata)
-    b, se = cox_fit(es, beta0)
-    z = logrank_stat(es)
-    p2, p1 = logrank_p(z)
-    return {f"{prefix}.log_hr": b, f"{prefix}.hr": math.exp(b) if math.isfinite(b) else b,
-            f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
-            f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
-            f"{prefix}.p_1s": p1, f"{prefix}.p_2s": p2, f"{prefix}.logrank_z": z}
 
 
 # ------------------------------------------------------------------------- the search
@@ -473,7 +447,6 @@ class Kernels:
     refresh: Callable[..., float]
     propose: Callable[..., int]
     evaluate: Callable[..., float]
-    compute_all: Callable[..., None]
 
 
 UNDO_CAPACITY = 4096
@@ -535,9 +508,7 @@ class CompiledProblem(Problem):
                   np.array(hi, dtype=np.int64), np.array(slot, dtype=np.int64),
                   np.array(kind, dtype=np.int64), np.array(target, dtype=np.float64),
                   np.array(dec, dtype=np.int64), np.ones(len(slot)))
-        self.W = (np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp),
-                  np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp, np.bool_),
-                  np.zeros((UNDO_CAPACITY, 4), dtype=np.int64), np.zeros(2, dtype=np.int64))
+        self.W = kernels.work_arrays(n_comp, width, UNDO_CAPACITY)
 
     # -- the Problem interface -----------------------------------------------------
     def refresh(self) -> None:
@@ -596,10 +567,13 @@ class CompiledProblem(Problem):
         return {k: float(row[i]) for i, k in enumerate(self.slots[name])}
 
     def values(self) -> dict[str, float]:
-        out = np.zeros_like(self.W[0])
-        self.kernels.compute_all(self.S, self.J, self.C, self.W, out)
+        # every component recomputed, as Problem.values does, on copies of the work
+        # arrays except the warm starts (which move on, as there)
+        T = (np.ones_like(self.T[0]), *self.T[1:7], np.ones_like(self.T[7]))
+        W = tuple(w if k == 2 else w.copy() for k, w in enumerate(self.W))
+        self.kernels.refresh(self.S, self.J, self.C, T, W)
         values: dict[str, float] = {}
-        for name, row in zip(self.order, out, strict=True):
+        for name, row in zip(self.order, W[0], strict=True):
             values.update(self._named(name, row))
         return values
 

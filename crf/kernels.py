@@ -53,7 +53,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import njit, objmode, types
+from numba import njit, objmode, typeof, types
 from numba.extending import get_cython_function_address
 
 from crf import fastsurv
@@ -119,7 +119,7 @@ def ndtr(x: float) -> float:
 # ------------------------------------------------------------------------- arithmetic
 
 
-@njit(**JIT)
+@njit(types.float64(types.float64[::1], types.int64, types.int64), **JIT)
 def _block(a, lo, n):
     """numpy's pairwise sum of ``a[lo:lo + n]`` for ``n`` <= 128 (one unrolled block)."""
     if n < 8:
@@ -354,7 +354,11 @@ def km_months(time, event, out, at):
     out[at + 2] = hi / MONTH
 
 
-@njit(**JIT)
+_F8 = types.float64[::1]
+_I8 = types.int64[::1]
+
+
+@njit(types.UniTuple(_F8, 4)(_F8, _I8, _I8, _F8, types.boolean), **JIT)
 def event_set(time, event, arm, strata, stratified):
     """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order.
 
@@ -577,7 +581,20 @@ def rank_sum_p(a, b):
 # swap (PFS). The undo log holds (matrix, row, column, old value), matrix 0 = S, 1 = J.
 
 
-@njit(**JIT)
+def work_arrays(n_comp: int, width: int, undo: int = 4096) -> tuple[np.ndarray, ...]:
+    """The work arrays ``W`` of a problem with ``n_comp`` components of ``width`` values."""
+    return (np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp),
+            np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp, np.bool_),
+            np.zeros((undo, 4), dtype=np.int64), np.zeros(2, dtype=np.int64))
+
+
+# explicit signatures: calls with constant rows and values would otherwise compile one
+# specialisation per literal (13 for put)
+_STATE = typeof(np.zeros((1, 1), dtype=np.int64))
+_PUT = types.void(_STATE, typeof(work_arrays(1, 1)), types.int64, types.int64, types.int64)
+
+
+@njit(_PUT, **JIT)
 def put(S, W, row, col, value):
     """``S[row, col] = value``, remembered for undo."""
     undo, ctr = W[6], W[7]
@@ -590,7 +607,7 @@ def put(S, W, row, col, value):
     S[row, col] = value
 
 
-@njit(**JIT)
+@njit(_PUT, **JIT)
 def put_j(J, W, row, col, value):
     """``J[row, col] = value``, remembered for undo."""
     undo, ctr = W[6], W[7]
@@ -737,12 +754,3 @@ def search(move, compute, S, J, C, M, T, W, rng, loss, max_steps, t_start, ratio
         J[...] = best_j
         cur = refresh(compute, S, J, C, T, W)
     return steps, accepted, cur
-
-
-@njit(inline="always", **JIT)
-def compute_all(compute, S, J, C, W, out):
-    """Every component's values into the rows of ``out`` (warm starts move on)."""
-    beta = W[2]
-    for c in range(out.shape[0]):
-        out[c, :] = 0.0
-        compute(c, S, J, C, out[c], beta)

@@ -360,11 +360,6 @@ def _evaluate(S, J, C, T, W, dirty, bound):
     return K.evaluate(_compute, S, J, C, T, W, dirty, bound)
 
 
-@njit(**K.JIT)
-def _compute_all(S, J, C, W, out):
-    K.compute_all(_compute, S, J, C, W, out)
-
-
 class OsProblem(CompiledProblem):
     """Overall survival and follow-up: deaths, death days and last contacts move.
 
@@ -375,7 +370,7 @@ class OsProblem(CompiledProblem):
     statistics, so their components also count how many times lie on the wrong side.
     """
 
-    kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
+    kernels = Kernels(_search, _refresh, _propose, _evaluate)
 
     def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, pfs: PfsState, state: OsState,
                  targets: Targets) -> None:

@@ -663,11 +663,6 @@ def _evaluate(S, J, C, T, W, dirty, bound):
     return K.evaluate(_compute, S, J, C, T, W, dirty, bound)
 
 
-@njit(**K.JIT)
-def _compute_all(S, J, C, W, out):
-    K.compute_all(_compute, S, J, C, W, out)
-
-
 class PfsProblem(CompiledProblem):
     """PFS, PFS in the T-DM1-latest subgroup and duration of response, searched together.
 
@@ -680,7 +675,7 @@ class PfsProblem(CompiledProblem):
     alone. ``mode`` restricts the moves for a stage (see :meth:`set_mode`).
     """
 
-    kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
+    kernels = Kernels(_search, _refresh, _propose, _evaluate)
 
     def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, bor: np.ndarray, state: PfsState,
                  targets: Targets) -> None:

@@ -1,5 +1,5 @@
-"""What the efficacy end-points share: outcome codes, the PFS and OS states, the Cox
-values of a search component, and the coarse-to-fine stages of a calibration.
+"""What the efficacy end-points share: outcome codes, the PFS and OS states and the
+coarse-to-fine stages of a calibration.
 
 Times are study days (randomisation = day 1), so an event on day ``t`` gives the
 analysis value AVAL = t. The generator works per arm from visit-aware processes:
@@ -23,13 +23,11 @@ One module per end-point draws its outcomes and calibrates them (:mod:`crf.endpo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from crf.calibrate import PENALTY, Problem, StageReport, se_guide, search
-from crf.fastsurv import Z90, Z95, EventSet, cox_fit
+from crf.calibrate import Problem, StageReport, search
 
 RECIST, CLIN, DEATH, CENS = "RECIST", "CLIN", "DEATH", "CENS"
 WINDOW = 7
@@ -60,23 +58,6 @@ class OsState:
     death: np.ndarray       # died before the cut-off
     day: np.ndarray         # study day of death, or of the last contact when alive
     lost: np.ndarray        # lost to follow-up (last contact well before the cut-off)
-
-
-def cox_values(prefix: str, es: EventSet, beta0: float,
-                guide: list[tuple[float, float]] | None = None
-                ) -> tuple[dict[str, float], float]:
-    """HR and limits of a Cox fit, plus the se guidance penalty (see ``se_window``)."""
-    b, se = cox_fit(es, beta0)
-    if not math.isfinite(b):
-        nan = math.nan
-        return {f"{prefix}.hr": nan, f"{prefix}.hr_upper_1s": nan, f"{prefix}.hr_lcl": nan,
-                f"{prefix}.hr_ucl": nan, PENALTY: 8.0}, beta0
-    v = {f"{prefix}.hr": math.exp(b), f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
-         f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
-         f"{prefix}.se": se}
-    if guide:
-        v[PENALTY] = sum(se_guide(se, w) for w in guide)
-    return v, b
 
 
 # Coarse-to-fine: (widening of the rounding windows of the Cox/log-rank targets, extra

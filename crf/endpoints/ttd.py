@@ -235,11 +235,6 @@ def _evaluate(S, J, C, T, W, dirty, bound):
     return K.evaluate(_compute, S, J, C, T, W, dirty, bound)
 
 
-@njit(**K.JIT)
-def _compute_all(S, J, C, W, out):
-    K.compute_all(_compute, S, J, C, W, out)
-
-
 class TtdProblem(CompiledProblem):
     """Time to deterioration: which HR-QoL patients deteriorate, and at which visit.
 
@@ -251,7 +246,7 @@ class TtdProblem(CompiledProblem):
     change.
     """
 
-    kernels = Kernels(_search, _refresh, _propose, _evaluate, _compute_all)
+    kernels = Kernels(_search, _refresh, _propose, _evaluate)
 
     def __init__(self, cfg: SimulationConfig, df: pd.DataFrame, visits: list[np.ndarray],
                  hrqol: np.ndarray, vi: np.ndarray, ev: np.ndarray, targets: Targets) -> None:
