@@ -508,7 +508,7 @@ class CompiledProblem(Problem):
                   np.array(hi, dtype=np.int64), np.array(slot, dtype=np.int64),
                   np.array(kind, dtype=np.int64), np.array(target, dtype=np.float64),
                   np.array(dec, dtype=np.int64), np.ones(len(slot)))
-        self.W = kernels.work_arrays(n_comp, width, UNDO_CAPACITY)
+        self.W = kernels.work_arrays(n_comp, width, self.S.shape[1], UNDO_CAPACITY)
 
     # -- the Problem interface -----------------------------------------------------
     def refresh(self) -> None:

@@ -274,41 +274,72 @@ def _km_reference(time, event):
 
 
 @njit(**JIT)
+def stable_order(key, perm):
+    """Sort ``perm``, a permutation of ``0..key.size - 1``, so that ``key[perm]`` ascends,
+    ties in position order: ``np.argsort(key, kind="stable")``, in place.
+
+    An insertion sort, linear when ``perm`` is nearly sorted already: the search keeps
+    each component's order from its previous evaluation, and a move changes a few times.
+    """
+    for p in range(1, perm.size):
+        v = perm[p]
+        kv = key[v]
+        q = p - 1
+        while q >= 0 and (key[perm[q]] > kv or (key[perm[q]] == kv and perm[q] > v)):
+            perm[q + 1] = perm[q]
+            q -= 1
+        perm[q + 1] = v
+
+
+@njit(**JIT)
+def order_of(W, slot, key):
+    """The stable ascending order of ``key``, kept in the work arrays between calls."""
+    m = key.size
+    perms, sizes = W[8], W[9]
+    perm = perms[slot, :m]
+    if sizes[slot] != m:
+        for i in range(m):
+            perm[i] = i
+        sizes[slot] = m
+    stable_order(key, perm)
+    return perm
+
+
+@njit(**JIT)
 def km_median(time, event, guard=KM_GUARD):
     """:func:`crf.fastsurv.km_quantile` for the median (estimate, lower, upper limit).
 
     ``time`` is float64, ``event`` 0/1 integers.
     """
+    return km_median_sorted(time, event, np.argsort(time, kind="mergesort"), guard)
+
+
+@njit(**JIT)
+def km_median_sorted(time, event, order, guard=KM_GUARD):
+    """:func:`km_median` given an ascending order of ``time`` (any order of ties)."""
     n = time.size
-    ne = 0
-    for i in range(n):
-        if event[i]:
-            ne += 1
-    if ne == 0:
-        return (math.nan, math.nan, math.nan)
-    te = np.empty(ne)
-    k = 0
-    for i in range(n):
-        if event[i]:
-            te[k] = time[i]
-            k += 1
-    te.sort()
-    st = np.sort(time)
-    et = np.empty(ne)
-    d = np.empty(ne)
+    et = np.empty(n)
+    d = np.empty(n)
+    n_risk = np.empty(n)
     m = 0
-    for i in range(ne):
-        if i == 0 or te[i] != te[i - 1]:
-            et[m] = te[i]
-            d[m] = 1.0
+    p = 0
+    # distinct event times, their events, and how many times are at or after them
+    while p < n:
+        t = time[order[p]]
+        q = p
+        events = 0
+        while q < n and time[order[q]] == t:
+            if event[order[q]]:
+                events += 1
+            q += 1
+        if events:
+            et[m] = t
+            d[m] = float(events)
+            n_risk[m] = float(n - p)
             m += 1
-        else:
-            d[m - 1] += 1.0
-    et = et[:m]
-    d = d[:m]
-    n_risk = np.empty(m)
-    for j in range(m):
-        n_risk[j] = float(n - np.searchsorted(st, et[j]))
+        p = q
+    if m == 0:
+        return (math.nan, math.nan, math.nan)
     s = np.empty(m)
     acc = 1.0
     for j in range(m):
@@ -346,9 +377,10 @@ def km_median(time, event, guard=KM_GUARD):
 
 
 @njit(**JIT)
-def km_months(time, event, out, at):
-    """Median and limits in months into ``out[at:at + 3]`` (``km_arm_stats``)."""
-    m, lo, hi = km_median(time, event)
+def km_months(time, event, order, out, at):
+    """Median and limits in months into ``out[at:at + 3]`` (``km_arm_stats``), given an
+    ascending order of ``time``."""
+    m, lo, hi = km_median_sorted(time, event, order)
     out[at] = m / MONTH
     out[at + 1] = lo / MONTH
     out[at + 2] = hi / MONTH
@@ -358,18 +390,25 @@ _F8 = types.float64[::1]
 _I8 = types.int64[::1]
 
 
-@njit(types.UniTuple(_F8, 4)(_F8, _I8, _I8, _F8, types.boolean), **JIT)
-def event_set(time, event, arm, strata, stratified):
-    """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order.
+@njit(**JIT)
+def sort_key(time, strata, stratified):
+    """The event set's sort key: time, within stratum when ``stratified``."""
+    if not stratified:
+        return time
+    key = np.empty(time.size)
+    for i in range(time.size):
+        key[i] = strata[i] * _SPAN + time[i]
+    return key
 
-    The same numbers from one stable sort and linear passes over it: ties and stratum
-    ends are runs of the sorted keys (numpy finds them with binary searches).
+
+@njit(**JIT)
+def event_set_sorted(key, event, arm, order, stratified):
+    """:func:`event_set` given the stable ascending order of its ``key``.
+
+    The same numbers from linear passes over the sorted keys: ties and stratum ends are
+    runs (numpy finds them with binary searches).
     """
-    size = time.size
-    key = np.empty(size)
-    for i in range(size):
-        key[i] = strata[i] * _SPAN + time[i] if stratified else time[i]
-    order = np.argsort(key, kind="mergesort")
+    size = key.size
     ks = key[order]
     c1 = np.zeros(size + 1)
     ce = np.zeros(size + 1)
@@ -412,6 +451,13 @@ def event_set(time, event, arm, strata, stratified):
         x[e] = 1.0 if arm[i] else 0.0
         e += 1
     return n, n1, d, x
+
+
+@njit(types.UniTuple(_F8, 4)(_F8, _I8, _I8, _F8, types.boolean), **JIT)
+def event_set(time, event, arm, strata, stratified):
+    """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order."""
+    key = sort_key(time, strata, stratified)
+    return event_set_sorted(key, event, arm, np.argsort(key, kind="mergesort"), stratified)
 
 
 @njit(**JIT)
@@ -480,8 +526,13 @@ def cox_values(n, n1, x, beta0, guide, out, at):
 @njit(**JIT)
 def group_scores(time, event, arm, members):
     """:func:`crf.fastsurv.group_scores`: Cox score and information at 0 per subgroup."""
+    return group_scores_sorted(time, event, arm, members, np.argsort(time, kind="mergesort"))
+
+
+@njit(**JIT)
+def group_scores_sorted(time, event, arm, members, order):
+    """:func:`group_scores` given the stable ascending order of ``time``."""
     size = time.size
-    order = np.argsort(time, kind="mergesort")
     ts = time[order]
     ne = 0
     for p in range(size):
@@ -491,10 +542,13 @@ def group_scores(time, event, arm, members):
     xe = np.empty(ne)
     epos = np.empty(ne, dtype=np.int64)
     e = 0
+    run = 0
     for p in range(size):
         i = order[p]
+        if p > 0 and ts[p] != ts[p - 1]:
+            run = p
         if event[i]:
-            first[e] = np.searchsorted(ts, ts[p])
+            first[e] = run
             xe[e] = 1.0 if arm[i] else 0.0
             epos[e] = p
             e += 1
@@ -581,11 +635,16 @@ def rank_sum_p(a, b):
 # swap (PFS). The undo log holds (matrix, row, column, old value), matrix 0 = S, 1 = J.
 
 
-def work_arrays(n_comp: int, width: int, undo: int = 4096) -> tuple[np.ndarray, ...]:
-    """The work arrays ``W`` of a problem with ``n_comp`` components of ``width`` values."""
+def work_arrays(n_comp: int, width: int, n: int = 1, undo: int = 4096
+                ) -> tuple[np.ndarray, ...]:
+    """The work arrays ``W`` of a problem with ``n_comp`` components of ``width`` values
+    over ``n`` patients: values, losses, Cox warm starts; pending values, losses and
+    flags; the undo log and its counters; each component's last sort order and its size
+    (see :func:`order_of`)."""
     return (np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp),
             np.zeros((n_comp, width)), np.zeros(n_comp), np.zeros(n_comp, np.bool_),
-            np.zeros((undo, 4), dtype=np.int64), np.zeros(2, dtype=np.int64))
+            np.zeros((undo, 4), dtype=np.int64), np.zeros(2, dtype=np.int64),
+            np.zeros((n_comp, n), dtype=np.int64), np.zeros(n_comp, dtype=np.int64))
 
 
 # explicit signatures: calls with constant rows and values would otherwise compile one
@@ -647,11 +706,11 @@ def component_loss(T, c, row):
 def refresh(compute, S, J, C, T, W):
     """Recompute every active component; return the loss."""
     active = T[0]
-    vals, loss, beta = W[0], W[1], W[2]
+    vals, loss = W[0], W[1]
     for c in range(active.size):
         if active[c]:
             vals[c, :] = 0.0
-            compute(c, S, J, C, vals[c], beta)
+            compute(c, S, J, C, vals[c], W)
             loss[c] = component_loss(T, c, vals[c])
     total = 0.0
     for c in range(active.size):
@@ -664,7 +723,7 @@ def refresh(compute, S, J, C, T, W):
 def evaluate(compute, S, J, C, T, W, dirty, bound):
     """Loss after a move with ``dirty`` components (a bit mask); inf once above bound."""
     active = T[0]
-    loss, beta, pvals, ploss, pending = W[1], W[2], W[3], W[4], W[5]
+    loss, pvals, ploss, pending = W[1], W[3], W[4], W[5]
     total = 0.0
     for c in range(active.size):
         if active[c] and not (dirty >> c) & 1:
@@ -674,7 +733,7 @@ def evaluate(compute, S, J, C, T, W, dirty, bound):
     for c in range(active.size):
         if active[c] and (dirty >> c) & 1:
             pvals[c, :] = 0.0
-            compute(c, S, J, C, pvals[c], beta)
+            compute(c, S, J, C, pvals[c], W)
             lc = component_loss(T, c, pvals[c])
             ploss[c] = lc
             pending[c] = True

@@ -188,13 +188,14 @@ def _follow_up(day, targets, out):
 
 
 @njit(**K.JIT)
-def _compute(c, S, J, C, out, beta):
+def _compute(c, S, J, C, out, W):
     day = S[DAY].astype(np.float64)
     death = S[DEATH_]
     test = C[0]
     if c == OS_KM0 or c == OS_KM1:
         idx = C[6] if c == OS_KM0 else C[7]
-        K.km_months(day[idx], death[idx], out, 1)
+        t = day[idx]
+        K.km_months(t, death[idx], K.order_of(W, c, t), out, 1)
     elif c == FU0 or c == FU1:
         idx = C[6] if c == FU0 else C[7]
         _follow_up(S[DAY][idx], C[12][1 + (c - FU0) // 2], out)
@@ -203,8 +204,8 @@ def _compute(c, S, J, C, out, beta):
     elif c == FU_P:
         out[1] = K.rank_sum_p(day[test == 1], day[test == 0])
     else:
-        n, n1, d, x = K.event_set(day, death, test, day, False)
-        beta[c] = K.cox_values(n, n1, x, beta[c], C[11], out, 1)
+        n, n1, d, x = K.event_set_sorted(day, death, test, K.order_of(W, c, day), False)
+        W[2][c] = K.cox_values(n, n1, x, W[2][c], C[11], out, 1)
         out[6] = K.ndtr(K.logrank_stat(n, n1, d, x))
 
 

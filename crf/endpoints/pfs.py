@@ -328,40 +328,52 @@ MODE_ALL, MODE_NONRESP, MODE_KM, MODE_DOR, MODE_DORSWAP, MODE_DORMIX = range(6)
 
 
 @njit(**K.JIT)
-def _compute(c, S, J, C, out, beta):
+def _compute(c, S, J, C, out, W):
     day = S[DAY].astype(np.float64)
     ev, rv = S[EVENT], S[RV]
     test, strata = C[C_TEST], C[C_STRATA]
+    beta = W[2]
     if c == DOR_KM0 or c == DOR_KM1:
         idx = C[C_ARM0] if c == DOR_KM0 else C[C_ARM1]
         ii = idx[rv[idx] >= 0]
-        K.km_months(day[ii] - S[RDAY][ii] + 1.0, ev[ii], out, 1)
-    elif c == ITT_KM0 or c == ITT_KM1:
-        idx = C[C_ARM0] if c == ITT_KM0 else C[C_ARM1]
-        K.km_months(day[idx], ev[idx], out, 1)
-    elif c == TDM1_KM0 or c == TDM1_KM1:
-        idx = C[C_TDM1_0] if c == TDM1_KM0 else C[C_TDM1_1]
-        K.km_months(day[idx], ev[idx], out, 1)
+        t = day[ii] - S[RDAY][ii] + 1.0
+        K.km_months(t, ev[ii], K.order_of(W, c, t), out, 1)
+    elif c == ITT_KM0 or c == ITT_KM1 or c == TDM1_KM0 or c == TDM1_KM1:
+        if c == ITT_KM0:
+            idx = C[C_ARM0]
+        elif c == ITT_KM1:
+            idx = C[C_ARM1]
+        elif c == TDM1_KM0:
+            idx = C[C_TDM1_0]
+        else:
+            idx = C[C_TDM1_1]
+        t = day[idx]
+        K.km_months(t, ev[idx], K.order_of(W, c, t), out, 1)
     elif c == DOR_COX or c == DOR_SCOX:
         r = rv >= 0
-        n, n1, _, x = K.event_set(day[r] - S[RDAY][r] + 1.0, ev[r], test[r], strata[r],
-                                  c == DOR_SCOX)
+        stratified = c == DOR_SCOX
+        key = K.sort_key(day[r] - S[RDAY][r] + 1.0, strata[r], stratified)
+        n, n1, _, x = K.event_set_sorted(key, ev[r], test[r], K.order_of(W, c, key),
+                                         stratified)
         beta[c] = K.cox_values(n, n1, x, beta[c], C[C_GUIDES][c - DOR_COX], out, 1)
     elif c == ITT_COX:
-        n, n1, _, x = K.event_set(day, ev, test, strata, False)
+        n, n1, _, x = K.event_set_sorted(day, ev, test, K.order_of(W, c, day), False)
         beta[c] = K.cox_values(n, n1, x, beta[c], C[C_GUIDES][2], out, 1)
     elif c == ITT_LR:
-        n, n1, d, x = K.event_set(day, ev, test, strata, True)
+        key = K.sort_key(day, strata, True)
+        n, n1, d, x = K.event_set_sorted(key, ev, test, K.order_of(W, c, key), True)
         z = K.logrank_stat(n, n1, d, x)
         out[1] = K.ndtr(z)
         out[2] = z
     elif c == TDM1_COX:
         m = C[C_TDM1] == 1
-        n, n1, d, x = K.event_set(day[m], ev[m], test[m], strata[m], False)
+        t = day[m]
+        n, n1, d, x = K.event_set_sorted(t, ev[m], test[m], K.order_of(W, c, t), False)
         beta[c] = K.cox_values(n, n1, x, beta[c], C[C_GUIDES][3], out, 1)
         out[6] = K.ndtr(K.logrank_stat(n, n1, d, x))
     elif c == SUB:
-        score, info = K.group_scores(day, ev, test, C[C_MEMBERS])
+        score, info = K.group_scores_sorted(day, ev, test, C[C_MEMBERS],
+                                            K.order_of(W, c, day))
         excess = np.empty(score.size)
         n_bad = 0
         for g in range(score.size):
@@ -378,7 +390,11 @@ def _compute(c, S, J, C, out, beta):
         horizon = np.where((ev == 0) & (S[DAY] >= F - ONGOING_DAYS), F + 1, S[DAY])
         pen = 0.0
         for a in range(2):
-            h = np.sort(horizon[C[C_TREATED0] if a == 0 else C[C_TREATED1]])
+            h = horizon[C[C_TREATED0] if a == 0 else C[C_TREATED1]]
+            if EXPOSURE_CANDIDATES == 1:
+                h = h[np.argmax(h):][:1] if h.size else h   # only the longest matters
+            else:
+                h = np.sort(h)
             n_short = 0
             total = 0
             for k in range(min(EXPOSURE_CANDIDATES, h.size)):

@@ -108,21 +108,24 @@ KM0, KM1, COX, LR = 0, 1, 2, 3
 
 
 @njit(**K.JIT)
-def _compute(c, S, J, C, out, beta):
+def _compute(c, S, J, C, out, W):
     day = S[DAY].astype(np.float64)
     ev = S[EV]
     test, strata = C[3], C[4]
     if c == KM0 or c == KM1:
         idx = C[5] if c == KM0 else C[6]
-        K.km_months(day[idx], ev[idx], out, 1)
-    elif c == COX:
-        n, n1, _, x = K.event_set(day, ev, test, strata, False)
-        beta[c] = K.cox_values(n, n1, x, beta[c], C[10], out, 1)
+        t = day[idx]
+        K.km_months(t, ev[idx], K.order_of(W, c, t), out, 1)
     else:
-        n, n1, d, x = K.event_set(day, ev, test, strata, True)
-        z = K.logrank_stat(n, n1, d, x)
-        out[1] = 2.0 * K.ndtr(-abs(z))
-        out[2] = z
+        stratified = c == LR
+        key = K.sort_key(day, strata, stratified)
+        n, n1, d, x = K.event_set_sorted(key, ev, test, K.order_of(W, c, key), stratified)
+        if c == COX:
+            W[2][c] = K.cox_values(n, n1, x, W[2][c], C[10], out, 1)
+        else:
+            z = K.logrank_stat(n, n1, d, x)
+            out[1] = 2.0 * K.ndtr(-abs(z))
+            out[2] = z
 
 
 @njit(**K.JIT)

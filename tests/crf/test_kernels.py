@@ -136,3 +136,32 @@ def test_rounding_distance_and_guides_match_the_python_rules() -> None:
         assert K.se_guide(x, 0.14, 0.15) == calibrate.se_guide(x, (0.14, 0.15))
     for temp, u in ((0.0, 0.3), (0.5, 0.0), (0.5, 0.25), (1.0, 1.0)):
         assert K.slack(temp, u) == calibrate.slack(temp, u)
+
+
+def test_stable_order_is_numpys_stable_argsort_from_any_start() -> None:
+    # by hand: keys 3, 1, 3, 1 -> positions 1, 3 (the ones, in position order), 0, 2
+    key = np.array([3.0, 1.0, 3.0, 1.0])
+    perm = np.array([2, 0, 3, 1])
+    K.stable_order(key, perm)
+    assert perm.tolist() == [1, 3, 0, 2]
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 17, 217):
+        day, _, _, strata = _data(rng, n)
+        for key in (day, K.sort_key(day, strata, True)):
+            perm = rng.permutation(n)
+            K.stable_order(key, perm)
+            assert np.array_equal(perm, np.argsort(key, kind="stable"))
+
+
+def test_the_kept_order_follows_the_keys_from_call_to_call() -> None:
+    # a component's order is kept between evaluations and re-sorted from there: after
+    # a few times change (a move), and after the set of patients changes size
+    W = K.work_arrays(1, 2, n=50)
+    rng = np.random.default_rng(8)
+    day, event, _, _ = _data(rng, 50)
+    for size in (50, 50, 30, 30, 50):
+        t = day[:size].copy()
+        t[rng.integers(0, size, 3)] += rng.integers(-60, 60, 3)
+        order = K.order_of(W, 0, t)
+        assert np.array_equal(order, np.argsort(t, kind="stable"))
+        assert K.km_median_sorted(t, event[:size], order) == K.km_median(t, event[:size])
