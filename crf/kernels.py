@@ -19,8 +19,13 @@ CPython compute it:
 * no ``fastmath`` anywhere (it would allow reassociation and contraction);
   ``error_model="numpy"`` gives IEEE results (inf, NaN) where Python would too;
 * sums are numpy's pairwise summation (:func:`psum`, the exact blocking of
-  ``numpy.add.reduce``), cumulative sums and products run left to right as numpy's do,
+  ``numpy.add.reduce``) where numpy sums contiguous values, and left to right where it
+  does not (the subgroup scores: numpy's matrix there is Fortran-ordered, so its row
+  sums are sequential); cumulative sums and products run left to right as numpy's do;
   the Cox information is ``numpy.dot`` (numba calls the same BLAS ``ddot``);
+* orders are numpy's stable ``argsort`` (ties by position), which is unique, so any
+  stable sort gives it: each component keeps its last order and re-sorts it by
+  insertion (:func:`order_of`), which is linear after a move of a few patients;
 * scalar ``exp``/``log``/``log1p``/``pow`` are the C library's, as in CPython's ``math``;
 * the normal CDF is scipy's own compiled ``ndtr`` (bound by address, not reimplemented);
 * numpy's ``log`` of an *array* uses its own SIMD code (AVX-512 here), which differs from
@@ -38,11 +43,15 @@ Problems
 A compiled calibration problem is a set of arrays: the state ``S`` (one int64 row per
 per-patient field, changed in place), ``J`` (a second int64 matrix: PFS's window
 jitter), constants ``C`` (a tuple of arrays the problem's kernels read), mode
-parameters ``M`` and the component table and work arrays built by
-:class:`crf.calibrate.CompiledProblem`. The problem's module supplies two compiled
-functions, ``move`` and ``compute``, and thin cached wrappers that hand them to the
-generic loops here (a compiled function can only be cached when the functions it calls
-are fixed at compile time, hence the wrappers).
+parameters ``M`` and the component table ``T`` and work arrays ``W`` (see
+:func:`work_arrays`) built by :class:`crf.calibrate.CompiledProblem`. The problem's
+module supplies two compiled functions, ``move(S, J, C, M, W, rng)`` (changes the state
+through :func:`put`, returns the bit mask of the components it affects, or -1) and
+``compute(c, S, J, C, out, W)`` (component ``c``'s values into ``out``, its penalty in
+``out[0]``), and thin cached wrappers that hand them to the generic loops here (a
+compiled function can only be cached when the functions it calls are fixed at compile
+time, hence the wrappers). numba caches by source file and does not see that an
+endpoint's cached loop depends on this file: :func:`_drop_stale_caches` does.
 """
 
 from __future__ import annotations
