@@ -508,6 +508,11 @@ class CompiledProblem(Problem):
                   np.array(hi, dtype=np.int64), np.array(slot, dtype=np.int64),
                   np.array(kind, dtype=np.int64), np.array(target, dtype=np.float64),
                   np.array(dec, dtype=np.int64), np.ones(len(slot)))
+        # the compiled code does not check bounds: the undo log must hold the most a move
+        # writes (a PFS swap: every field and assessment of two patients, then a re-timing)
+        if 2 * (self.S.shape[0] + self.J.shape[1]) + 16 > UNDO_CAPACITY:
+            raise ValueError(f"the undo log ({UNDO_CAPACITY}) is too short for "
+                             f"{self.S.shape[0]} fields and {self.J.shape[1]} columns")
         self.W = kernels.work_arrays(n_comp, width, self.S.shape[1], UNDO_CAPACITY)
 
     # -- the Problem interface -----------------------------------------------------

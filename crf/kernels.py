@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import llvmlite.binding as llvm
@@ -164,7 +165,7 @@ def _block(a, lo, n):
 
 
 @njit(**JIT)
-def psum(a):
+def psum(a: np.ndarray) -> float:
     """``float(a.sum())`` for a 1-D float64 array, bit for bit.
 
     numpy sums blocks of at most 128 values with eight accumulators and adds the blocks
@@ -215,7 +216,7 @@ def psum(a):
 
 
 @njit(**JIT)
-def rounded(x, decimals):
+def rounded(x: float, decimals: int) -> float:
     """:func:`crf.calibrate.rounded` (round half up; NaN stays NaN)."""
     if not math.isfinite(x):
         return math.nan
@@ -230,7 +231,7 @@ def rounded(x, decimals):
 
 
 @njit(**JIT)
-def distance(x, kind, target, decimals, widen):
+def distance(x: float, kind: int, target: float, decimals: int, widen: float) -> float:
     """:func:`crf.calibrate.distance`; ``kind`` says whether the target is None or NaN."""
     if kind == T_NONE:
         return 0.0
@@ -249,7 +250,7 @@ def distance(x, kind, target, decimals, widen):
 
 
 @njit(**JIT)
-def se_guide(se, lo, hi):
+def se_guide(se: float, lo: float, hi: float) -> float:
     """:func:`crf.calibrate.se_guide`."""
     if lo <= se <= hi:
         return 0.0
@@ -262,7 +263,7 @@ def se_guide(se, lo, hi):
 
 
 @njit(**JIT)
-def slack(temp, u):
+def slack(temp: float, u: float) -> float:
     """:func:`crf.calibrate.slack`."""
     if temp <= 0.0 or u >= 1.0:
         return 0.0
@@ -283,7 +284,7 @@ def _km_reference(time, event):
 
 
 @njit(**JIT)
-def stable_order(key, perm):
+def stable_order(key: np.ndarray, perm: np.ndarray) -> None:
     """Sort ``perm``, a permutation of ``0..key.size - 1``, so that ``key[perm]`` ascends,
     ties in position order: ``np.argsort(key, kind="stable")``, in place.
 
@@ -301,7 +302,7 @@ def stable_order(key, perm):
 
 
 @njit(**JIT)
-def order_of(W, slot, key):
+def order_of(W: tuple, slot: int, key: np.ndarray) -> np.ndarray:
     """The stable ascending order of ``key``, kept in the work arrays between calls."""
     m = key.size
     perms, sizes = W[8], W[9]
@@ -315,7 +316,8 @@ def order_of(W, slot, key):
 
 
 @njit(**JIT)
-def km_median(time, event, guard=KM_GUARD):
+def km_median(time: np.ndarray, event: np.ndarray, guard: float = KM_GUARD
+              ) -> tuple[float, float, float]:
     """:func:`crf.fastsurv.km_quantile` for the median (estimate, lower, upper limit).
 
     ``time`` is float64, ``event`` 0/1 integers.
@@ -324,7 +326,8 @@ def km_median(time, event, guard=KM_GUARD):
 
 
 @njit(**JIT)
-def km_median_sorted(time, event, order, guard=KM_GUARD):
+def km_median_sorted(time: np.ndarray, event: np.ndarray, order: np.ndarray,
+                     guard: float = KM_GUARD) -> tuple[float, float, float]:
     """:func:`km_median` given an ascending order of ``time`` (any order of ties)."""
     n = time.size
     et = np.empty(n)
@@ -386,7 +389,8 @@ def km_median_sorted(time, event, order, guard=KM_GUARD):
 
 
 @njit(**JIT)
-def km_months(time, event, order, out, at):
+def km_months(time: np.ndarray, event: np.ndarray, order: np.ndarray, out: np.ndarray,
+              at: int) -> None:
     """Median and limits in months into ``out[at:at + 3]`` (``km_arm_stats``), given an
     ascending order of ``time``."""
     m, lo, hi = km_median_sorted(time, event, order)
@@ -400,7 +404,7 @@ _I8 = types.int64[::1]
 
 
 @njit(**JIT)
-def sort_key(time, strata, stratified):
+def sort_key(time: np.ndarray, strata: np.ndarray, stratified: bool) -> np.ndarray:
     """The event set's sort key: time, within stratum when ``stratified``."""
     if not stratified:
         return time
@@ -411,7 +415,8 @@ def sort_key(time, strata, stratified):
 
 
 @njit(**JIT)
-def event_set_sorted(key, event, arm, order, stratified):
+def event_set_sorted(key: np.ndarray, event: np.ndarray, arm: np.ndarray, order: np.ndarray,
+                     stratified: bool) -> tuple[np.ndarray, ...]:
     """:func:`event_set` given the stable ascending order of its ``key``.
 
     The same numbers from linear passes over the sorted keys: ties and stratum ends are
@@ -463,14 +468,16 @@ def event_set_sorted(key, event, arm, order, stratified):
 
 
 @njit(types.UniTuple(_F8, 4)(_F8, _I8, _I8, _F8, types.boolean), **JIT)
-def event_set(time, event, arm, strata, stratified):
+def event_set(time: np.ndarray, event: np.ndarray, arm: np.ndarray, strata: np.ndarray,
+              stratified: bool) -> tuple[np.ndarray, ...]:
     """:func:`crf.fastsurv.event_set`: (n, n1, d, x) per event, in sorted order."""
     key = sort_key(time, strata, stratified)
     return event_set_sorted(key, event, arm, np.argsort(key, kind="mergesort"), stratified)
 
 
 @njit(**JIT)
-def cox_fit(n, n1, x, beta0):
+def cox_fit(n: np.ndarray, n1: np.ndarray, x: np.ndarray, beta0: float
+            ) -> tuple[float, float]:
     """:func:`crf.fastsurv.cox_fit` on an event set: (log HR, se), NaNs when none."""
     if x.size == 0:
         return (math.nan, math.nan)
@@ -500,7 +507,7 @@ def cox_fit(n, n1, x, beta0):
 
 
 @njit(**JIT)
-def logrank_stat(n, n1, d, x):
+def logrank_stat(n: np.ndarray, n1: np.ndarray, d: np.ndarray, x: np.ndarray) -> float:
     """:func:`crf.fastsurv.logrank_stat` on an event set."""
     e1 = psum(n1 / n)
     v = psum(n1 * (n - n1) * (n - d) / (n * n * np.maximum(n - 1.0, 1.0)))
@@ -510,7 +517,8 @@ def logrank_stat(n, n1, d, x):
 
 
 @njit(**JIT)
-def cox_values(n, n1, x, beta0, guide, out, at):
+def cox_values(n: np.ndarray, n1: np.ndarray, x: np.ndarray, beta0: float,
+               guide: np.ndarray, out: np.ndarray, at: int) -> float:
     """HR, upper one-sided 95 % limit, two-sided limits and se of a Cox fit into
     ``out[at:at + 5]``, the se guidance penalty into ``out[0]``; returns the new warm
     start (``_cox_values`` of the endpoint modules). ``guide`` is (windows, 2)."""
@@ -533,13 +541,16 @@ def cox_values(n, n1, x, beta0, guide, out, at):
 
 
 @njit(**JIT)
-def group_scores(time, event, arm, members):
+def group_scores(time: np.ndarray, event: np.ndarray, arm: np.ndarray, members: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`crf.fastsurv.group_scores`: Cox score and information at 0 per subgroup."""
     return group_scores_sorted(time, event, arm, members, np.argsort(time, kind="mergesort"))
 
 
 @njit(**JIT)
-def group_scores_sorted(time, event, arm, members, order):
+def group_scores_sorted(time: np.ndarray, event: np.ndarray, arm: np.ndarray,
+                        members: np.ndarray, order: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`group_scores` given the stable ascending order of ``time``."""
     size = time.size
     ts = time[order]
@@ -592,7 +603,7 @@ def group_scores_sorted(time, event, arm, members, order):
 
 
 @njit(**JIT)
-def percentile5(s, p):
+def percentile5(s: np.ndarray, p: float) -> float:
     """:func:`crf.fastsurv.percentile5` of an ascending array."""
     n = s.size
     np_ = n * p
@@ -604,7 +615,7 @@ def percentile5(s, p):
 
 
 @njit(**JIT)
-def rank_sum_p(a, b):
+def rank_sum_p(a: np.ndarray, b: np.ndarray) -> float:
     """:func:`crf.fastsurv.rank_sum_p` (Wilcoxon, normal approximation)."""
     n1 = a.size
     n2 = b.size
@@ -663,7 +674,7 @@ _PUT = types.void(_STATE, typeof(work_arrays(1, 1)), types.int64, types.int64, t
 
 
 @njit(_PUT, **JIT)
-def put(S, W, row, col, value):
+def put(S: np.ndarray, W: tuple, row: int, col: int, value: int) -> None:
     """``S[row, col] = value``, remembered for undo."""
     undo, ctr = W[6], W[7]
     u = ctr[0]
@@ -676,7 +687,7 @@ def put(S, W, row, col, value):
 
 
 @njit(_PUT, **JIT)
-def put_j(J, W, row, col, value):
+def put_j(J: np.ndarray, W: tuple, row: int, col: int, value: int) -> None:
     """``J[row, col] = value``, remembered for undo."""
     undo, ctr = W[6], W[7]
     u = ctr[0]
@@ -689,7 +700,7 @@ def put_j(J, W, row, col, value):
 
 
 @njit(**JIT)
-def rollback(S, J, W):
+def rollback(S: np.ndarray, J: np.ndarray, W: tuple) -> None:
     """Undo the move; forget the pending component values."""
     undo, ctr, pending = W[6], W[7], W[5]
     for u in range(ctr[0] - 1, -1, -1):
@@ -702,7 +713,7 @@ def rollback(S, J, W):
 
 
 @njit(**JIT)
-def component_loss(T, c, row):
+def component_loss(T: tuple, c: int, row: np.ndarray) -> float:
     """Summed distances of component ``c``'s targets for its values ``row``."""
     lo, hi, slot, kind, target, dec, loose = T[1], T[2], T[3], T[4], T[5], T[6], T[7]
     total = 0.0
@@ -712,7 +723,8 @@ def component_loss(T, c, row):
 
 
 @njit(inline="always", **JIT)
-def refresh(compute, S, J, C, T, W):
+def refresh(compute: Callable, S: np.ndarray, J: np.ndarray, C: tuple, T: tuple,
+            W: tuple) -> float:
     """Recompute every active component; return the loss."""
     active = T[0]
     vals, loss = W[0], W[1]
@@ -729,7 +741,8 @@ def refresh(compute, S, J, C, T, W):
 
 
 @njit(inline="always", **JIT)
-def evaluate(compute, S, J, C, T, W, dirty, bound):
+def evaluate(compute: Callable, S: np.ndarray, J: np.ndarray, C: tuple, T: tuple, W: tuple,
+             dirty: int, bound: float) -> float:
     """Loss after a move with ``dirty`` components (a bit mask); inf once above bound."""
     active = T[0]
     loss, pvals, ploss, pending = W[1], W[3], W[4], W[5]
@@ -753,7 +766,7 @@ def evaluate(compute, S, J, C, T, W, dirty, bound):
 
 
 @njit(**JIT)
-def commit(W):
+def commit(W: tuple) -> None:
     """Keep the move: pending component values become current."""
     vals, loss, pvals, ploss, pending, ctr = W[0], W[1], W[3], W[4], W[5], W[7]
     for c in range(pending.size):
@@ -765,7 +778,8 @@ def commit(W):
 
 
 @njit(inline="always", **JIT)
-def propose(move, S, J, C, M, T, W, rng):
+def propose(move: Callable, S: np.ndarray, J: np.ndarray, C: tuple, M: np.ndarray, T: tuple,
+            W: tuple, rng: np.random.Generator) -> int:
     """Make a move; the active components it affects (bit mask), or -1 when none."""
     dirty = move(S, J, C, M, W, rng)
     if dirty < 0:
@@ -779,8 +793,10 @@ def propose(move, S, J, C, M, T, W, rng):
 
 
 @njit(inline="always", **JIT)
-def search(move, compute, S, J, C, M, T, W, rng, loss, max_steps, t_start, ratio,
-           patience, keep_best):
+def search(move: Callable, compute: Callable, S: np.ndarray, J: np.ndarray, C: tuple,
+           M: np.ndarray, T: tuple, W: tuple, rng: np.random.Generator, loss: float,
+           max_steps: int, t_start: float, ratio: float, patience: int,
+           keep_best: bool) -> tuple[int, int, float]:
     """The loop of :func:`crf.calibrate.search`, step for step.
 
     ``patience`` < 0 means none. Returns (steps, accepted, loss).
