@@ -29,13 +29,15 @@ from trialflow.rawdata import read_forms
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, require_folder
 
-__all__ = ["DEFINE_ADAM", "DEFINE_SDTM", "RAW_FINDINGS", "SHOW_FINDINGS", "VALIDATION",
+__all__ = ["ACRF", "DEFINE_ADAM", "DEFINE_SDTM", "RAW_FINDINGS", "SHOW_FINDINGS", "VALIDATION",
            "check_raw", "print_findings", "validate", "write_defines"]
 
 RAW_FINDINGS = "raw_findings.csv"
 VALIDATION = "validation.xlsx"
 DEFINE_SDTM = "define-sdtm.xml"
 DEFINE_ADAM = "define-adam.xml"
+#: The annotated CRF, written beside define-sdtm.xml for a study that maps raw forms.
+ACRF = "acrf.pdf"
 #: Findings printed to the terminal; the report file always has all of them.
 SHOW_FINDINGS = 50
 
@@ -135,7 +137,12 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
 def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | None,
                   out: Path) -> StageResult:
     """Write Define-XML 2.1 for the SDTM and the ADaM the study has specs for, and check
-    each against the schema (schema errors are findings)."""
+    each against the schema (schema errors are findings).
+
+    A study whose SDTM is mapped from raw forms also gets its annotated CRF
+    (``acrf.pdf``, :mod:`trialflow.acrf`), which define-sdtm.xml links to.
+    """
+    from trialflow.acrf import annotations, write_acrf
     from trialflow.define import build_define, validate_define, write_define
 
     codelists = study.codelists()
@@ -146,11 +153,22 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
     if not jobs:
         raise TrialflowError(f"{study.root}: nothing to describe — define.xml needs the "
                              "sdtm/ or adam/ specs of the datasets and the datasets")
+    acrf = None
+    paths, findings = [], []
+    if any(layer == "sdtm" for layer, _, _ in jobs) and study.study.inputs.layer == "raw" \
+            and study.has("raw"):
+        specs = study.dataset_specs("sdtm")
+        notes = annotations(specs, study.forms(), codelists)
+        acrf = write_acrf(study.forms(), notes, out / ACRF, study.study.id,
+                          {name: spec.label for name, spec in specs.items()})
+        paths.append(acrf.path)
+        _say(f"  wrote {acrf.path} ({sum(len(p) for p in acrf.form_pages.values())} pages, "
+             f"{len(notes)} annotations)")
     # Both documents are built before either is written: a missing dataset leaves no
     # half-written pair.
     trees = [(build_define(study.dataset_specs(layer), data, codelists=codelists,
-                           study=study.study), path) for layer, data, path in jobs]
-    paths, findings = [], []
+                           study=study.study, acrf=acrf if layer == "sdtm" else None), path)
+             for layer, data, path in jobs]
     for tree, path in trees:
         paths.append(write_define(tree, path))
         errors = validate_define(path)

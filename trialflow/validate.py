@@ -351,8 +351,8 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
             var.name, lambda u, n=length: u.astype(str).str.encode("utf-8").str.len() > n),
             data[var.name], f"value longer than the declared length {var.length}")
         width = ds.widths.get(var.name)
-        if width is not None and width != var.length:
-            c.add(var.name, "length", f"stored width {width} differs from the declared "
+        if width is not None and width > var.length:
+            c.add(var.name, "length", f"stored width {width} exceeds the declared "
                   f"length {var.length}", severity="warning")
     # 5. label
     if ds.label != spec.label:
