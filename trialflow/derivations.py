@@ -512,6 +512,17 @@ def _dm_date(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
     return dates.max() if params.get("which") == "max" else dates.min()
 
 
+def _ct_version(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
+    """The version of a CDISC CT package (``package: SDTM``) the study names in
+    study.yaml (``standards: {ct: {SDTM: 2025-03-28}}``), e.g. for TS.TSVCDVER."""
+    package = params.get("package", "SDTM")
+    version = ctx.study.standards.ct_version(package)
+    if version is None:
+        raise SpecError(spec.file, f"ct_version: study.yaml names no {package} CT version "
+                        f"(standards: {{ct: {{{package}: YYYY-MM-DD}}}})", spec.name)
+    return version
+
+
 CORE: dict[str, Derivation] = {d.name: d for d in [
     Derivation("usubjid", _usubjid, "row", "STUDYID-SITEID-SUBJID"),
     Derivation("study_day", _study_day, "row",
@@ -531,6 +542,7 @@ CORE: dict[str, Derivation] = {d.name: d for d in [
     Derivation("study_field", _study_field, "value", "a field of specs/study.yaml"),
     Derivation("count_subjects", _count_subjects, "value", "number of subjects in DM"),
     Derivation("dm_date", _dm_date, "value", "earliest or latest date of a DM variable"),
+    Derivation("ct_version", _ct_version, "value", "the study's version of a CT package"),
 ]}
 
 
