@@ -82,7 +82,9 @@ def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageRe
 
 
 def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
-             reports: Path, spec_dirs: Sequence[Path] | None = None) -> StageResult:
+             reports: Path, spec_dirs: Sequence[Path] | None = None,
+             cdisc_library: Path | None = None, core: bool = False,
+             define: Path | None = None) -> StageResult:
     """Check datasets against their specs and CDISC basics; write ``validation.xlsx``.
 
     Parameters
@@ -96,6 +98,14 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
     spec_dirs : sequence of Path, optional
         Folders of dataset specs (default: the study's ``sdtm/`` and ``adam/`` that
         exist).
+    cdisc_library : Path, optional
+        The CDISC library folder (:func:`trialflow.cdisc.find_library`); when one is
+        found, the CDISC conformance checks (:mod:`trialflow.conformance`) run too.
+    core : bool
+        Also run CDISC CORE on the first group (the SDTM) with ``define`` and fold its
+        findings in (:mod:`trialflow.core`).
+    define : Path, optional
+        The define.xml CORE reads with the SDTM.
     """
     import pandas as pd
 
@@ -113,15 +123,24 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
                                      "DIR (default: the study's sdtm/ and adam/ specs)")
             specs.update(load_dataset_specs(folder))
     codelists = study.codelists()
-    found, summaries = [], []
-    for group in data:
+    checker, found = _conformance(study, cdisc_library, codelists)
+    summaries = []
+    groups = list(data)
+    for group in groups:
         if not isinstance(group, (str, Path)):
             files = list(dataset_files(group).values())
-            f, summary = validate_files(files, specs, codelists, study.study.id)
+            f, summary = validate_files(files, specs, codelists, study.study.id, checker)
         else:
-            f, summary = validate_directory(group, specs, codelists, study.study.id)
+            f, summary = validate_directory(group, specs, codelists, study.study.id,
+                                            checker)
         found += f
         summaries.append(summary)
+    if core and groups:
+        from trialflow.core import core_findings
+
+        first = groups[0]
+        folder = first if isinstance(first, (str, Path)) else Path(first[0].path)
+        found += core_findings(study, Path(folder), define, reports / "core")
     summary = pd.concat(summaries, ignore_index=True)
     path = write_report(found, summary, reports / VALIDATION)
     print(console_summary(found, summary))
@@ -132,6 +151,27 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
                            "error" if f.severity == "error" else "warning") for f in found]
     return StageResult(rows=int(summary["records"].sum()), findings=as_findings,
                        outputs=[path])
+
+
+def _conformance(study: StudyFolder, given: Path | None, codelists
+                 ) -> tuple[object | None, list]:
+    """The CDISC conformance checker of a study and the findings on its codelists, or
+    (None, []) with a note when no CDISC library folder is found."""
+    from trialflow.cdisc import Library, find_library
+    from trialflow.conformance import Conformance, spec_codelist_findings
+
+    folder = find_library(given, study.study.standards.library)
+    if folder is None:
+        _say("  note: no CDISC library folder (--cdisc-library DIR or TRIALFLOW_CDISC_LIBRARY):"
+             " the CDISC terminology and IG checks are skipped")
+        return None, []
+    library = Library(folder)
+    versions = study.study.standards
+    sdtm_ct = library.terminology("SDTM", versions.ct_version("SDTM"))
+    adam_ct = library.terminology("ADaM", versions.ct_version("ADaM"))
+    _say(f"  CDISC library {folder}: {sdtm_ct.name}, {adam_ct.name}, SDTMIG 3.4, ADaMIG 1.3")
+    return (Conformance(library, sdtm_ct, adam_ct, codelists),
+            spec_codelist_findings(codelists, sdtm_ct, adam_ct))
 
 
 def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | None,
