@@ -327,7 +327,7 @@ class Conformance:
         if name == "DM":
             arm = _text(data["ARMCD"]) if "ARMCD" in data.columns else None
             if arm is not None:
-                assigned = arm.ne("") & ~arm.isin({"SCRNFAIL", "NOTASSGN", "NOTTRT"})
+                assigned = arm.ne("") & ~arm.str.upper().isin({"SCRNFAIL", "NOTASSGN", "NOTTRT"})
                 for ref in ("RFSTDTC", "RFENDTC"):
                     if ref in data.columns:
                         out.flag(ref, "dm_reference",
@@ -367,10 +367,11 @@ class Conformance:
         if "TSVAL" not in data.columns:
             return
         val = _text(data["TSVAL"])
-        code = _text(data["TSVALCD"]) if "TSVALCD" in data.columns else pd.Series(
-            "", index=data.index)
-        ref = _text(data["TSVCDREF"]) if "TSVCDREF" in data.columns else code.where(False, "")
-        ver = _text(data["TSVCDVER"]) if "TSVCDVER" in data.columns else code.where(False, "")
+        def column(name: str) -> pd.Series:
+            return _text(data[name]) if name in data.columns else pd.Series(
+                "", index=data.index, dtype="string")
+
+        code, ref, ver = column("TSVALCD"), column("TSVCDREF"), column("TSVCDVER")
         for p, cl_name in TS_CODELISTS.items():
             cl = self.sdtm_ct.codelist(cl_name)
             rows = parm.eq(p) & val.ne("")
