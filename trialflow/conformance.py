@@ -35,6 +35,14 @@ rule                severity  what
 ``reasnd``          warning   --STAT = NOT DONE without --REASND (CORE-000774)
 ``ds_participation`` error    several end-of-participation dispositions in one epoch
                               (CORE-000213/214)
+``study_day``       warning   --DY/--STDY/--ENDY missing beside its --DTC (CORE-000321,
+                              000328, 000776, 000793)
+``text``            warning   text with leading spaces (CORE-000867)
+``coding``          warning   a dictionary term without its code (AEBODSYS without
+                              AEBDSYCD, CORE-000024)
+``arm``             error     ARMCD/ACTARMCD not a TA arm, or a screen failure coded as an
+                              arm (CORE-000047, 000115, 000208-000210)
+``supp_flag``       warning   a population flag in SUPPDM (CORE-000211: it is ADaM's)
 ``adam_flag``       error     a population flag not Y/N, an analysis flag not Y/null
 ``adam_ablfl``      error     more than one ABLFL = Y per subject and parameter
 ``adam_base``       error     BASE is not the baseline record's AVAL; CHG is not
@@ -56,8 +64,9 @@ Example
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,11 +162,17 @@ class Conformance:
 
     # ------------------------------------------------------------------ entry
 
-    def prepare(self, subjects: XptDataset | None) -> None:
-        """Remember the subject dataset read first (ADSL: the ADaM datasets copy from
-        it, whatever their order)."""
+    def prepare(self, subjects: XptDataset | None, files: Sequence[Any] = ()) -> None:
+        """Remember what other datasets are checked against, whatever their order: the
+        subject dataset read first (DM's RFSTDTC; ADSL, which ADaM datasets copy from)
+        and TA's arms (for DM), read from ``files`` (:class:`DatasetFile`)."""
         if subjects is not None and subjects.name == "ADSL":
             self.adsl = subjects.data
+        if subjects is not None and subjects.name == "DM":
+            self._remember_sdtm(subjects)
+        ta = next((f for f in files if getattr(f, "name", "") == "TA"), None)
+        if ta is not None:
+            self.remember_arms(ta.read())
 
     def check(self, ds: XptDataset, spec: DatasetSpec | None = None
               ) -> list[ValidationFinding]:
@@ -356,6 +371,71 @@ class Conformance:
                      "and EPOCH (CORE-000213/000214)", "error")
         if name == "TS":
             self._ts(out, data)
+        self._study_days(out, data, name)
+        for col in data.columns:
+            if ds.types.get(col) == "Char":
+                lead = data[col].astype("string").fillna("").str.match(r"^\s+\S")
+                out.flag(col, "text", lead.to_numpy(dtype=bool), data[col],
+                         "text with leading spaces (CORE-000867)")
+        for term, code in (("AEBODSYS", "AEBDSYCD"), ("AEDECOD", "AEPTCD"),
+                           ("AELLT", "AELLTCD"), ("AESOC", "AESOCCD")):
+            if name == "AE" and term in data.columns:
+                coded = (pd.to_numeric(data[code], errors="coerce").notna()
+                         if code in data.columns else pd.Series(False, index=data.index))
+                out.flag(code, "coding", (_text(data[term]).ne("") & ~coded).to_numpy(),
+                         data[term], f"{term} is coded but {code} is empty (CORE-000024)")
+        if name == "DM":
+            self._arms(out, data)
+        if name == "SUPPDM" and "QNAM" in data.columns:
+            flags = _text(data["QNAM"]).str.fullmatch(
+                r"(SAF|ITT|FAS|EFF|PP|PPROT|COMP\w*|RAND|ENRL)FL|ITT|SAFETY|EFFICACY|"
+                r"COMPLT\d*|PPROT")
+            out.flag("QNAM", "supp_flag", flags.to_numpy(), data["QNAM"],
+                     "a population flag in SUPPDM: population flags belong in ADaM "
+                     "(CORE-000211)")
+
+    def remember_arms(self, ta: XptDataset) -> None:
+        """The trial's arms (TA), for DM's ARMCD/ACTARMCD."""
+        if {"ARMCD", "ARM"} <= set(ta.data.columns):
+            self.arms = (set(_text(ta.data["ARMCD"])) - {""},
+                         set(_text(ta.data["ARM"])) - {""})
+
+    def _arms(self, out: _Found, data: pd.DataFrame) -> None:
+        arms = getattr(self, "arms", None)
+        if "ARM" in data.columns:
+            arm = _text(data["ARM"]).str.upper()
+            out.flag("ARM", "arm", arm.isin({"SCREEN FAILURE", "NOT ASSIGNED",
+                                             "UNPLANNED TREATMENT", "NOT TREATED"}).to_numpy(),
+                     data["ARM"], "ARM holds a reason the arm is null: leave ARM/ARMCD null "
+                     "and give the reason in ARMNRS (CORE-000115)", "error")
+        if arms is None:
+            return
+        for col, known in (("ARMCD", arms[0]), ("ACTARMCD", arms[0]), ("ARM", arms[1]),
+                           ("ACTARM", arms[1])):
+            if col in data.columns:
+                v = _text(data[col])
+                out.flag(col, "arm", (v.ne("") & ~v.isin(known)).to_numpy(), data[col],
+                         f"{col} is not an arm of TA (CORE-000047, 000208-000210)", "error")
+
+    def _study_days(self, out: _Found, data: pd.DataFrame, name: str) -> None:
+        p = name[:2]
+        for dtc, dy in ((f"{p}DTC", f"{p}DY"), (f"{p}STDTC", f"{p}STDY"),
+                        (f"{p}ENDTC", f"{p}ENDY")):
+            if dtc not in data.columns or "USUBJID" not in data.columns:
+                continue
+            complete = _text(data[dtc]).str.len().ge(10)
+            if dy not in data.columns:
+                if complete.any():
+                    out.add(dy, "study_day", f"{dy} is missing while {dtc} has complete "
+                            "dates (CORE-000321/000328/000776/000793)")
+                continue
+            missing = complete & pd.to_numeric(data[dy], errors="coerce").isna()
+            ref = getattr(self, "references", None)
+            if ref is not None:
+                missing &= _text(data["USUBJID"]).map(ref).fillna("").ne("")
+                out.flag(dy, "study_day", missing.to_numpy(dtype=bool), data[dtc],
+                         f"{dy} is missing while {dtc} is a complete date and the subject "
+                         "has an RFSTDTC (CORE-000321)")
 
     def _ts(self, out: _Found, data: pd.DataFrame) -> None:
         parm = _text(data["TSPARMCD"]) if "TSPARMCD" in data.columns else pd.Series([])
@@ -392,6 +472,11 @@ class Conformance:
 
     def _remember_sdtm(self, ds: XptDataset) -> None:
         self.columns[ds.name] = set(ds.data.columns)
+        if ds.name == "DM" and {"USUBJID", "RFSTDTC"} <= set(ds.data.columns):
+            self.references = pd.Series(_text(ds.data["RFSTDTC"]).str.slice(0, 10).to_numpy(),
+                                        index=_text(ds.data["USUBJID"]).to_numpy())
+        if ds.name == "TA":
+            self.remember_arms(ds)
         seq = f"{ds.name[:2]}SEQ"
         if {"USUBJID", seq} <= set(ds.data.columns):
             subjects = _text(ds.data["USUBJID"]).to_numpy()

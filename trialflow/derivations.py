@@ -139,7 +139,9 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
     their bounds DM.RFXSTDTC and DM.RFXENDTC. A subject never dosed has records in the
     first epoch up to DM.RFSTDTC (her reference start, e.g. randomisation) and, when
     ``params.untreated`` names one, in that epoch after it; without it, none. A
-    partial date gets an epoch only when every day it can be falls in the same epoch.
+    partial date gets an epoch only when every day it can be falls in the same epoch;
+    with ``params.partial: impute``, the epoch of the day it is imputed to as the
+    analysis does: the first day it can be, but not before the first dose.
     """
     dtc = params.get("dtc")
     if dtc not in out.columns:
@@ -147,6 +149,10 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
                         f"got {dtc!r}", spec.name)
     epochs = list(params.get("epochs") or ["SCREENING", "TREATMENT", "FOLLOW-UP"])
     untreated = params.get("untreated")
+    partial = params.get("partial", "none")
+    if partial not in ("none", "impute"):
+        raise SpecError(spec.file, f"epoch: params.partial is none or impute, got "
+                        f"{partial!r}", spec.name)
     if len(epochs) != 3 or (untreated is not None and not isinstance(untreated, str)):
         raise SpecError(spec.file, "epoch: params.epochs needs three epochs (before, during "
                         "and after treatment) and params.untreated one epoch name",
@@ -169,8 +175,15 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
         undosed = np.select([day <= ref, day > ref], [1, 4], default=0)
         return np.where(never, undosed, dosed)
 
-    a, b = epoch_of(lo.to_numpy()), epoch_of(hi.to_numpy())
-    codes = np.where(a == b, a, 0)
+    first, last = lo.to_numpy(), hi.to_numpy()
+    if partial == "impute":
+        # The first day possible, moved to the first dose when that falls within.
+        dose_within = (first < start) & (last >= start)
+        day = np.where(dose_within, start, first)
+        codes = epoch_of(day)
+    else:
+        a, b = epoch_of(first), epoch_of(last)
+        codes = np.where(a == b, a, 0)
     if is_categorical(out[dtc]):
         return categorical(codes, names, out.index)
     return pd.Series(names[codes], index=out.index, dtype=object)

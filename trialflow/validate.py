@@ -509,7 +509,7 @@ def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
     if conformance is not None:
-        conformance.prepare(dm)
+        conformance.prepare(dm, files)
     findings: list[ValidationFinding] = []
     summary = []
     for file in files:

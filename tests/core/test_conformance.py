@@ -9,6 +9,8 @@ third-party data, never in the repository).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,3 +158,35 @@ def test_adam_checks(checker: Conformance) -> None:
     assert found[("ABLFL", "adam_ablfl")] == 2          # two baseline records
     assert found[("CHG", "adam_base")] == 1             # 9 - 5 is 4, not 3
     assert found[("AGE", "adam_adsl")] == 1             # 51 is not ADSL's 50
+
+
+PILOT = Path(__file__).resolve().parents[3] / "shared" / "external" / "cdiscpilot01" / "sdtm"
+
+
+@pytest.mark.skipif(not PILOT.is_dir(), reason="CDISC pilot data not available")
+def test_pilot_findings_are_those_cdisc_core_reports(checker: Conformance) -> None:
+    """On the CDISC pilot's SDTM, the conformance checks find what CDISC CORE 0.17.1
+    reports on the same files (its counts, from a CORE run on them, in the comments)."""
+    from trialflow.validate import validate_directory
+
+    findings, _ = validate_directory(PILOT, {}, {}, "CDISCPILOT01", checker)
+    by = {}
+    for f in findings:
+        by.setdefault((f.dataset, f.rule, f.variable), 0)
+        by[(f.dataset, f.rule, f.variable)] += f.count
+    # CORE-000022: 36 AE records not serious with a seriousness criterion.
+    assert by[("AE", "ae_serious", "AESER")] == 36
+    # CORE-000024: AEBODSYS without AEBDSYCD on all 1191 AE records.
+    assert by[("AE", "coding", "AEBDSYCD")] == 1191
+    # CORE-000115 / CORE-000210: the 52 screen failures have ARM Screen Failure, not a
+    # TA arm.
+    assert by[("DM", "arm", "ARM")] == 52 + 52 and by[("DM", "arm", "ARMCD")] == 52
+    # CORE-000867: 58 DS records with leading spaces.
+    assert by[("DS", "text", "DSSPID")] == 58
+    # CORE-000701: EPOCH missing in AE, DS, EX and SC (the variable is not there).
+    assert {d for d, r, v in by if r == "epoch"} >= {"AE", "DS", "EX", "SC"}
+    # CORE-000334: expected variables missing from DM, SV and TS.
+    assert {d for d, r, v in by if r == "ig_expected"} == {"DM", "SV", "TS"}
+    # CORE-000741 and the FDA's TS list: INTTYPE and others are missing.
+    ts = {f.message.split()[2] for f in findings if f.rule == "ts" and "missing" in f.message}
+    assert {"INTMODEL", "INTTYPE", "PCLAS", "SDTIGVER"} <= ts
