@@ -186,7 +186,8 @@ def annotations(specs: Mapping[str, DatasetSpec], forms: Mapping[str, RawForm],
                         continue
                     # A block that writes one topic value (SUPPDM QNAM STRAT1, RS
                     # RSTESTCD ECOG101) qualifies its fields with it.
-                    topic_rule = overrides.get(topic) if topic else None
+                    topic_rule = overrides.get(topic, spec.variable(topic).rule) \
+                        if topic else None
                     fixed = (isinstance(topic_rule, Mapping) and "hardcode" in topic_rule
                              and "when" not in topic_rule and var.name != topic)
                     where = (topic, str(topic_rule["hardcode"])) if fixed else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from trialflow.datasets import dataset_files
-from trialflow.errors import TrialflowError
+from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -193,6 +193,15 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
     if not jobs:
         raise TrialflowError(f"{study.root}: nothing to describe — define.xml needs the "
                              "sdtm/ or adam/ specs of the datasets and the datasets")
+    from trialflow.define import _dataset_path
+
+    # Every dataset described must be there before anything is written.
+    for layer, data, _ in jobs:
+        if not Path(data).is_dir():
+            raise InputError(str(data), "dataset directory not found",
+                             fix="build the datasets first (trialflow run)")
+        for spec in study.dataset_specs(layer).values():
+            _dataset_path(spec, Path(data))
     acrf = None
     paths, findings = [], []
     if any(layer == "sdtm" for layer, _, _ in jobs) and study.study.inputs.layer == "raw" \
