@@ -189,7 +189,8 @@ def annotations(specs: Mapping[str, DatasetSpec], forms: Mapping[str, RawForm],
                     topic_rule = overrides.get(topic, spec.variable(topic).rule) \
                         if topic else None
                     fixed = (isinstance(topic_rule, Mapping) and "hardcode" in topic_rule
-                             and "when" not in topic_rule and var.name != topic)
+                             and "when" not in topic_rule and var.name != topic
+                             and var.role != "Identifier")
                     where = (topic, str(topic_rule["hardcode"])) if fixed else None
                     note = Annotation(src_form, name, spec.name, var.name, where)
                     if note not in seen:
@@ -213,7 +214,8 @@ def _field_text(notes: Iterable[Annotation]) -> list[str]:
             lines.append(f"{' / '.join(variables)} when {where[0]} = {where[1]}")
         else:
             lines.append(" / ".join(variables))
-    return lines
+    # STUDYID of every domain is one annotation.
+    return list(dict.fromkeys(lines))
 
 
 @dataclass
