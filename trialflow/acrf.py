@@ -164,8 +164,25 @@ def annotations(specs: Mapping[str, DatasetSpec], forms: Mapping[str, RawForm],
             melt = block.get("melt") or {}
             melted = list(melt.get("columns") or [])
             value_col = melt.get("value", "RESULT")
+            topic_rule = overrides.get(topic, spec.variable(topic).rule) if topic else None
+            fixed_topic = (isinstance(topic_rule, Mapping) and "hardcode" in topic_rule
+                           and "when" not in topic_rule)
             for var in spec.variables:
                 rule = overrides.get(var.name, var.rule)
+                if (var.origin == "Collected" and fixed_topic and not melted
+                        and isinstance(rule, Mapping) and "hardcode" in rule
+                        and "when" not in rule and not _columns_of(rule)):
+                    # A collected value the form gives by being filled in (RSORRES Y
+                    # for a clinical progression form): on the form's first field.
+                    first = next((c for c in forms[form].column_names
+                                  if c not in forms[form].keys), None)
+                    if first is not None:
+                        note = Annotation(form, first, spec.name, var.name,
+                                          (topic, str(topic_rule["hardcode"])))
+                        if note not in seen:
+                            seen.add(note)
+                            out.append(note)
+                    continue
                 for col in _columns_of(rule):
                     if col.startswith(f"{spec.name}."):
                         continue  # a variable of the dataset itself

@@ -189,6 +189,14 @@ class Conformance:
                 self._ct(out, ds, ig, factors, spec)
                 self._sdtm_rules(out, ds)
         self._length_fit(out, ds, factors)
+        if spec is None:
+            # Data the study does not make (another study's SDTM it starts from): what is
+            # wrong in it is reported, but it is not the study's to fix, so it does not
+            # fail the study's run.
+            return [f if f.severity != "error" else ValidationFinding(
+                f.dataset, f.variable, f.rule, "warning", f.count, f.examples,
+                f.message + " [in data without a spec of this study: a warning]")
+                for f in out.found]
         return out.found
 
     # ------------------------------------------------------------------ SDTM
