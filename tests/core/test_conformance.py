@@ -190,3 +190,27 @@ def test_pilot_findings_are_those_cdisc_core_reports(checker: Conformance) -> No
     # CORE-000741 and the FDA's TS list: INTTYPE and others are missing.
     ts = {f.message.split()[2] for f in findings if f.rule == "ts" and "missing" in f.message}
     assert {"INTMODEL", "INTTYPE", "PCLAS", "SDTIGVER"} <= ts
+
+
+def test_core_report_with_an_allow_list(tmp_path: Path) -> None:
+    from trialflow.core import load_allowlist, read_report
+
+    allow = tmp_path / "core-allowlist.yaml"
+    allow.write_text("allow:\n  - {rule: CORE-000744, datasets: [FA], reason: "
+                     "\"no RELREC in the study\"}\n", encoding="utf-8")
+    report = {"Issue_Summary": [
+        {"core_id": "CORE-000744", "dataset": "fa.xpt", "issues": 1752, "message": "m1"},
+        {"core_id": "CORE-000744", "dataset": "ae.xpt", "issues": 3, "message": "m1"},
+        {"core_id": "CORE-000266", "dataset": "ae.xpt", "issues": 40, "message": "m2"}],
+        "Rules_Report": [{"core_id": "CORE-000929", "status": "EXECUTION ERROR"},
+                         {"core_id": "CORE-000001", "status": "SUCCESS"}]}
+    found = read_report(report, load_allowlist(allow))
+    assert [(f.rule, f.dataset, f.count, f.severity) for f in found] == [
+        ("CORE-000744", "FA", 1752, "info"),      # allowed in FA only
+        ("CORE-000744", "AE", 3, "error"),
+        ("CORE-000266", "AE", 40, "error"),
+        ("CORE-000929", "", 1, "error")]          # a rule that could not run
+    assert "no RELREC in the study" in found[0].message
+    allow.write_text("allow:\n  - {rule: CORE-744, reason: short}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="core-allowlist.yaml"):
+        load_allowlist(allow)
