@@ -20,6 +20,8 @@ from trialflow.conformance import Conformance, spec_codelist_findings
 from trialflow.spec import Codelist, Term, load_codelists
 from trialflow.xpt import XptDataset
 
+from .helpers import spec, var
+
 FOLDER = find_library(None)
 pytestmark = pytest.mark.skipif(FOLDER is None, reason="no CDISC library folder")
 
@@ -94,10 +96,15 @@ def test_ct_and_ig_checks_on_a_small_sdtm(checker: Conformance) -> None:
         "SEX": ["F", "FEMALE", "M"], "ARMCD": ["A", "A", "SCRNFAIL"],
         "ARM": ["Arm A", "Arm A", "Screen Failure"], "ACTARMCD": ["A", "", ""],
         "ACTARM": ["Arm A", "", ""], "COUNTRY": ["JPN"] * 3})
-    found = {(f.variable, f.rule): f for f in checker.check(dm)}
-    # SEX FEMALE: not a term of the non-extensible SEX (C66731): CT2001, one record.
+    # DM of the study itself (a spec of it): SEX FEMALE is not a term of the
+    # non-extensible SEX (C66731): CT2001, an error, one record.
+    own = spec(var("SEX"), name="DM")
+    found = {(f.variable, f.rule): f for f in checker.check(dm, own)}
     assert found[("SEX", "ct_cdisc")].count == 1
     assert found[("SEX", "ct_cdisc")].severity == "error"
+    # The same data of another study (no spec): reported, as a warning.
+    found = {(f.variable, f.rule): f for f in checker.check(dm)}
+    assert found[("SEX", "ct_cdisc")].severity == "warning"
     # S-2 has an arm and no reference dates; the screen failure needs none.
     assert found[("RFSTDTC", "dm_reference")].count == 1
     # Expected DM variables not in the frame: AGE, AGEU, RACE, ETHNIC, ARMNRS, ...
@@ -110,7 +117,8 @@ def test_ct_and_ig_checks_on_a_small_sdtm(checker: Conformance) -> None:
         "AESER": ["Y", "Y", "N"], "AESHOSP": ["Y", "", "Y"],
         "AESTDTC": ["2020-01-05"] * 3, "EPOCH": ["TREATMENT", "RUN IN", ""]})
     # Record 2: serious without a criterion; record 3: not serious with one.
-    assert sorted((f.message, f.count) for f in checker.check(ae)
+    assert sorted((f.message, f.count) for f in checker.check(ae, spec(var("AESER"),
+                                                                       name="AE"))
                   if f.rule == "ae_serious") == [
         ("AESER is N but a seriousness criterion is Y (CORE-000266)", 1),
         ("AESER is Y but no seriousness criterion is Y", 1)]
