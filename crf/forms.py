@@ -301,13 +301,26 @@ def _ae(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     # some start dates are known only to the month (never for a fatal or stopping event)
     partial = (rng.random(len(ae)) < 0.03) & ~ae["fatal"].to_numpy() & ~ae["disc"].to_numpy()
     seq = ae.groupby("pid").cumcount().to_numpy() + 1
+    # Seriousness criteria of a serious event, from what the simulation decided (no
+    # draw of the shared generator, so the other forms stay as they were): death for a
+    # fatal event, life-threatening for grade 4 (CTCAE: life-threatening consequences),
+    # hospitalisation for the others; blank for an event that is not serious.
+    serious, fatal = ae["serious"].to_numpy(dtype=bool), ae["fatal"].to_numpy(dtype=bool)
+    grade4 = ae["grade"].to_numpy() == 4
+
+    def criterion(met: np.ndarray) -> np.ndarray:
+        return np.where(serious, np.where(met, "Y", "N"), "")
+
+    criteria = {"SDTH": criterion(fatal), "SLIFE": criterion(grade4 & ~fatal),
+                "SHOSP": criterion(~fatal & ~grade4), "SDISAB": criterion(np.zeros_like(fatal)),
+                "SCONG": criterion(np.zeros_like(fatal)), "SMIE": criterion(np.zeros_like(fatal))}
     return pd.DataFrame({
         "SUBJID": _ids(sim, pid), "AENO": seq, "AETERM": verbatim,
         "STDT": edc_date(start, unknown_day=partial), "ENDT": edc_date(end),
         "GRADE": ae["grade"].astype(int).to_numpy(), "SERIOUS": yn(ae["serious"]),
         "OUTCOME": ae["outcome"].to_numpy(), "ACTION": ae["action"].to_numpy(),
         "RELPER": ae["rel_pert"].to_numpy(), "RELTRA": ae["rel_tras"].to_numpy(),
-        "RELCHEM": ae["rel_chemo"].to_numpy()})
+        "RELCHEM": ae["rel_chemo"].to_numpy(), **criteria})
 
 
 def _factb(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
