@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -661,6 +662,17 @@ class StrictLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
             first[key] = key_node.start_mark
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+
+# YAML 1.2 booleans: only true and false. YAML 1.1 (PyYAML's default) also reads yes, no,
+# on and off as booleans, so a key such as `on:` in `{form: enrol, on: [SUBJID]}` became
+# True and the merge silently used its default.
+_BOOL = "tag:yaml.org,2002:bool"
+StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in SAFE_LOADER.yaml_implicit_resolvers.items()}
+StrictLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_yaml(path: Path) -> Any:
