@@ -157,7 +157,8 @@ class Conformance:
         self.model = library.sdtm_model()
         self.adamig = library.adamig()
         self.adsl: pd.DataFrame | None = None
-        self.seqs: dict[str, set[tuple[str, float]]] = {}
+        #: Each dataset's (USUBJID, sequence number) pairs, for SRCSEQ.
+        self.seqs: dict[str, pd.MultiIndex] = {}
         self.columns: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------------ entry
@@ -487,9 +488,7 @@ class Conformance:
             self.remember_arms(ds)
         seq = f"{ds.name[:2]}SEQ"
         if {"USUBJID", seq} <= set(ds.data.columns):
-            subjects = _text(ds.data["USUBJID"]).to_numpy()
-            numbers = pd.to_numeric(ds.data[seq], errors="coerce").to_numpy()
-            self.seqs[ds.name] = set(zip(subjects, numbers, strict=True))
+            self.seqs[ds.name] = _pairs(ds.data, seq)
 
     def _length_fit(self, out: _Found, ds: XptDataset, factors: ColumnFactors) -> None:
         for name in ds.data.columns:
@@ -545,9 +544,12 @@ class Conformance:
                 out.flag(col, "adam_flag", (~values.isin({"Y", ""})).to_numpy(), data[col],
                          f"{col} is a record-level analysis flag: Y or null", "error")
         self.columns[name] = set(data.columns)
-        if {"USUBJID", "ASEQ"} <= set(data.columns):
-            self.seqs[name] = set(zip(_text(data["USUBJID"]).to_numpy(), pd.to_numeric(
-                data["ASEQ"], errors="coerce").to_numpy(), strict=True))
+        # An ADaM source record is numbered by ASEQ, else by the --SEQ it carries from
+        # its SDTM record (the CDISC pilot's ADAE has AESEQ only).
+        seq = "ASEQ" if "ASEQ" in data.columns else next(
+            (c for c in data.columns if re.fullmatch(r"[A-Z]{2}SEQ", str(c))), None)
+        if seq is not None and "USUBJID" in data.columns:
+            self.seqs[name] = _pairs(data, seq)
         if name == "ADSL":
             self.adsl = data
             self._trt_dates(out, data)
@@ -629,17 +631,29 @@ class Conformance:
         subj = _text(data["USUBJID"]).to_numpy()
         var = _text(data["SRCVAR"]).to_numpy() if "SRCVAR" in data.columns else None
         bad = np.zeros(len(data), dtype=bool)
-        for i in np.flatnonzero(dom != ""):
-            d = dom[i]
-            if d not in self.columns:
-                bad[i] = True  # not among the datasets checked before this one
+        # One pass per source dataset named (a handful), each vectorised over its records.
+        for name in pd.unique(dom[dom != ""]):
+            rows = np.flatnonzero(dom == name)
+            if name not in self.columns:
+                bad[rows] = True  # not among the datasets checked before this one
                 continue
-            if not np.isnan(seq[i]) and (subj[i], seq[i]) not in self.seqs.get(d, set()):
-                bad[i] = True
-            if var is not None and var[i] and var[i] not in self.columns.get(d, set()):
-                bad[i] = True
+            if var is not None:
+                named = var[rows]
+                bad[rows] |= (named != "") & ~np.isin(named, list(self.columns[name]))
+            known = self.seqs.get(name)
+            numbered = ~np.isnan(seq[rows])
+            if known is not None and numbered.any():
+                asked = pd.MultiIndex.from_arrays([subj[rows], seq[rows]])
+                bad[rows] |= numbered & ~asked.isin(known)
         out.flag("SRCSEQ", "adam_src", bad, data["USUBJID"],
-                 "SRCDOM/SRCVAR/SRCSEQ name no record or variable of the SDTM", "error")
+                 "SRCDOM/SRCVAR/SRCSEQ name no record or variable of the source dataset",
+                 "error")
+
+
+def _pairs(data: pd.DataFrame, seq: str) -> pd.MultiIndex:
+    """The (USUBJID, ``seq``) pairs of a dataset's records."""
+    return pd.MultiIndex.from_arrays([_text(data["USUBJID"]).to_numpy(),
+                                      pd.to_numeric(data[seq], errors="coerce").to_numpy()])
 
 
 def spec_codelist_findings(codelists: Mapping[str, Codelist], sdtm_ct: Terminology,

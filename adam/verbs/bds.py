@@ -331,7 +331,8 @@ def locf(data: pd.DataFrame, context: Context, visits: Sequence[Mapping[str, Any
     record gets, ``visit`` among them) the group has no such record for, a copy of the
     group's last record (in ``order``) before that visit, with the visit's variables and
     DTYPE = ``dtype``. Only the ``keep`` variables are copied (all by default); the
-    others are missing. A visit before every record of the group gets none."""
+    others are missing. A new record is never the baseline record: its ABLFL is blank.
+    A visit before every record of the group gets none."""
     if any(visit not in v for v in visits):
         raise ValueError(f"each of the visits must give {visit}")
     need(data, [*by, visit, value, *(o.lstrip("-") for o in order)], "the dataset")
@@ -373,6 +374,11 @@ def locf(data: pd.DataFrame, context: Context, visits: Sequence[Mapping[str, Any
     for c in consts.columns:
         copied[c] = consts[c].to_numpy()
     copied["DTYPE"] = dtype
+    if "ABLFL" in copied.columns and "ABLFL" not in consts.columns:
+        # A carried-forward record is a post-baseline visit, never the baseline record,
+        # even when the record it copies is (ADaMIG: one ABLFL = Y per subject and
+        # parameter).
+        copied["ABLFL"] = ""
     return _append(data, copied)
 
 

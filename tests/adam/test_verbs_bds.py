@@ -418,3 +418,12 @@ def test_a_bds_dataset_is_built_by_the_engine_from_its_spec():
         ["Baseline", 1.0, 6.0, "Y", 0.0, "Y"],
         ["Week 8", 42.0, 8.0, "", 2.0, ""],   # 14 days from the target of day 56
         ["Week 8", 52.0, 9.0, "", 3.0, "Y"]]  # 4 days from it: the analysis record
+
+
+def test_a_record_carried_forward_from_the_baseline_is_not_the_baseline():
+    """A subject seen at baseline only: the Week 8 record copies the baseline's value,
+    but only the baseline record keeps ABLFL = Y (one per subject and parameter)."""
+    data = visits([("S", "1", "T", 0, "Baseline", "2020-01-01", 20.0)]).assign(ABLFL="Y")
+    out = run("locf", data, visits=VISITS[:1])
+    assert out[["AVISIT", "AVAL", "ABLFL", "DTYPE"]].values.tolist() == [
+        ["Baseline", 20.0, "Y", ""], ["Week 8", 20.0, "", "LOCF"]]

@@ -61,15 +61,20 @@ def test_a_cut_on_a_record_boundary_names_the_incomplete_record(tmp_path: Path) 
     head = read_xpt(path)
     assert len(head.data) == 500
     data_start = 80 * 8 + 4 * 140 + (-(4 * 140) % 80) + 80  # 4 variables
-    reclen = 8 + 20 + 60 + 8
-    # Cut at the last multiple of 80 before the 251st record ends: inside it.
-    cut = data_start + ((251 * reclen - 1) // 80) * 80
-    assert data_start + 250 * reclen < cut < data_start + 251 * reclen
+    # The record's width as stored (text at the length of its longest value).
+    reclen = sum(head.widths.values())
+    # The first record from the 251st on with a multiple of 80 bytes inside it: a cut
+    # there leaves that record incomplete.
+    k = next(k for k in range(251, 500) if (data_start + (k - 1) * reclen) // 80
+             < (data_start + k * reclen - 1) // 80)
+    cut = ((data_start + k * reclen - 1) // 80) * 80
+    assert data_start + (k - 1) * reclen < cut < data_start + k * reclen
     _cut(path, cut)
     with pytest.raises(InputError) as info:
         read_xpt(path)
-    assert f"the last record, at byte offset {data_start + 250 * reclen}" in str(info.value)
-    assert "(record 251)" in str(info.value)
+    assert f"the last record, at byte offset {data_start + (k - 1) * reclen}" in str(
+        info.value)
+    assert f"(record {k})" in str(info.value)
 
 
 def test_a_cut_inside_the_header_is_named(tmp_path: Path) -> None:
