@@ -383,6 +383,10 @@ class Figure:
     footnotes : sequence of str, default ()
     source : str, default ""
     landscape : bool, default False
+    trace : sequence of (str, str, str), default ()
+        Every text the image prints that holds numbers, as ``(element, position,
+        text)`` (e.g. ``("at risk", "PTC @ 6", "52")``): how the figure's numbers trace
+        to ARD rows (:class:`tlf.outputs.cells.Text`). Not rendered.
     """
 
     title: TitleBlock
@@ -390,6 +394,7 @@ class Figure:
     footnotes: Sequence[str] = ()
     source: str = ""
     landscape: bool = False
+    trace: Sequence[tuple[str, str, str]] = ()
 
     kind_name = "Figure"
 

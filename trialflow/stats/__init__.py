@@ -13,7 +13,13 @@ module docstring, the SAS procedure and options it reproduces:
   Wilcoxon rank-sum normal approximation (PROC NPAR1WAY).
 """
 
-from trialflow.stats.binomial import clopper_pearson, fisher_exact_2s, woolf_odds_ratio
+from trialflow.stats.binomial import (
+    clopper_pearson,
+    cmh_2x2_p,
+    fisher_exact_2s,
+    risk_difference_wald,
+    woolf_odds_ratio,
+)
 from trialflow.stats.cox import CoxResult, fit_cox
 from trialflow.stats.descriptive import (
     round_half_up,
@@ -29,11 +35,13 @@ __all__ = [
     "KMResult",
     "LogRankResult",
     "clopper_pearson",
+    "cmh_2x2_p",
     "fisher_exact_2s",
     "fit_cox",
     "fit_km",
     "logrank_test",
     "reverse_km_median",
+    "risk_difference_wald",
     "round_half_up",
     "sas_percentile",
     "sas_quartiles",
