@@ -8,11 +8,11 @@ reached, or the publication's label and the analysis that reproduces it differ, 
 ``note`` column says why. The report reads the ARD only.
 
 The map is a list of rules, tried in order for every number of the targets file (a
-"leaf", named by its path: ``pfs_itt.median.PTC[1]``); the first rule whose ``target``
+"leaf", named by its path: ``efs_itt.median.Drug[1]``); the first rule whose ``target``
 pattern matches it gives its ARD row::
 
-    arms: [PTC, TC]                  # what position i of an arm list stands for
-    decimals: {pfs_itt.hr.hr: 2}     # printed precision YAML cannot keep (0.80 -> 0.8)
+    arms: [Drug, Placebo]                  # what position i of an arm list stands for
+    decimals: {efs_itt.hr.hr: 2}     # printed precision YAML cannot keep (0.80 -> 0.8)
     notes: {item: why}               # printed in the note column
     known_misses: [item, ...]        # expected mismatches (each needs a note)
     rules:
@@ -21,8 +21,8 @@ pattern matches it gives its ARD row::
         ard: {analysis_id: populations, group1_level: "{arm}", variable: "{name}",
               stat_name: n}
       - target: "{a}.median.{arm}[{i}]"
-        only: {a: [pfs_itt, os_itt]}
-        bind: {param: {from: a, values: {pfs_itt: PFS, os_itt: OS}}}
+        only: {a: [efs_itt, death_itt]}
+        bind: {param: {from: a, values: {efs_itt: EFS, death_itt: DEATH}}}
         map: {i: {0: median, 1: median_lcl, 2: median_ucl}}
         ard: {analysis_id: "{a}", group1_level: "{arm}", variable: "{param}",
               stat_name: "{i}"}

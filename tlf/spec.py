@@ -8,11 +8,11 @@ dataset and records, its grouping and the family's own keys::
     populations:
       itt: {label: Intent-to-Treat Population, where: {ITTFL: Y}}
     analyses:
-      - id: pfs_itt
+      - id: efs_itt
         family: tte
         population: itt
         dataset: ADTTE
-        parameter: PFS
+        parameter: EFS
         group: {variable: TRT01P}          # arms and their order from study.yaml
         comparisons: each_vs_control       # or all_pairs, none
         time_unit: months
@@ -22,15 +22,15 @@ dataset and records, its grouping and the family's own keys::
 footnotes, the layout that draws it and the layout's parameters, which name analyses by
 id. No spec holds code: a layout is a name looked up in :func:`tlf.outputs.layouts`.
 
-Example ``tlf/t_14_2_1_pfs_itt.yaml``::
+Example ``tlf/t_14_2_1_efs_itt.yaml``::
 
-    name: t_14_2_1_pfs_itt
+    name: t_14_2_1_efs_itt
     kind: table
     number: "14.2.1"
-    title: Progression-Free Survival
+    title: Event-Free Survival
     population: Intent-to-Treat Population
     layout: tte_summary
-    parameters: {analysis: pfs_itt}
+    parameters: {analysis: efs_itt}
     source: ADTTE
 
 The file stem must equal ``name``: ``build/tlf/<name>.docx`` is then found from the

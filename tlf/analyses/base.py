@@ -15,8 +15,10 @@ which the ARD build makes from the analysis spec and the study:
 * the **comparisons**: each arm against the study's control arm (``control: true``), or
   all pairs, as the spec says;
 * the **records**: the analysis dataset's records of the population's subjects that meet
-  the spec's ``where`` (and ``parameter``), with ``_GROUP`` — the record's own treatment
-  variable when the dataset has it, else the subject's from ADSL.
+  the spec's ``where`` (and ``parameter``), with ``_GROUP``: the subject's from ADSL when
+  the treatment variable is an ADSL variable (TRT01P, TRT01A, whatever copy the dataset
+  holds), else the record's own (a BDS TRTP or TRTA; the population's N then counts
+  each subject of the population with records under its first record's treatment).
 
 Every number is one ARD row (:func:`AnalysisContext.rows`): ``analysis_id``,
 ``population``, ``group1`` (the treatment variable), ``group1_level`` (an arm, ``Total``
@@ -267,16 +269,32 @@ class AnalysisContext:
         self.populations = dict(populations or {population.id: population})
         adsl = self.dataset("ADSL")
         variable = spec.group.variable
-        if variable not in adsl:
-            raise spec.error(f"group variable {variable} is not in ADSL")
         self.arms = tuple(sorted(study.arms, key=lambda a: a.number))
-        value = text_values(adsl[variable])
+        keep = self._where(adsl, population.where, f"population {population.id}")
+        #: Whether the group is the subject's (an ADSL variable such as TRT01P) or the
+        #: record's (a BDS variable such as TRTP, not in ADSL).
+        self.subject_level = variable in adsl
+        if self.subject_level:
+            value = text_values(adsl[variable])
+            source = adsl.loc[keep, ["USUBJID"]].assign(_GROUP=value[keep])
+        else:
+            records = self.dataset(spec.dataset)
+            if variable not in records:
+                raise spec.error(f"group variable {variable} is in neither ADSL nor "
+                                 f"{spec.dataset}")
+            # A record-level treatment: each subject's group is that of its first record
+            # of the analysis (where and parameter), for the population's N.
+            records = records[records["USUBJID"].isin(adsl.loc[keep, "USUBJID"])
+                              & self._where(records, spec.where, f"where of {spec.dataset}")]
+            if spec.parameter is not None and "PARAMCD" in records:
+                records = records[text_values(records["PARAMCD"]).eq(spec.parameter)]
+            source = pd.DataFrame({"USUBJID": records["USUBJID"].to_numpy(),
+                                   "_GROUP": text_values(records[variable]).to_numpy()})
+            value = source["_GROUP"]
         levels = _arm_levels(self.arms, value)
         self.groups: tuple[str, ...] = tuple(levels)  # arm order
         self._arm_of = levels
-        keep = self._where(adsl, population.where, f"population {population.id}")
-        subjects = adsl.loc[keep & value.isin(self.groups), ["USUBJID"]].copy()
-        subjects["_GROUP"] = value[subjects.index]
+        subjects = source[source["_GROUP"].isin(self.groups)]
         self.subjects = subjects.drop_duplicates("USUBJID").reset_index(drop=True)
         self.comparisons = self._comparisons()
 
@@ -368,10 +386,11 @@ class AnalysisContext:
             keep &= text_values(frame["PARAMCD"]).eq(self.spec.parameter)
         chosen = frame[keep]
         variable = self.spec.group.variable
-        if variable in chosen and name != "ADSL":
+        if not self.subject_level and variable in chosen:
             group = text_values(chosen[variable])
             chosen = chosen.assign(_GROUP=group.to_numpy())
             return chosen[chosen["_GROUP"].isin(self.groups)]
+        # A subject-level group comes from ADSL, whatever copy the dataset holds.
         group = self.subjects.set_index("USUBJID")["_GROUP"]
         return chosen.assign(_GROUP=chosen["USUBJID"].map(group).to_numpy())
 
@@ -405,7 +424,7 @@ class AnalysisContext:
 
         Examples
         --------
-        >>> ctx.rows("PTC", "AGE", "", {"median": 57.0}, "PCTLDEF=5")  # doctest: +SKIP
+        >>> ctx.rows("Placebo", "AGE", "", {"median": 57.0}, "PCTLDEF=5")  # doctest: +SKIP
         """
         base = {"analysis_id": self.id, "output_id": "", "population": self.population.id,
                 "group1": self.spec.group.variable, "group1_level": group,

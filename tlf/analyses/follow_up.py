@@ -16,7 +16,7 @@ Example spec::
       family: follow_up
       population: itt
       dataset: ADTTE
-      parameter: OS
+      parameter: DEATH
       group: {variable: TRT01P, total: true}
       time_unit: months
 """

@@ -24,7 +24,7 @@ Example spec::
       family: response
       population: measurable
       dataset: ADRS
-      parameter: BOR
+      parameter: BESTRSP
       missing: MISSING
       categories: [{level: CR, values: [CR]}, {level: PR, values: [PR]}]
       rate: {name: ORR, responders: [CR, PR], exclude: [NE, MISSING]}

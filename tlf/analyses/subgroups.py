@@ -11,11 +11,11 @@ estimate), printed NE.
 
 Example spec::
 
-    - id: pfs_subgroups
+    - id: efs_subgroups
       family: subgroups
       population: itt
       dataset: ADTTE
-      parameter: PFS
+      parameter: EFS
       group: {variable: TRT01P}
       subgroups:
         - {variable: AGEGR1, levels: ["<65", ">=65"]}

@@ -24,15 +24,15 @@ mark per censoring time) and ``at_risk`` (subjects with time >= t) at every tick
 
 Example spec::
 
-    - id: pfs_itt
+    - id: efs_itt
       family: tte
       population: itt
       dataset: ADTTE
-      parameter: PFS
+      parameter: EFS
       group: {variable: TRT01P}
       time_unit: months
       landmarks: [6, 12]
-      strata: [STRAT1R, STRAT2R]
+      strata: [REGION1, AGEGR1]
       curve: {at_risk_every: 3}
 """
 

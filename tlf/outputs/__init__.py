@@ -122,7 +122,7 @@ def comparisons_of(view: ArdView, analysis: str) -> list[str]:
 def header_text(view: ArdView, analysis: str, group: str, header_n: bool = True,
                 label: str | None = None, stat_at: At | None = None,
                 stat: str = "N") -> Text | str:
-    """``"PTC\\n(N=108)"``: a group's label and its N from the ARD (``stat`` of
+    """``"Placebo\\n(N=86)"``: a group's label and its N from the ARD (``stat`` of
     ``stat_at``, default the analysis's population N)."""
     label = group if label is None else label
     if not header_n:

@@ -18,7 +18,7 @@ Formats (``spec`` of :meth:`ArdView.text` and of a ``{stat:spec}`` template fiel
 Example
 -------
 >>> view = ArdView(ard)  # doctest: +SKIP
->>> view.fill("{median:1} ({min:0}, {max:0})", At("t1", "PTC", "AGE"))  # doctest: +SKIP
+>>> view.fill("{median:1} ({min:0}, {max:0})", At("t1", "Placebo", "AGE"))  # doctest: +SKIP
 '57.0 (27, 81)'
 """
 
@@ -94,7 +94,7 @@ class At:
                 self.level, stat)
 
     def but(self, **changes: str) -> At:
-        """The same place with some fields changed (``at.but(group="TC")``)."""
+        """The same place with some fields changed (``at.but(group="Placebo")``)."""
         return replace(self, **changes)
 
 

@@ -6,7 +6,7 @@ as text and as a point with its interval on a log scale, the whole population fi
 Which subgroups appear, in which order and under which labels is the spec's business::
 
     parameters:
-      analysis: pfs_subgroups
+      analysis: efs_subgroups
       comparison: null                  # "A vs B"; default the analysis's first
       overall: All patients             # label of the whole-population line
       subgroups:

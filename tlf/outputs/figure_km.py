@@ -7,14 +7,14 @@ hazard ratio and log-rank p the spec names, because publications report differen
 tests per end-point::
 
     parameters:
-      analysis: pfs_itt          # ARD analysis id (family tte, with curve)
+      analysis: efs_itt          # ARD analysis id (family tte, with curve)
       hr_model: unstratified     # ARD variable_level of the hazard ratio rows
       p_model: stratified        # ARD variable_level of the log-rank p row
       p_stat: p_1s               # p_1s (one-sided, first arm better) or p_2s
       hr_decimals: 2             # decimals of the hazard ratio
       ci_decimals: 3             # decimals of its confidence limits
       upper_1s: true             # also print the one-sided 95 % upper limit
-      y_label: Progression-free survival probability
+      y_label: Event-free survival probability
       x_label: Months since randomisation
 
 Arms are drawn in display order with the styles of :data:`ARM_STYLES` (distinguishable
@@ -92,7 +92,7 @@ def _parameter(view: ArdView, analysis: str) -> str:
 
 
 def km_legend(view: ArdView, analysis: str) -> dict[str, Text]:
-    """The legend label of each arm, ``"PTC (n = 108; events = 90)"``."""
+    """The legend label of each arm, ``"Placebo (n = 86; events = 50)"``."""
     arms, _ = analysis_groups(view, analysis)
     param = _parameter(view, analysis)
     return {arm: cat(arm, " (n = ", view.text(At(analysis, arm, param), "n", 0),
@@ -129,7 +129,7 @@ def km_annotation(view: ArdView, analysis: str, *, hr_model: str = "unstratified
     Returns
     -------
     list of str
-        E.g. ``["Median (95% CI), months", "PTC: 5.3 (4.0, 6.6)", "TC: 4.2 (3.2, 4.8)",
+        E.g. ``["Median (95% CI), months", "Drug: 5.3 (4.0, 6.6)", "Placebo: 4.2 (3.2, 4.8)",
         "HR 0.76 (95% CI 0.566, 1.013)", "One-sided 95% upper limit 0.967",
         "Stratified log-rank test, one-sided", "p = 0.022"]``; with several
         comparisons each hazard ratio line names its comparison (``"HR A vs B ..."``).

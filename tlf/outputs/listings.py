@@ -13,8 +13,8 @@ or from the days between two dates. Parameters::
       population: safety            # a declared population (tlf/analyses): its subjects
       where: {AESER: "Y"}           # which records
       merge:                        # values of other datasets, by subject
-        - {dataset: ADRS, where: {PARAMCD: BOR}, columns: {AVALC: BOR}}
-        - {dataset: ADRS, where: {PARAMCD: OVR}, columns: {ADT: ADT}, records: true}
+        - {dataset: ADSL, columns: {DTHDT: DTHDT}}
+        - {dataset: ADCM, where: {CMCAT: PRIOR}, columns: {CMDECOD: CMDECOD}, records: true}
       group: TRT01P                 # rows in arm order (study.yaml), then
       sort: [USUBJID, ASTDT, AESEQ] # these, missing last
       columns:

@@ -2,7 +2,7 @@
 
 Parameters::
 
-    analysis: pfs_itt                  # the ARD analysis
+    analysis: efs_itt                  # the ARD analysis
     header_n: population               # column N: the population's, or "subjects" in
                                        # the analysis (responders for a DoR)
     time_label: Time to event (months) # heading of the Kaplan-Meier block
