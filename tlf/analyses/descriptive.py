@@ -97,7 +97,7 @@ def continuous_stats(values: pd.Series, stats: Sequence[str] = CONTINUOUS_STATS
     Examples
     --------
     >>> pct, mom = continuous_stats(pd.Series([1.0, 2.0, 3.0, 4.0, None]))
-    >>> pct["n"], pct["median"], pct["q1"], mom["mean"], round(mom["sd"], 4)
+    >>> pct["n"], pct["median"], pct["q1"], float(mom["mean"]), round(float(mom["sd"]), 4)
     (4, 2.5, 1.5, 2.5, 1.291)
     """
     values = pd.to_numeric(values, errors="coerce").dropna()

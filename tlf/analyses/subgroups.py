@@ -75,10 +75,8 @@ def subgroup_rows(ctx: AnalysisContext, data: pd.DataFrame, group2: str = "",
 def run(ctx: AnalysisContext) -> list[Row]:
     """N per arm, the overall line, then every level of every subgroup variable."""
     data = tte_frame(ctx)
-    out = ctx.n_rows()
-    if data.empty:
-        return out
-    out += subgroup_rows(ctx, data)
+    # Without records the lines are kept (zero subjects, NaN hazard ratios: NE).
+    out = ctx.n_rows() + subgroup_rows(ctx, data)
     for sub in ctx.spec.option("subgroups"):
         variable = sub["variable"]
         if variable not in data:

@@ -30,6 +30,7 @@ from tlf.outputs import At, Context, comparisons_of, save_png, title_block
 from tlf.outputs.cells import ArdView, Text, cat
 from tlf.outputs.figure_km import new_figure
 from tlf.spec import OutputSpec
+from trialflow.errors import SpecError
 
 __all__ = ["LAYOUTS", "PARAMETERS", "ForestLine", "draw_forest", "forest_lines",
            "layout_forest"]
@@ -75,6 +76,17 @@ class ForestLine:
     ucl: float = math.nan
 
 
+def _comparison(view: ArdView, analysis: str, given: str | None) -> str:
+    """The comparison drawn: the given one, else the analysis's first."""
+    if given:
+        return given
+    found = comparisons_of(view, analysis)
+    if not found:
+        raise SpecError("outputs", f"a forest plot of {analysis} needs a comparison of two "
+                        "arms; the analysis has none")
+    return found[0]
+
+
 def _parameter(view: ArdView, analysis: str) -> str:
     found = view.rows(analysis, stat_name="events")
     return str(found["variable"].iloc[0]) if len(found) else ""
@@ -116,7 +128,7 @@ def forest_lines(view: ArdView, analysis: str, subgroups: Sequence[Mapping[str, 
     -------
     list of ForestLine
     """
-    comparison = comparison or comparisons_of(view, analysis)[0]
+    comparison = _comparison(view, analysis, comparison)
     lines = [_level_line(view, analysis, comparison, "", "", overall, decimals)]
     for group in subgroups:
         lines.append(ForestLine(str(group["label"]), header=True))
@@ -182,7 +194,7 @@ def draw_forest(lines: Sequence[ForestLine], x_limits: tuple[float, float],
 def layout_forest(spec: OutputSpec, ctx: Context) -> Figure:
     """The forest plot of one subgroup analysis (see the module docstring)."""
     analysis = spec.parameter("analysis")
-    comparison = spec.parameter("comparison", None) or comparisons_of(ctx.view, analysis)[0]
+    comparison = _comparison(ctx.view, analysis, spec.parameter("comparison", None))
     lines = forest_lines(ctx.view, analysis, spec.parameter("subgroups"),
                          spec.parameter("overall", "All subjects"), comparison,
                          int(spec.parameter("hr_decimals", 2)))

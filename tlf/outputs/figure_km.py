@@ -16,6 +16,7 @@ tests per end-point::
       upper_1s: true             # also print the one-sided 95 % upper limit
       y_label: Event-free survival probability
       x_label: Months since randomisation
+      arm_labels: {Xanomeline High Dose: Xan High}   # shorter names in the figure
 
 Arms are drawn in display order with the styles of :data:`ARM_STYLES` (distinguishable
 in greyscale too). The printed strings come from :func:`km_annotation` and
@@ -62,6 +63,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {"km": {
     "time_unit": {"type": "string", "nullable": True, "default": None},
     "y_label": {"type": "string", "default": "Survival probability"},
     "x_label": {"type": "string", "default": "Time"},
+    "arm_labels": {"type": "dict", "default": {}, "valuesrules": {"type": "string"}},
 }}
 _P_TEST = {("stratified", "p_1s"): "Stratified log-rank test, one-sided",
            ("stratified", "p_2s"): "Stratified log-rank test, two-sided",
@@ -91,12 +93,16 @@ def _parameter(view: ArdView, analysis: str) -> str:
     return str(found["variable"].iloc[0]) if len(found) else ""
 
 
-def km_legend(view: ArdView, analysis: str) -> dict[str, Text]:
-    """The legend label of each arm, ``"Placebo (n = 86; events = 50)"``."""
+def km_legend(view: ArdView, analysis: str,
+              labels: dict[str, str] | None = None) -> dict[str, Text]:
+    """The legend label of each arm, ``"Placebo (n = 86; events = 50)"`` (``labels``:
+    a shorter name per arm)."""
     arms, _ = analysis_groups(view, analysis)
     param = _parameter(view, analysis)
-    return {arm: cat(arm, " (n = ", view.text(At(analysis, arm, param), "n", 0),
-                     "; events = ", view.text(At(analysis, arm, param), "events", 0), ")")
+    labels = labels or {}
+    return {arm: cat(labels.get(arm, arm), " (n = ",
+                     view.text(At(analysis, arm, param), "n", 0), "; events = ",
+                     view.text(At(analysis, arm, param), "events", 0), ")")
             for arm in arms}
 
 
@@ -104,7 +110,8 @@ def km_annotation(view: ArdView, analysis: str, *, hr_model: str = "unstratified
                   p_model: str = "unstratified", p_stat: str = "p_1s",
                   hr_decimals: int = 2, ci_decimals: int = 2, upper_1s: bool = True,
                   time_decimals: int = 1, time_unit: str = "months",
-                  comparisons: bool = True) -> list[Text | str]:
+                  comparisons: bool = True,
+                  labels: dict[str, str] | None = None) -> list[Text | str]:
     """The lines printed beside the curves: medians, hazard ratios and log-rank p.
 
     Parameters
@@ -125,6 +132,8 @@ def km_annotation(view: ArdView, analysis: str, *, hr_model: str = "unstratified
         The unit of the medians, printed in the heading.
     comparisons : bool
         Print the comparisons (hazard ratio and p) at all.
+    labels : dict, optional
+        A shorter name per arm (the ARD's level otherwise).
 
     Returns
     -------
@@ -132,19 +141,27 @@ def km_annotation(view: ArdView, analysis: str, *, hr_model: str = "unstratified
         E.g. ``["Median (95% CI), months", "Drug: 5.3 (4.0, 6.6)", "Placebo: 4.2 (3.2, 4.8)",
         "HR 0.76 (95% CI 0.566, 1.013)", "One-sided 95% upper limit 0.967",
         "Stratified log-rank test, one-sided", "p = 0.022"]``; with several
-        comparisons each hazard ratio line names its comparison (``"HR A vs B ..."``).
+        comparisons each hazard ratio has a line naming its comparison (``"HR A vs B"``)
+        before its value line (``"0.76 (95% CI 0.566, 1.013)"``).
     """
     arms, _ = analysis_groups(view, analysis)
     param = _parameter(view, analysis)
+    labels = labels or {}
     d = time_decimals
     lines: list[Text | str] = [f"Median (95% CI), {time_unit}"]
-    lines += [cat(f"{arm}: ", view.fill(f"{{median:{d}}} ({{median_lcl:{d}}}, "
-                                        f"{{median_ucl:{d}}})", At(analysis, arm, param)))
+    lines += [cat(f"{labels.get(arm, arm)}: ",
+                  view.fill(f"{{median:{d}}} ({{median_lcl:{d}}}, {{median_ucl:{d}}})",
+                            At(analysis, arm, param)))
               for arm in arms]
     found = comparisons_of(view, analysis) if comparisons else []
     for cmp in found:
         hr_at, p_at = At(analysis, cmp, param, hr_model), At(analysis, cmp, param, p_model)
-        name = "HR " if len(found) == 1 else f"HR {cmp}: "
+        name = "HR "
+        if len(found) > 1:
+            # Several comparisons: a line naming each, its hazard ratio on the next.
+            test, ref = cmp.split(" vs ", 1)
+            lines.append(f"HR {labels.get(test, test)} vs {labels.get(ref, ref)}")
+            name = ""
         lines.append(cat(name, view.text(hr_at, "hr", hr_decimals), " (95% CI ",
                          view.text(hr_at, "hr_lcl", ci_decimals), ", ",
                          view.text(hr_at, "hr_ucl", ci_decimals), ")"))
@@ -184,10 +201,12 @@ def _tick_text(tick: float) -> str:
 
 
 def draw_km(view: ArdView, analysis: str, annotation: list[Text | str], y_label: str,
-            x_label: str) -> tuple[MplFigure, list[tuple[str, str, str]]]:
+            x_label: str, labels: dict[str, str] | None = None
+            ) -> tuple[MplFigure, list[tuple[str, str, str]]]:
     """The Kaplan-Meier plot, its numbers-at-risk table and the annotation panel, and
-    the trace of every printed text with numbers."""
+    the trace of every printed text with numbers (``labels``: a shorter name per arm)."""
     arms, _ = analysis_groups(view, analysis)
+    labels = labels or {}
     figure = new_figure(10.0, 6.0 + 0.25 * max(0, len(arms) - 2))
     grid = figure.add_gridspec(2, 2, height_ratios=(4.2, 1.0 + 0.25 * max(0, len(arms) - 2)),
                                width_ratios=(3.0, 1.0), hspace=0.32, wspace=0.05, left=0.1,
@@ -198,7 +217,7 @@ def draw_km(view: ArdView, analysis: str, annotation: list[Text | str], y_label:
     ticks = sorted(set().union(*(risk[arm] for arm in arms))) or [0.0]
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     right = ticks[-1] + step
-    legend = km_legend(view, analysis)
+    legend = km_legend(view, analysis, labels)
     trace: list[tuple[str, str, str]] = [("legend", arm, legend[arm]) for arm in arms]
     for i, arm in enumerate(arms):
         style = arm_style(i)
@@ -232,7 +251,7 @@ def draw_km(view: ArdView, analysis: str, annotation: list[Text | str], y_label:
     for row, arm in enumerate(arms):
         y = len(arms) - 1 - row
         # The arm's name sits left of the axis, whatever the time scale.
-        table.text(-0.03, y, arm, ha="right", va="center", fontsize=9,
+        table.text(-0.03, y, labels.get(arm, arm), ha="right", va="center", fontsize=9,
                    color=arm_style(row)["color"], transform=table.get_yaxis_transform())
         for tick in ticks:
             shown = risk[arm].get(tick, "0")
@@ -257,10 +276,12 @@ def layout_km(spec: OutputSpec, ctx: Context) -> Figure:
         upper_1s=bool(spec.parameter("upper_1s", True)),
         time_decimals=int(spec.parameter("time_decimals", 1)),
         time_unit=unit or "days",
-        comparisons=bool(spec.parameter("comparisons", True)))
+        comparisons=bool(spec.parameter("comparisons", True)),
+        labels=spec.parameter("arm_labels", {}))
     figure, trace = draw_km(ctx.view, analysis, annotation,
                             spec.parameter("y_label", "Survival probability"),
-                            spec.parameter("x_label", "Time"))
+                            spec.parameter("x_label", "Time"),
+                            spec.parameter("arm_labels", {}))
     path = save_png(figure, ctx.out_dir / f"{spec.name}.png")
     return Figure(title_block(spec), path, footnotes=spec.footnotes,
                   landscape=spec.landscape, trace=tuple(trace))
