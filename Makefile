@@ -2,6 +2,7 @@
 #
 #   make tlf     set up .venv if needed, then run every stage into build/
 #   make test    set up .venv if needed, then run the test suite
+#   make test-fast  the suite without the tests that build whole studies (under a minute)
 #   make lint    ruff over the repository
 #   make bench   time every stage at 219, 2,190 and 21,900 subjects -> build/bench/
 #                (BENCH_ARGS='--sizes 219,2190' for fewer, '--large' to add 43,800)
@@ -18,13 +19,17 @@ DEV    := $(VENV)/.installed-dev
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: tlf test lint clean setup bench
+.PHONY: tlf test test-fast lint clean setup bench
 
 tlf: $(STAMP)
 	$(BIN)/trialflow run --out build
 
 test: $(DEV)
 	$(BIN)/python -m pytest -q
+
+# The edit-test loop: everything but the tests that build or simulate a whole study.
+test-fast: $(DEV)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(DEV)
 	$(BIN)/ruff check .

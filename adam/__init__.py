@@ -38,6 +38,7 @@ import pandas as pd
 
 from adam.derive import as_categorical
 from trialflow import SPECS
+from trialflow.console import progress
 from trialflow.datasets import DatasetFile, dataset_files
 from trialflow.errors import InputError, SpecError
 from trialflow.findings import Finding
@@ -160,6 +161,7 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
     frames: dict[str, pd.DataFrame] = {} if lazy else dict(sdtm)
     out: dict[str, pd.DataFrame] = {}
     for i, name in enumerate(order):
+        progress("ADaM datasets", i, len(order))
         spec = resolved[name]
         wanted = list(spec.derivation.get("inputs", []))
         inputs = {}

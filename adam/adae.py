@@ -63,7 +63,8 @@ def derive_var_trtemfl(dataset: pd.DataFrame, window_after_last_dose: int | None
     out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
     emergent = out["ASTDT"].notna() & out["TRTSDT"].notna() & (out["ASTDT"] >= out["TRTSDT"])
     if window_after_last_dose is not None:
-        limit = out["TRTEDT"] + pd.to_timedelta(window_after_last_dose, unit="D")
+        # In days (a nanosecond Timedelta would cast the dates to nanoseconds).
+        limit = out["TRTEDT"] + np.timedelta64(int(window_after_last_dose), "D")
         emergent &= out["ASTDT"] <= limit
     out["TRTEMFL"] = np.where(emergent, "Y", "")
     return out

@@ -13,9 +13,10 @@ from trialflow.conditions import (
     ConditionError,
     check_condition,
     condition_variables,
+    is_blank,
     select,
     validate_condition,
 )
 
 __all__ = ["COMBINATORS", "OPERATORS", "ConditionError", "check_condition",
-           "condition_variables", "select", "validate_condition"]
+           "condition_variables", "is_blank", "select", "validate_condition"]

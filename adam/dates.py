@@ -1,8 +1,9 @@
 """Dates in ADaM: SDTM ISO 8601 text (--DTC) to analysis dates (--DT), partial dates
 imputed with their flag (--DTF), and study days.
 
-Analysis dates are held as pandas dates (``datetime64``) while deriving; the writer
-stores them as SAS dates with their display format (:mod:`trialflow.xpt`).
+Analysis dates are held as pandas dates (``datetime64[s]``, so that any year is a date:
+pandas' default nanoseconds end in 2262) while deriving; the writer stores them as SAS
+dates with their display format (:mod:`trialflow.xpt`).
 
 Imputation follows admiral's ``derive_vars_dt``:
 
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from trialflow.derivations import iso_bounds, study_day
+from trialflow.isodates import as_dates
 
 LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
 
@@ -93,7 +95,7 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
         inside = allowed & m.notna() & (m >= lo) & (m <= hi)
         dt = dt.where(~(inside & (m < dt)), m)
     dtf = level.where(allowed, "")
-    return pd.to_datetime(dt), dtf
+    return as_dates(dt), dtf
 
 
 def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str,

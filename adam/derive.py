@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import condition_variables, select
+from trialflow.isodates import as_dates
 
 
 def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
@@ -283,7 +284,7 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, by_vars: Sequence[str], new_var
     g = both.groupby(list(by_vars))["_dt"]
     ext = (g.max() if mode == "last" else g.min()).rename(new_var).reset_index()
     out = left_join(dataset, ext, by_vars)
-    out[new_var] = pd.to_datetime(out[new_var])
+    out[new_var] = as_dates(out[new_var])
     return out
 
 

@@ -15,7 +15,10 @@ admiral's verbs with its parameters::
 
 Steps run in order on the dataset being built; each adds or replaces variables (or,
 for the record-making verbs, records). The last step's variables that the spec
-declares are kept, in spec order, sorted by the spec's sort keys (by the writer).
+declares are kept, in spec order, sorted by the spec's sort keys (by the writer). A
+``work_dataset`` step runs steps of its own on another input and keeps the result as
+an input of the later steps; its steps may read the dataset being built, under the
+spec's name (checked like any step when the spec is loaded).
 
 Every verb is a function of :mod:`adam.verbs` with a parameter schema: a spec is checked
 when it is loaded (:func:`check_spec`), so a misspelt key, a wrong type or an unknown
@@ -41,6 +44,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,22 +73,33 @@ DERIVATION_SCHEMA: dict[str, Any] = {
 }
 
 
-def _problem(v: Validator) -> str:
-    """The first error of a cerberus validation as one phrase naming the key."""
-    def flatten(errors: Any, path: str = "") -> tuple[str, str]:
-        key = sorted(errors, key=str)[0]
-        detail = errors[key]
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
-            return flatten(detail[-1], where)
-        return where, "; ".join(str(d) for d in detail) if isinstance(detail, list) \
-            else str(detail)
-    where, what = flatten(v.errors)
-    return f"{where}: {what}"
-
-
 def _allowed(schema: Mapping[str, Any]) -> str:
     return ", ".join(sorted(schema))
+
+
+def _problem(v: Validator, schema: Mapping[str, Any]) -> str:
+    """The first error of a cerberus validation as one phrase naming the key: a key the
+    schema does not know first (a misspelling also makes a required key look missing),
+    with the closest allowed key and the list of allowed ones."""
+    found: list[tuple[str, str]] = []
+
+    def walk(errors: Any, path: str = "") -> None:
+        for key in sorted(errors, key=str):
+            detail = errors[key]
+            where = f"{path}.{key}" if path else str(key)
+            for d in detail if isinstance(detail, list) else [detail]:
+                if isinstance(d, dict):
+                    walk(d, where)
+                else:
+                    found.append((where, str(d)))
+    walk(v.errors)
+    unknown = [(w, d) for w, d in found if d == "unknown field"]
+    where, what = (unknown or found)[0]
+    if what == "unknown field" and "." not in where:
+        close = difflib.get_close_matches(where, list(schema), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        what = f"unknown field ({hint}allowed: {_allowed(schema)})"
+    return f"{where}: {what}"
 
 
 def check_spec(spec: DatasetSpec) -> None:
@@ -95,34 +110,43 @@ def check_spec(spec: DatasetSpec) -> None:
     SpecError
         One line naming the spec file, the dataset, the step and the problem (an
         unknown verb or key, a missing parameter, a wrong type, a malformed condition
-        or expression), with what is allowed.
+        or expression, a dataset that is not among the inputs), with what is allowed.
     """
     derivation = dict(spec.derivation)
     v = Validator(DERIVATION_SCHEMA, allow_unknown=False)
     if not v.validate(derivation):
-        problem = _problem(v)
-        if "unknown field" in problem:
-            problem += f" (allowed in derivation: {_allowed(DERIVATION_SCHEMA)})"
-        raise SpecError(spec.file, f"derivation.{problem}", spec.name)
+        raise SpecError(spec.file, f"derivation.{_problem(v, DERIVATION_SCHEMA)}", spec.name)
     start = derivation["start"]
     for problem in validate_condition(start.get("filter")):
         raise SpecError(spec.file, f"derivation.start.filter: {problem}", spec.name)
-    for i, step in enumerate(derivation.get("steps") or [], start=1):
+    _check_steps(spec, derivation.get("steps") or [], set(derivation["inputs"]), "")
+
+
+def _check_steps(spec: DatasetSpec, steps: list[Any], available: set[str],
+                 within: str) -> set[str]:
+    """Check each step of ``steps`` (and the steps of the work datasets they make);
+    ``available`` are the datasets a step may read. Returns them with the work
+    datasets the steps made."""
+    available = set(available)
+    for i, step in enumerate(steps, start=1):
+        where = f"{within}step {i}"
+        if not isinstance(step, dict) or len(step) != 1:
+            raise SpecError(spec.file, f"{where}: a step is one verb and its parameters "
+                            "(- verb: {...})", spec.name)
         ((name, params),) = step.items()
-        where = f"step {i} ({name})"
+        where = f"{where} ({name})"
         verb = verbs.VERBS.get(name)
         if verb is None:
-            raise SpecError(spec.file, f"{where}: unknown verb {name!r} (allowed: "
+            close = difflib.get_close_matches(name, list(verbs.VERBS), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(spec.file, f"{where}: unknown verb {name!r} ({hint}allowed: "
                             f"{', '.join(sorted(verbs.VERBS))})", spec.name)
         if not isinstance(params, dict):
             raise SpecError(spec.file, f"{where}: parameters must be a mapping of key to "
                             f"value (allowed keys: {_allowed(verb.schema)})", spec.name)
         pv = Validator(verb.schema, allow_unknown=False)
         if not pv.validate(params):
-            problem = _problem(pv)
-            if "unknown field" in problem:
-                problem += f" (allowed: {_allowed(verb.schema)})"
-            raise SpecError(spec.file, f"{where}: {problem}", spec.name)
+            raise SpecError(spec.file, f"{where}: {_problem(pv, verb.schema)}", spec.name)
         try:
             verb.check(params)
         except (ValueError, ExpressionError) as exc:
@@ -134,10 +158,22 @@ def check_spec(spec: DatasetSpec) -> None:
             for problem in validate_condition(case.get("when")):
                 raise SpecError(spec.file, f"{where}: case {j}: {problem}", spec.name)
         used = verb.datasets(params)
-        missing = [d for d in used if d not in derivation["inputs"]]
+        missing = [d for d in used if d not in available]
         if missing:
             raise SpecError(spec.file, f"{where}: reads {missing[0]}, which is not under "
-                            "derivation.inputs", spec.name)
+                            "derivation.inputs nor a work dataset made before", spec.name)
+        if name == "param_lookup" and not spec.parameters:
+            raise SpecError(spec.file, f"{where}: reads the spec's parameters block, which "
+                            "is empty (declare parameters: - {paramcd, param, paramn})",
+                            spec.name)
+        if name == "work_dataset":
+            # Its steps may read the dataset being built, under the spec's name.
+            for problem in validate_condition(params["start"].get("filter")):
+                raise SpecError(spec.file, f"{where}: start.filter: {problem}", spec.name)
+            _check_steps(spec, params.get("steps") or [], available | {spec.name},
+                         f"{where}, work dataset {params['name']}, ")
+            available.add(params["name"])
+    return available
 
 
 def input_columns(spec: DatasetSpec) -> dict[str, set[str] | None]:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialflow.isodates import DATE_UNIT
+
 KEY = "USUBJID"
 ORDER_WORST = {"NE": 0, "CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5}
 
@@ -52,9 +54,29 @@ def filter_assessments(ovr: pd.DataFrame, adsl: pd.DataFrame,
     return d.drop(columns="_w").reset_index(drop=True)
 
 
-def _confirmed(d: pd.DataFrame, level: str) -> pd.Series:
-    """Per assessment: is this CR (or PR) confirmed by a later one >= 28 days on?"""
+def confirmed_response(d: pd.DataFrame, level: str, ref_confirm: int = 28,
+                       max_nr_ne: int = 1, accept_sd: bool = False,
+                       no_pr_after_cr: bool = False) -> pd.Series:
+    """Per assessment: is this CR (``level='CR'``) or PR confirmed?
+
+    ``d`` holds the assessments (USUBJID, ADT, AVALC) sorted by subject and date. The
+    confirming assessment is the first later one that is a CR (for CR), or a CR or PR
+    (for PR), at least ``ref_confirm`` days on. The assessments after the candidate up to
+    and including it may only be those (and SD, for PR, with ``accept_sd``) or NE, with
+    at most ``max_nr_ne`` NE. With ``no_pr_after_cr`` (admiralonco's ``crsp_y_pr`` and
+    ``cbor_pr``) no PR among them may follow a CR. The defaults are PRECIOUS's rule.
+
+    Example
+    -------
+    >>> d = pd.DataFrame({"USUBJID": "1", "AVALC": ["PR", "CR", "PR"],
+    ...                   "ADT": pd.to_datetime(["2020-01-01", "2020-01-10", "2020-02-01"])})
+    >>> confirmed_response(d, "PR").tolist()
+    [True, False, False]
+    >>> confirmed_response(d, "PR", no_pr_after_cr=True).tolist()
+    [False, False, False]
+    """
     ok_next = {"CR": ["CR"], "PR": ["CR", "PR"]}[level]
+    allowed = ok_next + ["NE"] + (["SD"] if accept_sd and level == "PR" else [])
     out = pd.Series(False, index=d.index)  # d is sorted by subject and date
     cand = d.index[d["AVALC"].eq(level)]
     if len(cand) == 0:
@@ -63,16 +85,26 @@ def _confirmed(d: pd.DataFrame, level: str) -> pd.Series:
     pairs = d.loc[cand, [KEY, "ADT"]].reset_index().merge(
         d[[KEY, "ADT", "AVALC"]].reset_index(), on=KEY, suffixes=("", "_l"))
     pairs = pairs[pairs["index_l"] > pairs["index"]].sort_values(["index", "index_l"])
-    pairs["bad"] = ~pairs["AVALC"].isin(ok_next + ["NE"])
-    pairs["ne"] = pairs["AVALC"].eq("NE")
-    # walk forward: stop at the first non-qualifying record
-    pairs["bad_before"] = pairs.groupby("index")["bad"].cumsum() > 0
-    pairs["ne_count"] = pairs.groupby("index")["ne"].cumsum()
-    hit = (~pairs["bad_before"] & pairs["AVALC"].isin(ok_next)
-           & ((pairs["ADT_l"] - pairs["ADT"]).dt.days >= 28) & (pairs["ne_count"] <= 1))
-    conf = pairs.loc[hit, "index"].unique()
-    out.loc[conf] = True
+    confirms = (pairs["AVALC"].isin(ok_next)
+                & ((pairs["ADT_l"] - pairs["ADT"]).dt.days >= ref_confirm))
+    # the window: the later assessments up to and including the first that confirms
+    before = confirms.groupby(pairs["index"]).cumsum() - confirms
+    w = pairs.assign(_confirms=confirms, _bad=~pairs["AVALC"].isin(allowed),
+                     _ne=pairs["AVALC"].eq("NE"))[before.eq(0)]
+    g = w.groupby("index")
+    ok = g["_confirms"].any() & ~g["_bad"].any() & (g["_ne"].sum() <= max_nr_ne)
+    if no_pr_after_cr:
+        cr_first = w["ADT_l"].where(w["AVALC"].eq("CR")).groupby(w["index"]).min()
+        pr_last = w["ADT_l"].where(w["AVALC"].eq("PR")).groupby(w["index"]).max()
+        ok &= cr_first.isna() | pr_last.isna() | (cr_first > pr_last)
+    out.loc[ok.index[ok.to_numpy()]] = True
     return out
+
+
+def _confirmed(d: pd.DataFrame, level: str) -> pd.Series:
+    """Per assessment: is this CR (or PR) confirmed by a later one >= 28 days on, with
+    at most one NE between (PRECIOUS's rule, :func:`confirmed_response`)?"""
+    return confirmed_response(d, level)
 
 
 def derive_bor(assessments: pd.DataFrame, adsl: pd.DataFrame, sd_min_days: int,
@@ -134,7 +166,7 @@ def derive_progression(assessments: pd.DataFrame, clinical: pd.DataFrame,
     Returns USUBJID, AVALC, ADT and PDSRC ('RECIST' or 'CLINICAL').
     """
     recist = assessments[assessments["AVALC"] == "PD"].groupby(KEY)["ADT"].min()
-    clin = clinical.groupby(KEY)["ADT"].min() if len(clinical) else pd.Series(dtype="M8[ns]")
+    clin = clinical.groupby(KEY)["ADT"].min() if len(clinical) else pd.Series(dtype=DATE_UNIT)
     out = adsl[[KEY]].copy()
     r = out[KEY].map(recist)
     c = out[KEY].map(clin)

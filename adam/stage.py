@@ -15,11 +15,11 @@ Example
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from adam import build_adam, read_sdtm, write_adam
+from trialflow.console import say
 from trialflow.findings import findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -55,7 +55,7 @@ def build(study: StudyFolder, sdtm: Path | Sequence[InputSource], out: Path,
     write_csv_atomic(findings_frame(found), reports / ADAM_FINDINGS)
     print_findings(found, reports / ADAM_FINDINGS)
     for name, frame in datasets.items():
-        print(f"  {name:<8} {len(frame):>8} records", file=sys.stderr)
-    print(f"  wrote {len(paths)} files to {out}/", file=sys.stderr)
+        say(f"  {name:<8} {len(frame):>8} records")
+    say(f"  wrote {len(paths)} files to {out}/")
     return StageResult(rows=sum(len(d) for d in datasets.values()), findings=found,
                        outputs=[*paths, reports / ADAM_FINDINGS])

@@ -8,7 +8,8 @@ EVNTDESC / CNSDTDSC. The rule, as in admiral's ``derive_param_tte``:
 * a subject with any event record gets the **earliest** event date (CNSR = 0); on the
   same date, the source declared first wins;
 * otherwise the **latest** censoring date (CNSR = the source's censoring value, >= 1);
-  on the same date, the source declared first wins;
+  on the same date, the source declared first wins (``censor_ties="last"``: the one
+  declared last, as admiral's ``derive_param_tte`` picks it);
 * ADT is never before STARTDT; AVAL = ADT - STARTDT + 1 (days);
 * a subject with neither a start date nor any source date gets no record.
 
@@ -50,6 +51,9 @@ class Source:
     censor: int = 0
     srcvar: str | None = None
     seq: str | None = None
+    #: Records of the source on the same date: the first in this order is taken (a
+    #: leading ``-`` sorts descending); without it, the first in the dataset's order.
+    order: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, d: dict[str, Any], censor: bool) -> Source:
@@ -71,6 +75,7 @@ class TTEParameter:
     start_dataset: str = "ADSL"
     start_condition: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    censor_ties: str = "first"
 
     @classmethod
     def from_spec(cls, d: dict[str, Any]) -> TTEParameter:
@@ -97,7 +102,16 @@ def _source_dates(datasets: dict[str, pd.DataFrame], sources: tuple[Source, ...]
         # dataset (ADQS: 1.4 million records at 21,900 subjects) copied every column.
         c = rows_where(share_columns(d, cols), keep).rename(
             columns={src.date: "ADT", **({src.seq: "SRCSEQ"} if src.seq else {})})
-        c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
+        if src.order:
+            ties = d.loc[c.index, [o.lstrip("-") for o in src.order]].to_numpy()
+            c = c.assign(**{f"_t{i}": ties[:, i] for i in range(len(src.order))})
+            c = c.sort_values([KEY, "ADT", *(f"_t{i}" for i in range(len(src.order)))],
+                              ascending=[True, not latest,
+                                         *(not o.startswith("-") for o in src.order)],
+                              kind="stable", na_position="first")
+            c = c.drop(columns=[f"_t{i}" for i in range(len(src.order))])
+        else:
+            c = c.sort_values([KEY, "ADT"], ascending=[True, not latest], kind="stable")
         c = c.drop_duplicates(KEY)
         c["_order"] = order
         c["SRCDOM"] = src.dataset
@@ -130,10 +144,12 @@ def derive_param_tte(dataset_adsl: pd.DataFrame, datasets: dict[str, pd.DataFram
     ev = _source_dates(datasets, parameter.events, latest=False)
     ev = ev.sort_values([KEY, "ADT", "_order"], kind="stable").drop_duplicates(KEY)
     cn = _source_dates(datasets, parameter.censors, latest=True)
-    cn = cn.sort_values([KEY, "ADT", "_order"], ascending=[True, False, True],
+    cn = cn.sort_values([KEY, "ADT", "_order"],
+                        ascending=[True, False, parameter.censor_ties == "first"],
                         kind="stable").drop_duplicates(KEY)
     cn = cn[~cn[KEY].isin(ev[KEY])]
-    chosen = pd.concat([ev, cn], ignore_index=True)
+    # An empty part (no event, or no censoring left) would only blur the column types.
+    chosen = pd.concat([f for f in (ev, cn) if len(f)] or [ev], ignore_index=True)
     out = subjects[[KEY]].merge(start, on=KEY, how="inner").merge(chosen, on=KEY, how="inner")
     out["ADT"] = out[["ADT", "STARTDT"]].max(axis=1)
     out["AVAL"] = (out["ADT"] - out["STARTDT"]).dt.days.astype(float) + 1.0

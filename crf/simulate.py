@@ -271,7 +271,9 @@ def write_raw(forms: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     the provenance when ``forms`` is a :class:`RawExtract`."""
     out = Path(out)
     specs = load_forms()
-    paths = [write_csv_atomic(df, out / specs[name].file) for name, df in forms.items()]
+    # The extracts are data (as an EDC writes them), not a report: written verbatim.
+    paths = [write_csv_atomic(df, out / specs[name].file, report=False)
+             for name, df in forms.items()]
     provenance = getattr(forms, "provenance", None)
     if provenance is not None:
         text = json.dumps(provenance, indent=2, sort_keys=True) + "\n"

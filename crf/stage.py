@@ -13,9 +13,9 @@ Example
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from trialflow.console import say
 from trialflow.errors import TrialflowError
 from trialflow.pipeline import StageResult
 from trialflow.spec import load_study
@@ -57,6 +57,5 @@ def simulate(study: StudyFolder, out: Path, subjects: int | None = None,
                              "— simulate more subjects (at least 40 work) or try another "
                              "seed") from None
     paths = [Path(p) for p in write_raw(forms, out)]
-    print(f"  wrote {len(paths)} raw forms for {subjects} subjects (seed {seed}) to {out}/",
-          file=sys.stderr)
+    say(f"  wrote {len(paths)} raw forms for {subjects} subjects (seed {seed}) to {out}/")
     return StageResult(rows=sum(len(f) for f in forms.values()), outputs=paths)

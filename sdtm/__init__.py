@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from sdtm import dm, sv
+from trialflow.console import progress
 from trialflow.derivations import registry
 from trialflow.findings import Finding
 from trialflow.mapping import Context, factorised, map_dataset
@@ -92,7 +93,9 @@ def build_sdtm(raw: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec]
                   codelists=codelists, study=study, dictionary=dictionary,
                   derivations=DERIVATIONS,
                   keys={f.name: f.keys for f in forms.values() if f.name in raw})
-    for name in build_order(specs):
+    order = build_order(specs)
+    for i, name in enumerate(order):
+        progress("SDTM domains", i, len(order))
         spec = specs[name]
         ctx.domains[name] = _builder(spec)(ctx, spec)
     rejections = (pd.concat(ctx.rejections, ignore_index=True) if ctx.rejections

@@ -15,10 +15,10 @@ Example
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from sdtm import build_sdtm, write_sdtm
+from trialflow.console import say
 from trialflow.findings import findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -42,16 +42,13 @@ def build(study: StudyFolder, raw_dir: Path, out: Path, reports: Path) -> StageR
         Records written, the mapping's and writer's findings, and every file written
         (datasets, ``reports/reconciliation.csv``, ``reports/sdtm_findings.csv``).
     """
-    def say(text: str) -> None:
-        print(text, file=sys.stderr)
-
     # Everything that can stop the run (specs, codelists, dictionary, raw files) is read
     # before anything is written: a broken input leaves no half-built SDTM.
     specs = study.dataset_specs("sdtm")
     codelists, forms = study.codelists(), study.forms()
-    require_folder(raw_dir, "raw data", "*.csv",
+    require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
-    raw, raw_findings = read_forms(raw_dir, forms, codelists)
+    raw, raw_findings = read_forms(raw_dir, forms, codelists, study.study)
     result = build_sdtm(raw, specs, codelists, study.study, study.dictionary(), forms)
     paths, written = write_sdtm(result.datasets, specs, out, study.study.id)
     report, lost = reconcile(raw, result.datasets, result.rejections)

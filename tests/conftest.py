@@ -28,6 +28,33 @@ class StudyBuild:
     out: Path
 
 
+#: Fixtures that build or simulate the calibrated study (tens of seconds each).
+SLOW_FIXTURES = {"study_build", "raw_dir", "installed", "package"}
+#: Test modules that run whole studies or simulations on their own.
+SLOW_MODULES = {"test_installed.py", "test_run_package.py", "test_calibrated_determinism.py",
+                "test_calibration.py", "test_bench.py", "test_simulated_study.py",
+                "test_adam_build.py", "test_cli_sdtm.py", "test_reuse.py"}
+#: Single tests that run a whole (stub) study.
+SLOW_TESTS = {"test_simulate_wiring_with_stub_simulator"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: builds or simulates a whole study; "
+                            "`make test-fast` leaves these out")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that build or simulate a whole study as slow: `make test` runs
+    everything, `make test-fast` (-m 'not slow') the rest, for the edit-test loop."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES or item.path.name in SLOW_MODULES \
+                or item.originalname in SLOW_TESTS \
+                or "robustness" in item.path.parts or "qc" in item.path.parts \
+                or "reproduction" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def study_build(tmp_path_factory: pytest.TempPathFactory) -> StudyBuild:
     """The calibrated study built once per session (``trialflow run --out DIR``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -65,16 +66,23 @@ def test_clean_file_reads_as_text_without_findings(tmp_path: Path) -> None:
     assert all(pd.api.types.is_object_dtype(t) for t in frame.dtypes)
 
 
-def test_header_only_gives_empty_frame(tmp_path: Path) -> None:
-    frame, findings = read_form(_csv(tmp_path), FORM, CODELISTS)
+def test_header_only_gives_empty_frame_when_the_form_may_be_empty(tmp_path: Path) -> None:
+    frame, findings = read_form(_csv(tmp_path), replace(FORM, may_be_empty=True), CODELISTS)
     assert frame.empty and list(frame.columns) == list(FORM.column_names) and findings == []
+
+
+def test_header_only_is_an_error_for_a_form_that_must_have_records(tmp_path: Path) -> None:
+    error = _input_error(_csv(tmp_path))
+    assert "has a header but no records, and form 'demo' must have some" in str(error)
 
 
 def test_quoted_comma_and_newline_in_a_value(tmp_path: Path) -> None:
     row = '003,50,80,F,A,05-JUN-2016,,"pain, left\nside ""severe"""'
     frame, findings = read_form(_csv(tmp_path, row, GOOD.replace("001", "004")), FORM,
                                 CODELISTS)
-    assert findings == []
+    # The value is kept whole; its line break is worth a look (one-line SDTM values).
+    assert [(f.row, f.variable, f.rule, f.severity) for f in findings] == [
+        (1, "COMMENT", "line_break", "warning")]
     assert frame.loc[0, "COMMENT"] == 'pain, left\nside "severe"'
     assert len(frame) == 2
 

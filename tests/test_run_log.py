@@ -59,3 +59,18 @@ def test_run_log_counts_findings_and_records_a_failure(tmp_path: Path) -> None:
     assert "status: not run" in text.split("[stage adam]")[1]
     assert "failed: sdtm failed: raw/dm.csv" in text
     assert text.rstrip().endswith("exit code: 2")
+
+
+def test_the_run_log_holds_the_provenance_a_reviewer_asks_for(study_build) -> None:
+    """Versions of Python and every dependency, the code's commit, the seed and subject
+    count, and the SHA-256 of every spec file each stage read."""
+    from importlib import metadata
+
+    log = (study_build.out / "reports" / "run.log").read_text()
+    assert f"package: pandas {metadata.version('pandas')}" in log
+    assert f"package: statsmodels {metadata.version('statsmodels')}" in log
+    assert "code: git " in log
+    assert "seed: 20150801" in log and "subjects: 219" in log
+    tlf = log.split("[stage tlf]")[1]
+    assert "spec: " in tlf and "t_14_1_1_populations.yaml sha256=" in tlf
+    assert "sdtm/ae.yaml" not in tlf  # the TLF stage reads its own specs only

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from trialflow.cli import STAGING, main
+from trialflow.lock import LOCK
 from trialflow.pipeline import sha256_of
 
 #: Changes on every run by design: it records when and how long.
@@ -26,8 +27,9 @@ RUN_LOG = Path("reports") / "run.log"
 
 
 def _hashes(root: Path) -> dict[Path, str]:
+    # The package's files; the run's own control files (.lock, .staging) are not in it.
     return {p.relative_to(root): sha256_of(p) for p in sorted(root.rglob("*"))
-            if p.is_file() and STAGING not in p.parts}
+            if p.is_file() and STAGING not in p.parts and p.name != LOCK}
 
 
 @pytest.fixture

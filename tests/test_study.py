@@ -131,13 +131,18 @@ def test_a_study_input_inside_the_output_is_refused(tmp_path: Path,
 # --------------------------------------------------------------------------- entry layers
 
 
+def _parts(out: Path) -> set[str]:
+    """The package's parts (not the run's own .lock)."""
+    return {p.name for p in out.iterdir() if not p.name.startswith(".")}
+
+
 def test_init_raw_then_run_builds_sdtm_adam_define_from_the_sample_forms(
         tmp_path: Path) -> None:
     folder = tmp_path / "s1"
     assert main(["init", str(folder)]) == 0
     out = tmp_path / "build"
     assert main(["run", "--study", str(folder), "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"sdtm", "adam", "define", "reports"}
+    assert _parts(out) == {"sdtm", "adam", "define", "reports"}
     adsl = read_xpt(out / "adam" / "adsl.xpt").data
     # By hand from data/raw: 1002 first dosed 08-JAN-2024 (SAS day 23383), last dose
     # 10-MAR-2024 (23445): 63 days; age 67 -> ">=65".
@@ -161,7 +166,7 @@ def test_init_sdtm_then_run_builds_adam_from_dataset_json(tmp_path: Path) -> Non
     assert main(["init", str(folder), "--from", "sdtm"]) == 0
     out = tmp_path / "build"
     assert main(["run", "--study", str(folder), "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"adam", "define", "reports"}
+    assert _parts(out) == {"adam", "define", "reports"}
     assert len(read_xpt(out / "adam" / "adsl.xpt").data) == 4
 
 
@@ -187,7 +192,7 @@ def test_a_study_from_adam_renders_its_outputs_only(study_build, tmp_path: Path)
     (folder / "study.yaml").write_text(text, encoding="utf-8")
     out = tmp_path / "build"
     assert main(["run", "--study", str(folder), "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"tlf", "reports"}
+    assert _parts(out) == {"tlf", "reports"}
     assert (out / "tlf" / "ard.csv").read_bytes() == \
         (study_build.out / "tlf" / "ard.csv").read_bytes()
     assert (out / "tlf" / "reproduction.xlsx").is_file()
@@ -246,3 +251,25 @@ def test_python_dash_m_trialflow_is_the_command_line() -> None:
     done = subprocess.run([sys.executable, "-m", "trialflow", "--version"],
                           capture_output=True, text=True, cwd="/")
     assert done.returncode == 0 and done.stdout.startswith("trialflow ")
+
+
+def test_raw_forms_exported_by_sas_map_as_their_csv_would(tmp_path: Path) -> None:
+    """demog as a SAS transport file (dates as SAS dates with DATE9., numbers as
+    numbers) instead of demog.csv: the same SDTM, byte for byte."""
+    import pyreadstat
+
+    folder = tmp_path / "s"
+    write_skeleton(folder, "raw")
+    assert main(["run", "--study", str(folder), "--out", str(tmp_path / "csv")]) == 0
+    csv_path = folder / "data" / "raw" / "demog.csv"
+    frame = pd.read_csv(csv_path, dtype=str)
+    for col in ("CONSDT", "RANDDT"):
+        frame[col] = pd.to_datetime(frame[col], format="%d-%b-%Y").dt.date
+    frame["AGE"] = frame["AGE"].astype(float)
+    pyreadstat.write_xport(frame, str(csv_path.with_suffix(".xpt")),
+                           variable_format={"CONSDT": "DATE9.", "RANDDT": "DATE9."})
+    csv_path.unlink()
+    assert main(["run", "--study", str(folder), "--out", str(tmp_path / "xpt")]) == 0
+    for name in ("dm.xpt", "ae.xpt", "ex.xpt"):
+        assert (tmp_path / "xpt" / "sdtm" / name).read_bytes() == \
+            (tmp_path / "csv" / "sdtm" / name).read_bytes()

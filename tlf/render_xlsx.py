@@ -25,7 +25,6 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.packaging.core import DocumentProperties
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
@@ -35,6 +34,7 @@ from openpyxl.xml.functions import tostring
 from tlf._package import build_time, read_zip, strip_xml_illegal, write_zip
 from tlf.document import CellValue, Listing, Table
 from trialflow.io import write_atomic
+from trialflow.safetext import stored_as_non_text
 
 __all__ = ["write_xlsx"]
 
@@ -140,7 +140,7 @@ def _value_cell(ws: WriteOnlyWorksheet, value: CellValue, alignment: Alignment |
         text = strip_xml_illegal(value)
         # A bare string is cheapest, unless openpyxl would read it as a formula or an
         # error code; then it needs a cell forced to text.
-        return _text_cell(ws, text) if text[:1] == "=" or text in ERROR_CODES else text
+        return _text_cell(ws, text) if stored_as_non_text(text) else text
     if alignment is None:
         return value
     cell = WriteOnlyCell(ws, value=value)

@@ -58,6 +58,7 @@ from tlf.analyses.base import KEY
 from tlf.spec import check_document
 from trialflow.errors import SpecError
 from trialflow.io import write_atomic
+from trialflow.safetext import xlsx_text_cell
 from trialflow.spec import read_yaml
 from trialflow.stats import round_half_up
 
@@ -308,7 +309,10 @@ def write_report(report: pd.DataFrame, path: Path) -> Path:
     ws.append(list(COLUMNS))
     for row in report.itertuples(index=False):
         # A NaN cell cannot be stored; blank means "not estimable" (e.g. not reached).
-        ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+        # Items and notes come from the targets file: text cells stay text, never a
+        # formula.
+        ws.append([None if isinstance(v, float) and math.isnan(v) else xlsx_text_cell(ws, v)
+                   for v in row])
     buffer = io.BytesIO()
     wb.save(buffer)
     when = build_time()

@@ -19,12 +19,12 @@ Example
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from tlf.analyses.tte import missing_strata_findings
 from tlf.ard import build_ard, read_adam, read_ard, with_outputs, write_ard
 from tlf.ars import write_ars
 from tlf.build import build_outputs, index_frame, trace_frame
@@ -38,6 +38,7 @@ from tlf.reproduction import (
     write_report,
 )
 from tlf.spec import ANALYSES_FOLDER, AnalysisPlan, load_analyses, load_output_specs
+from trialflow.console import say
 from trialflow.findings import Finding
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
@@ -84,9 +85,6 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
         Published targets to compare with; default the study's ``targets:`` (none when
         it declares none).
     """
-    def say(text: str) -> None:
-        print(text, file=sys.stderr)
-
     # The specs and targets are read before anything is written: a broken file leaves
     # no half-written TLF output.
     plan = plan_of(study)
@@ -126,6 +124,8 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
                 f"of {row['analysis_id']} / {row['group1_level']} / {row['variable']}",
                 severity="warning")
         for b in built for row in b.missing]
+    # Records left out of a stratified analysis for a missing stratum (as SAS does).
+    not_computed += missing_strata_findings(ard)
     for f in not_computed[:SHOW_FINDINGS]:
         say(f"warning: {f.message}")
     index = write_csv_atomic(index_frame(built, out), out / TLF_INDEX)

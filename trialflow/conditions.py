@@ -74,6 +74,15 @@ def _blank(col: pd.Series) -> pd.Series:
     return missing
 
 
+def is_blank(col: pd.Series) -> pd.Series:
+    """Missing values of ``col``: NaN/NaT, and for text also blank text.
+
+    >>> is_blank(pd.Series(["A", " ", None])).tolist()
+    [False, True, True]
+    """
+    return _blank(col)
+
+
 def _test(df: pd.DataFrame, col: pd.Series, var: str, op: str, value: Any) -> pd.Series:
     if op == "in":
         return col.isin(value)

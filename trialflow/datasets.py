@@ -218,7 +218,8 @@ def _read_csv(path: Path, encoding: str | None) -> XptDataset:
     for c in raw.columns:
         r_class = str(described.get(c, {}).get("r_class", "character"))
         if r_class in ("numeric", "integer", "double"):
-            number = pd.to_numeric(raw[c].str.strip().replace("", np.nan), errors="coerce")
+            text = raw[c].str.strip()
+            number = pd.to_numeric(text.where(text.ne("")), errors="coerce")
             bad = number.isna() & raw[c].str.strip().ne("")
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0]) + 2

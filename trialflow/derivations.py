@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from trialflow.errors import SpecError
+from trialflow.isodates import as_date_column, iso_bounds_days, iso_days
 from trialflow.mapping import (
     FORM_COL,
     ROW_COL,
@@ -44,38 +45,24 @@ _ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 # --------------------------------------------------------------------------- dates
 
 
-def _bounds_of(dtc: pd.Series) -> pd.DataFrame:
-    parts = dtc.astype("string").fillna("").str.strip().str.extract(
-        r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
-    year, month, day = parts[0], parts[1], parts[2]
-    lo = pd.to_datetime(year + "-" + month.fillna("01") + "-" + day.fillna("01"),
-                        format="%Y-%m-%d", errors="coerce")
-    hi_month_start = pd.to_datetime(year + "-" + month.fillna("12") + "-01",
-                                    format="%Y-%m-%d", errors="coerce")
-    hi = (hi_month_start + pd.offsets.MonthEnd(0)).where(day.isna(), lo)
-    return pd.DataFrame({"lo": lo, "hi": hi})
-
-
 def iso_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Earliest and latest calendar day an ISO 8601 (possibly partial) date can be.
 
     ``2016-06-05`` gives that day twice, ``2016-06`` gives 1 and 30 June, ``2016`` gives
     1 January and 31 December; blank or malformed text gives NaT. Parsed once per
-    distinct value.
+    distinct value, as dates of any year (``datetime64[s]``: pandas' nanosecond dates end
+    in 2262, and an AE ending in 2300 must not read as not ended).
     """
     codes, uniques = factor(dtc)
-    table = _bounds_of(pd.Series(uniques, dtype=object))
-    lo = pd.Series(table["lo"].to_numpy()[codes], index=dtc.index)
-    hi = pd.Series(table["hi"].to_numpy()[codes], index=dtc.index)
-    return lo, hi
+    lo, hi = iso_bounds_days(pd.Series(uniques, dtype=object))
+    return (as_date_column(lo[codes], dtc.index), as_date_column(hi[codes], dtc.index))
 
 
 def complete_date(dtc: pd.Series) -> pd.Series:
-    """The date of a complete ISO 8601 date (time ignored); NaT for partial or blank."""
+    """The date of a complete ISO 8601 date (time ignored); NaT for partial or blank.
+    Any year (``datetime64[s]``, see :func:`iso_bounds`)."""
     codes, uniques = factor(dtc)
-    u = pd.Series(uniques, dtype=object).astype("string").fillna("").str.strip()
-    dates = pd.to_datetime(u.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    return pd.Series(dates.to_numpy()[codes], index=dtc.index)
+    return as_date_column(iso_days(pd.Series(uniques, dtype=object))[codes], dtc.index)
 
 
 def study_day(dates: pd.Series, ref: pd.Series) -> pd.Series:

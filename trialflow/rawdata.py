@@ -29,6 +29,7 @@ Example
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -39,7 +40,9 @@ import pandas as pd
 
 from trialflow.errors import InputError, SpecError
 from trialflow.findings import Finding, Severity
-from trialflow.spec import Codelist, RawColumn, RawForm
+from trialflow.io import read_regular_file
+from trialflow.safetext import has_controls
+from trialflow.spec import Codelist, RawCheck, RawColumn, RawForm, Study
 
 #: Longest character value SDTM/ADaM (XPT v5) can hold, in bytes.
 MAX_VALUE_BYTES = 200
@@ -60,6 +63,9 @@ _QUOTED = re.compile(r'(?:^|(?<=[,\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
 # A quote that opens a field but was not closed: everything after it is one field.
 _OPEN_QUOTE = re.compile(r'(?:^|(?<=[,\n]))"')
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+#: What a NUL byte in a raw file is read as (U+FFFD, the replacement character).
+NUL_STAND_IN = "\ufffd"
 
 #: The subject number column every form shares.
 SUBJECT = "SUBJID"
@@ -166,25 +172,34 @@ def parse_edc_date(series: pd.Series) -> pd.DataFrame:
 
 def _read_text(path: Path) -> str:
     """The file as text, or an InputError saying why it cannot be read."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise InputError(str(path), "file not found",
                          fix="run `trialflow simulate` to create raw data, or pass --raw "
-                             "pointing at the directory holding the EDC export") from None
-    except IsADirectoryError:
+                             "pointing at the directory holding the EDC export")
+    if path.is_dir():
         raise InputError(str(path), "is a directory, not a CSV file",
-                         fix="remove or rename the directory") from None
-    except PermissionError:
-        raise InputError(str(path), "permission denied",
-                         fix="make the file readable for this user") from None
+                         fix="remove or rename the directory")
+    # A FIFO or a device is refused before it is opened: reading it would block or never
+    # end.
+    data = read_regular_file(path, fix="copy the EDC export into a regular file")
     try:
         # utf-8-sig: spreadsheet tools put a byte-order mark in front; it is not data.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, data, exc) from None
+    if "\x00" in text:
+        # pandas ends a text at a NUL byte: its CSV parser drops the rest of the field, and
+        # its hashing takes "Nausea\0 and vomiting" for "Nausea" (so SDTM would map one
+        # record's text onto another's). The NUL stands in as U+FFFD, which keeps the
+        # rest, and the value is reported (rule control_character).
+        text = text.replace("\x00", NUL_STAND_IN)
     if not text.strip():
         raise InputError(str(path), "file is empty (no header line)", fix=_EXPORT_FIX)
+    if "\r" in text and "\n" not in text.rstrip("\r\n"):
+        # Classic Mac OS line ends: the whole file would be one line (the header).
+        raise InputError(str(path), "lines end with a carriage return only (CR, classic Mac "
+                         "OS), so rows cannot be told apart",
+                         fix="re-export the form with LF or CRLF line ends")
     return text
 
 
@@ -223,7 +238,11 @@ def _encoding_error(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputEr
 def _check_header(text: str, path: Path, form: RawForm) -> list[str]:
     """Header names of the file; raise if they are not the form's columns."""
     first = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([first]))
+    try:
+        header = next(csv.reader([first]))
+    except csv.Error as exc:  # e.g. a carriage return inside the header line
+        raise InputError(str(path), f"header line cannot be read as CSV ({exc})",
+                         value=first[:80], fix=_EXPORT_FIX) from None
     expected = form.column_names
     if len(header) == 1 and len(expected) > 1:
         used = [name for sep, name in _OTHER_DELIMITERS.items() if sep in header[0]]
@@ -318,12 +337,14 @@ class _Collector:
         self.items: list[tuple[int, int, Finding]] = []
 
     def flag(self, mask: pd.Series | np.ndarray, values: pd.Series, order: int, variable: str,
-             rule: str, message: str, severity: Severity = "error") -> None:
+             rule: str, message: str | np.ndarray, severity: Severity = "error") -> None:
+        """Findings for the rows of ``mask``; ``message`` is one text or one per row."""
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         text = values.to_numpy()
+        per_row = not isinstance(message, str)
         self.items.extend(
             (int(i), order, Finding(self.source, int(i) + 1, variable, str(text[i]), rule,
-                                    message, severity))
+                                    str(message[i]) if per_row else message, severity))
             for i in rows)
 
     def sorted(self) -> list[Finding]:
@@ -355,6 +376,23 @@ def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
     if col.required:
         flag(~present, "required",
              f"{name} is required but blank — enter it in the EDC or query the site")
+    lost = s.str.contains(NUL_STAND_IN, regex=False).to_numpy(dtype=bool)
+    flag(lost, "control_character",
+         f"{name} holds a NUL byte, or a character lost in an earlier conversion; it is "
+         f"shown (and kept) as {NUL_STAND_IN} so nothing after it is lost — correct the "
+         "entry in the EDC")
+    controls = has_controls(s)
+    if controls.any():
+        breaks = s.str.fullmatch(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f"
+                                 r"\u202a-\u202e\u2066-\u2069]*").to_numpy(dtype=bool)
+        flag(controls & ~breaks, "control_character",
+             f"{name} holds a control character (a NUL, escape or other non-printing "
+             "character, shown escaped in the reports) that the EDC should not have let "
+             "through — remove it in the EDC")
+        flag(controls & breaks, "line_break",
+             f"{name} holds a tab or line break (shown as \\t, \\n or \\r in the "
+             "reports); it is kept, but SDTM values should be one line — check the entry",
+             "warning")
     nbytes = s.str.encode("utf-8").str.len()
     flag(nbytes > MAX_VALUE_BYTES, "value_bytes",
          f"{name} is longer than {MAX_VALUE_BYTES} bytes, the most an SDTM character "
@@ -372,7 +410,14 @@ def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
                 else "a number (digits with . as decimal point, no units)")
         flag(present & ~numeric, col.type,
              f"{name} must be {what} — correct the entry")
-        number = pd.to_numeric(v.where(numeric), errors="coerce")
+        # Parsed by numpy (correctly rounded, and 1e999 is infinite rather than missing).
+        number = pd.Series(np.nan, index=v.index)
+        ok = numeric.fillna(False).to_numpy(dtype=bool)
+        number[ok] = v[ok].to_numpy(dtype=str).astype(np.float64)
+        flag(ok & ~np.isfinite(number.to_numpy()), "not_finite",
+             f"{name} is too large to be held as a number (it overflows to infinity) — "
+             "correct the entry")
+        number = number.where(np.isfinite(number))
         if col.min is not None or col.max is not None:
             low = -np.inf if col.min is None else col.min
             high = np.inf if col.max is None else col.max
@@ -411,20 +456,26 @@ def _check_column(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn,
                  f"full date from the site")
 
 
-def _check_not_before(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn) -> None:
-    """Flag a date before the date it cannot precede (an end before its start).
+def _before(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    """Whether date ``a`` is known to be before date ``b`` (``year, month, day`` columns of
+    :func:`_parse_dates`, aligned).
 
     Partial dates are compared only as far as both are known: UN-MAR-2016 is before
     15-APR-2016, but not before UN-UN-2016 or 15-MAR-2016.
     """
-    end, start = _parse_dates(df[col.name]), _parse_dates(df[col.not_before])
-    same_year = end["year"] == start["year"]
-    same_month = same_year & (end["month"] == start["month"])
+    same_year = a["year"] == b["year"]
+    same_month = same_year & (a["month"] == b["month"])
     # Nullable comparisons: an unknown part gives NA, which is "not known to be before".
-    before = ((end["year"] < start["year"])
-              | (same_year & (end["month"] < start["month"]))
-              | (same_month & (end["day"] < start["day"])))
-    out.flag(before.fillna(False).to_numpy(dtype=bool), df[col.name], order, col.name,
+    before = ((a["year"] < b["year"])
+              | (same_year & (a["month"] < b["month"]))
+              | (same_month & (a["day"] < b["day"])))
+    return before.fillna(False).to_numpy(dtype=bool)
+
+
+def _check_not_before(out: _Collector, df: pd.DataFrame, order: int, col: RawColumn) -> None:
+    """Flag a date before the date it cannot precede (an end before its start)."""
+    end, start = _parse_dates(df[col.name]), _parse_dates(df[col.not_before])
+    out.flag(_before(end, start), df[col.name], order, col.name,
              "date_order", f"{col.name} is before {col.not_before} of the same record — "
              f"correct whichever date is wrong")
 
@@ -457,6 +508,58 @@ def _check_keys(out: _Collector, df: pd.DataFrame, form: RawForm) -> None:
 
 
 # --------------------------------------------------------------------------- public API
+
+
+#: What an EDC or a SAS session may export a form as, beside the CSV of its spec.
+SAS_EXPORTS: tuple[str, ...] = (".xpt", ".sas7bdat")
+
+
+def export_path(raw_dir: Path, form: RawForm) -> Path:
+    """The file a form was exported to: its spec's CSV, else a SAS export of the same
+    stem (``ae.xpt`` or ``ae.sas7bdat`` for ``ae.csv``) when only that is there."""
+    csv_path = Path(raw_dir) / form.file
+    if csv_path.exists():
+        return csv_path
+    for suffix in SAS_EXPORTS:
+        other = csv_path.with_suffix(suffix)
+        if other.is_file():
+            return other
+    return csv_path
+
+
+def _read_export(path: Path) -> str:
+    """The export's text as CSV: a CSV as read; a SAS export (XPT or sas7bdat, through
+    pyreadstat) written as the EDC's CSV would be: dates as ``DD-MON-YYYY``, whole
+    numbers without a decimal point, other numbers as their shortest text, missing as
+    blank. Then every check of the form applies to it alike."""
+    if path.suffix.lower() not in SAS_EXPORTS:
+        return _read_text(path)
+    import pyreadstat
+
+    reader = pyreadstat.read_xport if path.suffix.lower() == ".xpt" else \
+        pyreadstat.read_sas7bdat
+    try:
+        data, _ = reader(str(path))
+    except Exception as exc:  # pyreadstat raises its own types for unreadable files
+        raise InputError(str(path), f"not a readable SAS export ({exc})",
+                         fix=_EXPORT_FIX) from None
+    columns = {}
+    for name in data.columns:
+        col = data[name]
+        if pd.api.types.is_datetime64_any_dtype(col) or col.map(
+                lambda v: isinstance(v, (dt.date, dt.datetime))).any():
+            stamps = pd.to_datetime(col, errors="coerce")
+            columns[name] = stamps.dt.strftime("%d-%b-%Y").str.upper().fillna("")
+        elif pd.api.types.is_numeric_dtype(col):
+            whole = col.notna() & np.isfinite(col) & (col == np.round(col))
+            text = col.map(repr).where(col.notna(), "")
+            text[whole] = col[whole].astype("int64").astype(str)
+            columns[name] = text
+        else:
+            columns[name] = col.fillna("").astype(str)
+    buffer = io.StringIO()
+    pd.DataFrame(columns).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
 
 
 def read_form(path: Path, form: RawForm,
@@ -493,9 +596,14 @@ def read_form(path: Path, form: RawForm,
             raise SpecError(f"specs/raw/{form.name}.yaml",
                             f"codelist {col.codelist!r} is not defined in specs/ct",
                             form.name, col.name)
-    text = _read_text(path)
+    text = _read_export(path)
     header = _check_header(text, path, form)
     records = _check_field_counts(text, path, header)
+    if records == 0 and not form.may_be_empty:
+        raise InputError(str(path), f"has a header but no records, and form {form.name!r} "
+                         "must have some: an export that lost its rows would silently remove "
+                         "every record", fix=f"re-export the form; if the study truly has "
+                         f"none, set may_be_empty: true in specs/raw/{form.name}.yaml")
     frame = pd.read_csv(io.StringIO(text.rstrip("\r\n") + "\n"), dtype=str, sep=",",
                         keep_default_na=False, na_filter=False, skip_blank_lines=False)
     if len(frame) != records:  # defensive: the quote handling above and pandas disagree
@@ -522,7 +630,7 @@ def read_form(path: Path, form: RawForm,
 
 
 def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
-               codelists: Mapping[str, Codelist]
+               codelists: Mapping[str, Codelist], study: Study | None = None
                ) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
     """Read and check the export of every form in ``raw_dir``.
 
@@ -534,6 +642,9 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
         Form specs, e.g. :func:`trialflow.spec.load_forms`.
     codelists : mapping of str to Codelist
         Codelists by id, e.g. :func:`trialflow.spec.load_codelists`.
+    study : Study, optional
+        For checks that refer to the study's dates (``study.data_cutoff``); loaded from
+        ``specs/study.yaml`` when a check needs it and none is given.
 
     Returns
     -------
@@ -541,7 +652,9 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
         Form name to its data (all text).
     findings : list of Finding
         Record-level findings of all forms, form by form, including records of subjects
-        the enrolment form (the form spec with ``enrols: true``) does not list.
+        the enrolment form (the form spec with ``enrols: true``) does not list, and the
+        plausibility checks of each form spec's ``checks`` (a death before the
+        randomisation, a dose after the death...).
 
     Raises
     ------
@@ -558,13 +671,21 @@ def read_forms(raw_dir: Path, forms: Mapping[str, RawForm] | Iterable[RawForm],
     frames: dict[str, pd.DataFrame] = {}
     found: dict[str, list[Finding]] = {}
     for form in items:
-        frames[form.name], found[form.name] = read_form(raw_dir / form.file, form, codelists)
+        frames[form.name], found[form.name] = read_form(export_path(raw_dir, form), form,
+                                                        codelists)
     enrolment = next((f for f in items if f.enrols), None)
+    by_name = {f.name: f for f in items}
+    if study is None and any(k.reference.startswith("study.") for f in items
+                             for k in f.checks):
+        from trialflow.spec import load_study
+
+        study = load_study()
     findings: list[Finding] = []
     for form in items:
         extra = ([] if enrolment is None or form is enrolment else
                  _not_enrolled(frames[form.name], raw_dir / form.file, frames[enrolment.name],
                                enrolment.file))
+        extra += _plausibility(form, frames, by_name, raw_dir / form.file, study)
         # Stable sort by row: each form's findings stay a record-by-record listing.
         findings.extend(sorted([*found[form.name], *extra], key=lambda f: f.row or 0))
     return frames, findings
@@ -584,4 +705,89 @@ def _not_enrolled(frame: pd.DataFrame, path: Path, enrolled: pd.DataFrame,
     out.flag(unknown.to_numpy(dtype=bool)[codes], frame[SUBJECT], 0, SUBJECT, "not_enrolled",
              f"subject is not in {enrol_file} (the enrolment form), so the record cannot be "
              f"mapped — correct the subject number or enter the enrolment")
+    return out.sorted()
+
+
+# --------------------------------------------------------------------------- plausibility
+
+
+def _reference(check: RawCheck, form: RawForm, frames: Mapping[str, pd.DataFrame],
+               forms: Mapping[str, RawForm], study: Study | None
+               ) -> tuple[pd.Series, str]:
+    """The reference date of every record of ``form`` for ``check`` (EDC text, ``''``
+    where there is none), and how to name it in a message."""
+    frame = frames[form.name]
+    ref = check.reference
+    spec = f"specs/raw/{form.name}.yaml"
+
+    def constant(iso: str) -> pd.Series:
+        year, month, day = iso.split("-")
+        edc = f"{day}-{[m for m, i in _MONTHS.items() if i == int(month)][0]}-{year}"
+        return pd.Series(edc, index=frame.index, dtype=object)
+
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref):
+        return constant(ref), "the date"
+    if ref.startswith("study."):
+        name = ref.split(".", 1)[1]
+        value = getattr(study, name, None) if study is not None else None
+        if value is None and study is not None:
+            value = study.extra.get(name)
+        if not hasattr(value, "isoformat"):
+            raise SpecError(spec, f"checks: reference {ref!r} is not a date of specs/study.yaml",
+                            form.name, check.column)
+        return constant(value.isoformat()), ref
+    if "." not in ref:
+        return frame[ref], f"{ref} of the same record"
+    other_name, column = ref.split(".", 1)
+    other = forms.get(other_name)
+    if other is None or column not in other.column_names or \
+            other.column(column).type != "date":
+        raise SpecError(spec, f"checks: reference {ref!r} is not a date column of a raw form",
+                        form.name, check.column)
+    if tuple(other.keys) != (SUBJECT,):
+        raise SpecError(spec, f"checks: reference {ref!r} is in form {other_name!r}, which "
+                        f"has several records per subject; refer to a form keyed by {SUBJECT}",
+                        form.name, check.column)
+    source = frames[other_name]
+    subjects = source[SUBJECT].str.strip()
+    first = ~subjects.duplicated().to_numpy()  # a repeat is a duplicate_key finding there
+    table = pd.Series(source[column].to_numpy()[first], index=subjects.to_numpy()[first])
+    # Looked up once per distinct subject text.
+    codes, uniques = pd.factorize(frame[SUBJECT], use_na_sentinel=False)
+    looked_up = pd.Series(uniques, dtype=object).str.strip().map(table).fillna("")
+    return (pd.Series(looked_up.to_numpy(dtype=object)[codes], index=frame.index),
+            f"{ref} of the subject")
+
+
+def _plausibility(form: RawForm, frames: Mapping[str, pd.DataFrame],
+                  forms: Mapping[str, RawForm], path: Path, study: Study | None
+                  ) -> list[Finding]:
+    """Findings of the form spec's ``checks`` (see :class:`~trialflow.spec.RawCheck`).
+
+    The record is kept: the finding is the data-management query. Dates are compared as
+    far as both are known (partial dates), and a record without its reference date
+    (blank, or no record of the subject in the other form) is not flagged.
+    """
+    frame = frames[form.name]
+    out = _Collector(str(path))
+    order = len(form.columns)
+    for check in form.checks:
+        reference, named = _reference(check, form, frames, forms, study)
+        mine, ref = _parse_dates(frame[check.column]), _parse_dates(reference)
+        if check.years:
+            ref = ref.assign(year=ref["year"] + check.years)
+        if check.rule == "not_before":
+            bad, word = _before(mine, ref), "before"
+        else:
+            bad, word = _before(ref, mine), "after"
+        if not bad.any():
+            continue
+        shift = (f" {'plus' if check.years > 0 else 'minus'} {abs(check.years)} "
+                 f"year{'s' if abs(check.years) != 1 else ''}" if check.years else "")
+        why = check.why or "correct whichever date is wrong"
+        messages = (f"{check.column} is {word} {named} ("
+                    + reference.astype(str) + f"){shift} — {why}").to_numpy(dtype=object)
+        severity: Severity = "warning" if check.severity == "warning" else "error"
+        out.flag(bad, frame[check.column], order, check.column, check.rule, messages,
+                 severity)
     return out.sorted()

@@ -11,7 +11,8 @@ package at once. Two starting points:
 * ``sdtm`` — SDTM datasets (``data/sdtm/*.json``, Dataset-JSON: DM, EX, AE).
 
 Both derive ADSL and ADAE (``adam/``) with the verbs of :mod:`adam.engine`. The
-templates travel with the package (``trialflow/templates``).
+templates travel with the package (``trialflow/templates``); the JSON Schemas of the
+specs are copied into ``.schemas/``, which each spec's first line names for editors.
 
 Example
 -------
@@ -68,9 +69,12 @@ def write_skeleton(folder: Path, start: str = "raw") -> list[Path]:
         raise TrialflowError(f"{folder}: already exists and is not an empty folder — give "
                              "a new folder for the study")
     written = []
-    for source in (TEMPLATES / "common", TEMPLATES / start):
+    # The JSON Schemas travel with the study (.schemas/): each spec's first line names
+    # its kind's schema, for editors with a YAML language server.
+    for source, into in ((TEMPLATES / "common", folder), (TEMPLATES / start, folder),
+                         (PACKAGE / "schemas", folder / ".schemas")):
         for path in _files(source):
-            target = folder / path.relative_to(source)
+            target = into / path.relative_to(source)
             data = path.read_bytes()
             written.append(write_atomic(target, lambda tmp, data=data: tmp.write_bytes(data)))
     os.utime(folder)

@@ -154,6 +154,10 @@ _RAW_COLUMN = {
     },
 }
 
+#: Rule kinds of a raw form's ``checks``: the column's date must not be before (after) the
+#: reference date.
+_CHECK_RULES = ("not_before", "not_after")
+
 FORM_SCHEMA: dict[str, Any] = {
     "form": {
         "type": "dict",
@@ -168,10 +172,26 @@ FORM_SCHEMA: dict[str, Any] = {
             # The form that lists the enrolled subjects: every other form's SUBJID must
             # be one of its subjects.
             "enrols": {"type": "boolean"},
+            # A form that may legitimately have no records (a header-only export): an
+            # event no subject may have had. Otherwise a header-only file stops the run,
+            # since an export that lost its rows would silently remove every record.
+            "may_be_empty": {"type": "boolean"},
             "description": {"type": "string"},
         },
     },
     "columns": {"type": "list", "required": True, "minlength": 1, "schema": _RAW_COLUMN},
+    # Plausibility checks of a date column against another date: of the same record
+    # (COLUMN), of the subject's record in another form (form.COLUMN; a form with one
+    # record per subject), of the study (study.data_cutoff...), or a date (YYYY-MM-DD),
+    # shifted by whole years. trialflow.rawdata reports a record that breaks one.
+    "checks": {"type": "list", "schema": {"type": "dict", "schema": {
+        "rule": {"type": "string", "required": True, "allowed": list(_CHECK_RULES)},
+        "column": {"type": "string", "required": True},
+        "reference": {"type": ["string", "date"], "required": True},
+        "years": {"type": "integer"},
+        "severity": {"type": "string", "allowed": ["error", "warning"]},
+        "why": {"type": "string"},
+    }}},
 }
 
 CODELIST_SCHEMA: dict[str, Any] = {
@@ -408,6 +428,35 @@ class RawColumn:
 
 
 @dataclass(frozen=True)
+class RawCheck:
+    """A plausibility check of a date column of a raw form (the form spec's ``checks``).
+
+    Attributes
+    ----------
+    rule : {'not_before', 'not_after'}
+        The column's date must not be before (after) the reference date.
+    column : str
+        A date column of the form.
+    reference : str
+        ``COLUMN`` (same record), ``form.COLUMN`` (the subject's record in a form with
+        one record per subject), ``study.<date>`` (e.g. ``study.data_cutoff``), or a
+        date ``YYYY-MM-DD``.
+    years : int
+        Whole years added to the reference (``-101``: 101 years before it).
+    severity : {'error', 'warning'}
+    why : str
+        What the check guards against, for the finding's message.
+    """
+
+    rule: str
+    column: str
+    reference: str
+    years: int = 0
+    severity: str = "error"
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class RawForm:
     name: str
     label: str
@@ -417,6 +466,8 @@ class RawForm:
     columns: tuple[RawColumn, ...]
     description: str = ""
     enrols: bool = False
+    may_be_empty: bool = False
+    checks: tuple[RawCheck, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -514,18 +565,89 @@ def _fold(value: Any) -> str:
     return " ".join(str(value).split()).upper()
 
 
+class _Refused(Exception):
+    """A YAML construct specs may not use (see :func:`read_yaml`); ``mark`` says where."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        super().__init__(f"{problem}{where}")
+
+
+class StrictLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader (libyaml's when available), refusing what a spec must not hold.
+
+    * A key given twice in one mapping: YAML loaders keep the last one silently, so a
+      second ``codelist:`` under a variable would quietly replace the first.
+    * Aliases (``*name``, and so ``<<: *name`` merges): an alias repeats a node, and a few
+      nested ones (the "billion laughs") make a document of a kilobyte expand to billions
+      of values when it is walked: the run would exhaust memory. Specs spell values out.
+
+    Only the constructor is Python; parsing stays in libyaml.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _Refused("an alias (*name) repeats the node anchored here; specs may not "
+                           "use YAML anchors and aliases — write the value out",
+                           node.start_mark)
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        first: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                seen = key in mapping
+            except TypeError:
+                raise _Refused(f"a key must be a single value, got {type(key).__name__}",
+                               key_node.start_mark) from None
+            if seen:
+                at = first[key]
+                raise _Refused(f"key {key!r} appears twice in one mapping (first at line "
+                               f"{at.line + 1}); the second would silently replace the "
+                               "first — keep one", key_node.start_mark)
+            first[key] = key_node.start_mark
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file with the safe loader; a syntax error becomes a SpecError."""
+    """Read a YAML file with the safe loader; a syntax error becomes a SpecError.
+
+    The loader is :class:`StrictLoader`: a key repeated within one mapping, and YAML
+    aliases, are spec errors too. Only a regular file is read (a FIFO would block).
+    """
+    from trialflow.errors import InputError
+    from trialflow.io import read_regular_file
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(str(path), "file not found") from None
+        data = read_regular_file(Path(path))
+    except InputError as exc:
+        raise SpecError(str(path), exc.problem) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(str(path), f"not UTF-8 text ({exc.reason})") from None
+        raise SpecError(str(path), f"not UTF-8 text ({exc.reason} at byte offset "
+                        f"{exc.start})") from None
     try:
-        return yaml.load(text, Loader=SAFE_LOADER)
+        return yaml.load(text, Loader=StrictLoader)
+    except _Refused as exc:
+        raise SpecError(str(path), f"invalid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         raise SpecError(str(path), f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise SpecError(str(path), "invalid YAML: nested too deeply") from None
+
+
+def _declared(raw: Any, section: str, key: str) -> Any:
+    """``raw[section][key]`` when both are there, for naming the spec in an error before
+    the schema has checked the document (any of them may be the wrong type)."""
+    part = raw.get(section) if isinstance(raw, dict) else None
+    return part.get(key) if isinstance(part, dict) else None
 
 
 def _validate(doc: Any, schema: dict[str, Any], path: Path, list_key: str | None = None,
@@ -608,7 +730,7 @@ def load_form(path: Path) -> RawForm:
     """Load one raw-form spec (``specs/raw/<form>.yaml``)."""
     path = Path(path)
     raw = read_yaml(path)
-    name = raw.get("form", {}).get("name") if isinstance(raw, dict) else None
+    name = _declared(raw, "form", "name")
     doc = _validate(raw, FORM_SCHEMA, path, "columns", dataset=name)
     cols = []
     for c in doc["columns"]:
@@ -634,24 +756,53 @@ def load_form(path: Path) -> RawForm:
         if c.type != "date" or other is None or other.type != "date":
             raise SpecError(str(path), f"not_before: {c.name} and {c.not_before!r} must both "
                             "be date columns of the form", name, c.name)
+    checks = tuple(RawCheck(rule=k["rule"], column=k["column"],
+                            reference=(k["reference"].isoformat()
+                                       if isinstance(k["reference"], dt.date)
+                                       else k["reference"]),
+                            years=k.get("years", 0), severity=k.get("severity", "error"),
+                            why=k.get("why", "")) for k in doc.get("checks", []))
+    for k in checks:
+        target = by_name.get(k.column)
+        if target is None or target.type != "date":
+            raise SpecError(str(path), f"checks: {k.rule} names {k.column!r}, which is not a "
+                            "date column of the form", name, k.column)
+        if "." not in k.reference and not k.reference[:1].isdigit() and (
+                by_name.get(k.reference) is None or by_name[k.reference].type != "date"):
+            raise SpecError(str(path), f"checks: reference {k.reference!r} of {k.column} is "
+                            "not a date column of the form (write form.COLUMN for another "
+                            "form's)", name, k.column)
     return RawForm(name=f["name"], label=f["label"], file=f["file"], keys=tuple(f["keys"]),
                    repeating=f["repeating"], columns=tuple(cols),
-                   description=f.get("description", ""), enrols=f.get("enrols", False))
+                   description=f.get("description", ""), enrols=f.get("enrols", False),
+                   may_be_empty=f.get("may_be_empty", False), checks=checks)
 
 
 @lru_cache(maxsize=8)
 def load_forms(directory: Path | None = None) -> dict[str, RawForm]:
     """All raw-form specs in ``specs/raw/``, by form name, in file-name order."""
     directory = Path(directory or SPECS / "raw")
-    forms = [load_form(p) for p in sorted(directory.glob("*.yaml"))]
-    return {f.name: f for f in forms}
+    out: dict[str, RawForm] = {}
+    files: dict[str, str] = {}
+    for p in sorted(directory.glob("*.yaml")):
+        form = load_form(p)
+        if form.name in out:
+            raise SpecError(str(p), f"form {form.name!r} is also defined in "
+                            f"{directory / (files[form.name])}; one form, one spec file",
+                            form.name)
+        clash = next((n for n, f in out.items() if f.file == form.file), None)
+        if clash is not None:
+            raise SpecError(str(p), f"file {form.file!r} is also the export of form "
+                            f"{clash!r}; each form reads its own file", form.name)
+        out[form.name], files[form.name] = form, p.name
+    return out
 
 
 def load_codelist(path: Path) -> Codelist:
     """Load one codelist (``specs/ct/<id>.yaml``)."""
     path = Path(path)
     raw = read_yaml(path)
-    cid = raw.get("codelist", {}).get("id") if isinstance(raw, dict) else None
+    cid = _declared(raw, "codelist", "id")
     doc = _validate(raw, CODELIST_SCHEMA, path, dataset=cid)
     c = doc["codelist"]
     terms = tuple(Term(submission_value=t["submission_value"], decode=t["decode"],
@@ -671,10 +822,14 @@ def load_codelist(path: Path) -> Codelist:
 
 def _codelists_in(directory: Path) -> dict[str, Codelist]:
     out: dict[str, Codelist] = {}
-    for p in sorted(Path(directory).glob("*.yaml")):
+    files: dict[str, str] = {}
+    directory = Path(directory)
+    for p in sorted(directory.glob("*.yaml")):
         cl = load_codelist(p)
         if cl.id in out:
-            raise SpecError(str(p), "codelist id defined in two files", cl.id)
+            raise SpecError(str(p), f"codelist {cl.id} is also defined in "
+                            f"{directory / files[cl.id]}; one codelist, one spec file", cl.id)
+        files[cl.id] = p.name
         out[cl.id] = cl
     return out
 
@@ -690,6 +845,13 @@ def load_codelists(directory: Path | None = None) -> dict[str, Codelist]:
     standard = _codelists_in(STANDARDS / "ct")
     own = _codelists_in(Path(directory or SPECS / "ct"))
     return {**standard, **own}
+
+
+@lru_cache(maxsize=1)
+def standard_methods() -> dict[str, Method]:
+    """The standard method texts (``trialflow/standards/methods.yaml``) by id."""
+    doc = read_yaml(STANDARDS / "methods.yaml")
+    return {m["id"]: Method(**m) for m in doc["methods"]}
 
 
 @lru_cache(maxsize=4)
@@ -731,7 +893,7 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     """
     path = Path(path)
     raw = _with_standard(read_yaml(path))
-    name = raw.get("dataset", {}).get("name") if isinstance(raw, dict) else None
+    name = _declared(raw, "dataset", "name")
     doc = _validate(raw, DATASET_SCHEMA, path, "variables", dataset=name)
     d = doc["dataset"]
     variables = tuple(Variable(**v) for v in doc["variables"])
@@ -743,6 +905,12 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         if k not in names:
             raise SpecError(str(path), "key/sort variable is not in the dataset", d["name"], k)
     methods = tuple(Method(**m) for m in doc.get("methods", []))
+    # A method the spec names but does not write is a standard one (standards/methods).
+    standard = standard_methods()
+    named = [v.method for v in variables if v.method]
+    own = {m.id for m in methods}
+    methods += tuple(standard[m] for m in dict.fromkeys(named) if m not in own
+                     and m in standard)
     method_ids = {m.id for m in methods}
     for v in variables:
         if v.method and v.method not in method_ids:
@@ -761,8 +929,14 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
 
 def load_dataset_specs(directory: Path) -> dict[str, DatasetSpec]:
     """All dataset specs in a directory, by dataset name."""
-    specs = (load_dataset_spec(p) for p in sorted(Path(directory).glob("*.yaml")))
-    return {s.name: s for s in specs}
+    out: dict[str, DatasetSpec] = {}
+    for p in sorted(Path(directory).glob("*.yaml")):
+        spec = load_dataset_spec(p)
+        if spec.name in out:
+            raise SpecError(str(p), f"dataset {spec.name} is also defined in "
+                            f"{out[spec.name].file}; one dataset, one spec file", spec.name)
+        out[spec.name] = spec
+    return out
 
 
 @dataclass(frozen=True)

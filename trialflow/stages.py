@@ -20,12 +20,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from trialflow.console import NORMAL, say, verbosity
 from trialflow.datasets import dataset_files
-from trialflow.errors import TrialflowError
+from trialflow.errors import SpecError, TrialflowError
 from trialflow.findings import Finding, findings_frame
 from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
 from trialflow.rawdata import read_forms
+from trialflow.safetext import console_text
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, require_folder
 
@@ -45,16 +47,13 @@ def print_findings(findings: Sequence[Finding], report: Path | None,
     """List findings on stdout (a command's product); progress stays on stderr."""
     out = stream if stream is not None else sys.stdout
     for f in findings[:SHOW_FINDINGS]:
-        where = f"{f.source}" + (f" row {f.row}" if f.row is not None else "")
-        print(f"{f.severity}: {where} {f.variable}={f.value!r} [{f.rule}] {f.message}",
-              file=out)
+        # Third-party names and values may carry terminal escape codes: shown escaped.
+        where = console_text(f.source) + (f" row {f.row}" if f.row is not None else "")
+        print(f"{f.severity}: {where} {console_text(f.variable)}={f.value!r} [{f.rule}] "
+              f"{console_text(f.message)}", file=out)
     if len(findings) > SHOW_FINDINGS:
         rest = f"; all are in {report}" if report else ""
         print(f"... and {len(findings) - SHOW_FINDINGS} more findings{rest}", file=out)
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr)
 
 
 def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageResult:
@@ -68,14 +67,14 @@ def check_raw(study: StudyFolder, raw_dir: Path, report: Path | None) -> StageRe
         The raw folder is missing or holds no CSV file, or a file cannot be read as
         its form.
     """
-    require_folder(raw_dir, "raw data", "*.csv",
+    require_folder(raw_dir, "raw data", ("*.csv", "*.xpt", "*.sas7bdat"),
                    fix="simulate them (trialflow simulate) or pass --raw DIR")
-    _, findings = read_forms(raw_dir, study.forms(), study.codelists())
+    _, findings = read_forms(raw_dir, study.forms(), study.codelists(), study.study)
     print_findings(findings, report)
     if report is None:
         return StageResult(findings=findings)
     write_csv_atomic(findings_frame(findings), report)
-    _say(f"  wrote {len(findings)} findings to {report}")
+    say(f"  wrote {len(findings)} findings to {report}")
     return StageResult(rows=len(findings), findings=findings, outputs=[report])
 
 
@@ -100,16 +99,20 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
     from trialflow.spec import load_dataset_specs
     from trialflow.validate import console_summary, validate_directory, validate_files, write_report
 
-    specs = {}
-    if spec_dirs is None:
-        for layer in ("sdtm", "adam"):
-            specs.update(study.optional_dataset_specs(layer))
-    else:
-        for folder in spec_dirs:
-            if not Path(folder).is_dir():
-                raise TrialflowError(f"{folder}: spec directory not found — pass --specs "
-                                     "DIR (default: the study's sdtm/ and adam/ specs)")
-            specs.update(load_dataset_specs(folder))
+    specs: dict = {}
+    groups = ([study.optional_dataset_specs(layer) for layer in ("sdtm", "adam")]
+              if spec_dirs is None else [])
+    for folder in spec_dirs or []:
+        if not Path(folder).is_dir():
+            raise TrialflowError(f"{folder}: spec directory not found — pass --specs "
+                                 "DIR (default: the study's sdtm/ and adam/ specs)")
+        groups.append(load_dataset_specs(folder))
+    for group in groups:
+        for name, spec in group.items():
+            if name in specs:  # one dataset, one spec: never a silent override
+                raise SpecError(spec.file, f"dataset {name} is also defined in "
+                                f"{specs[name].file}; one dataset, one spec file", name)
+            specs[name] = spec
     codelists = study.codelists()
     found, summaries = [], []
     for group in data:
@@ -122,8 +125,9 @@ def validate(study: StudyFolder, data: Iterable[Path | Sequence[InputSource]],
         summaries.append(summary)
     summary = pd.concat(summaries, ignore_index=True)
     path = write_report(found, summary, reports / VALIDATION)
-    print(console_summary(found, summary))
-    _say(f"  wrote {len(found)} findings to {path}")
+    if verbosity() >= NORMAL:
+        print(console_summary(found, summary))
+    say(f"  wrote {len(found)} findings to {path}")
     # Validation findings carry counts; the stage reports one Finding per rule hit so
     # that the exit code follows the errors.
     as_findings = [Finding(f.dataset, None, f.variable, f.examples, f.rule, f.message,
@@ -137,6 +141,7 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
     """Write Define-XML 2.1 for the SDTM and the ADaM the study has specs for, and check
     each against the schema (schema errors are findings)."""
     from trialflow.define import build_define, validate_define, write_define
+    from trialflow.define_html import add_stylesheet, render_html
 
     codelists = study.codelists()
     jobs = [(layer, data, out / name)
@@ -152,13 +157,15 @@ def write_defines(study: StudyFolder, sdtm_dir: Path | None, adam_dir: Path | No
                            study=study.study), path) for layer, data, path in jobs]
     paths, findings = [], []
     for tree, path in trees:
-        paths.append(write_define(tree, path))
+        paths.append(write_define(add_stylesheet(tree), path))
         errors = validate_define(path)
+        # A browser shows it through the stylesheet; define-*.html for one that will not.
+        paths += render_html(path)
         findings += [Finding(path.name, None, None, None, "define-xsd", message)
                      for message in errors]
         groups = len(tree.findall(".//{*}ItemGroupDef"))
         items = len(tree.findall(".//{*}ItemDef"))
-        _say(f"  wrote {path} ({groups} datasets, {items} items; schema: "
+        say(f"  wrote {path} ({groups} datasets, {items} items; schema: "
              f"{'valid' if not errors else f'{len(errors)} errors'})")
     # Schema errors are printed as the validator words them (file:line: message).
     for f in findings[:SHOW_FINDINGS]:

@@ -99,9 +99,10 @@ def find_study(given: Path | str | None, cwd: Path | None = None) -> Path:
     return path
 
 
-def require_folder(path: Path, what: str, pattern: str = "*.yaml",
+def require_folder(path: Path, what: str, pattern: str | tuple[str, ...] = "*.yaml",
                    fix: str | None = None) -> Path:
-    """``path`` if it is a folder with at least one file matching ``pattern``.
+    """``path`` if it is a folder with at least one file matching ``pattern`` (or one of
+    several patterns).
 
     Raises
     ------
@@ -112,8 +113,10 @@ def require_folder(path: Path, what: str, pattern: str = "*.yaml",
     path = Path(path)
     if not path.is_dir():
         raise InputError(str(path), f"{what} folder not found", fix=fix)
-    if next(iter(sorted(path.glob(pattern))), None) is None:
-        raise InputError(str(path), f"{what} folder is empty (no {pattern})", fix=fix)
+    patterns = (pattern,) if isinstance(pattern, str) else pattern
+    if not any(next(iter(path.glob(p)), None) is not None for p in patterns):
+        raise InputError(str(path), f"{what} folder is empty (no {' or '.join(patterns)})",
+                         fix=fix)
     return path
 
 

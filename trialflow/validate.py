@@ -43,9 +43,11 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from trialflow.console import progress
 from trialflow.datasets import DatasetFile
 from trialflow.errors import InputError
-from trialflow.io import write_atomic
+from trialflow.io import check_regular_file, write_atomic
+from trialflow.safetext import console_text, force_text_cells, has_controls, xlsx_safe_frame
 from trialflow.spec import Codelist, DatasetSpec
 from trialflow.xpt import (
     MAX_CHAR_BYTES,
@@ -58,7 +60,7 @@ from trialflow.xpt import (
 )
 
 RULES = ("read", "spec", "unspecified", "required", "type", "length", "label", "ct",
-         "key_unique", "sort", "iso8601", "usubjid_in_dm", "seq_unique")
+         "key_unique", "sort", "control", "iso8601", "usubjid_in_dm", "seq_unique")
 REPORT_COLUMNS = ["dataset", "variable", "rule", "severity", "count", "examples", "message"]
 EXAMPLES = 5
 
@@ -276,6 +278,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
         _xpt_limits(c, ds)
     else:
         _with_spec(c, ds, spec, codelists, factors)
+    _controls(c, data, factors)
     _iso8601(c, data, factors)
     if dm_subjects is not None and "USUBJID" in data.columns and \
             ds.name not in ("DM", subject_dataset):
@@ -427,6 +430,18 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype)
 
 
+def _controls(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
+    """Text holding control characters (NUL, escape, line breaks...): a submission
+    dataset holds printable text only, and such a value can hide or fake text wherever
+    it is shown (examples are escaped in the report)."""
+    for col in data.columns:
+        if not _is_text(data[col]):
+            continue
+        c.flag(col, "control", factors.mask(col, lambda u: pd.Series(has_controls(u))),
+               data[col], "holds control characters (NUL, escape, line break...), which a "
+               "submission dataset must not — correct the source values")
+
+
 def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
     for col in data.columns:
         if not col.endswith("DTC") or not _is_text(data[col]):
@@ -506,7 +521,8 @@ def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec
         "USUBJID" in dm.data.columns else None
     findings: list[ValidationFinding] = []
     summary = []
-    for file in files:
+    for i, file in enumerate(files):
+        progress("datasets validated", i, len(files))
         ds = dm if file is dm_file else file.read(categorical=True)
         spec = specs.get(ds.name)
         studies = _study_of(ds)
@@ -541,7 +557,13 @@ def xpt_header(path: Path) -> pyreadstat.metadata_container | None:
     pyreadstat.metadata_container or None
         None when pyreadstat cannot read the header (:func:`trialflow.xpt.read_xpt`
         then says why, or reads the file all the same).
+
+    Raises
+    ------
+    InputError
+        The path is missing or not a regular file (a FIFO would block the reader).
     """
+    check_regular_file(path)
     try:
         return pyreadstat.read_xport(str(path), metadataonly=True)[1]
     except Exception:
@@ -568,7 +590,9 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
     The workbook's creation time is fixed (``SOURCE_DATE_EPOCH`` or 1970) so that the
     same findings give the same file content.
     """
-    table = findings_table(findings)
+    # Names and values may come from a third-party file: text cells stay text.
+    table = xlsx_safe_frame(findings_table(findings))
+    summary = xlsx_safe_frame(summary)
     created = dt.datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0),
                                         tz=dt.UTC).replace(tzinfo=None)
 
@@ -578,6 +602,7 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
             summary.to_excel(xl, sheet_name="datasets", index=False)
             xl.book.properties.created = created
             xl.book.properties.modified = created
+            force_text_cells(xl.book.worksheets)
             for sheet in xl.book.worksheets:
                 sheet.freeze_panes = "A2"
                 for col in sheet.columns:
@@ -620,13 +645,15 @@ def _fix_zip_times(path: Path, when: dt.datetime) -> None:
 def console_summary(findings: list[ValidationFinding], summary: pd.DataFrame) -> str:
     """A few lines for the terminal: per dataset, records and finding counts."""
     lines = [f"{'dataset':<9} {'records':>8} {'spec':>5} {'errors':>7} {'warnings':>9}"]
+    # Dataset names, variables and values may come from a third-party file: control
+    # characters are escaped before they reach the terminal.
     for row in summary.itertuples():
-        lines.append(f"{row.dataset:<9} {row.records:>8} {'yes' if row.spec else 'no':>5} "
-                     f"{row.errors:>7} {row.warnings:>9}")
+        lines.append(f"{console_text(row.dataset):<9} {row.records:>8} "
+                     f"{'yes' if row.spec else 'no':>5} {row.errors:>7} {row.warnings:>9}")
     errors = [f for f in findings if f.severity == "error"]
     for f in errors[:20]:
-        lines.append(f"error: {f.dataset}.{f.variable} [{f.rule}] {f.message} "
-                     f"({f.count}x; {f.examples})")
+        lines.append(console_text(f"error: {f.dataset}.{f.variable} [{f.rule}] {f.message} "
+                                  f"({f.count}x; {f.examples})"))
     if len(errors) > 20:
         lines.append(f"... and {len(errors) - 20} more errors")
     total_e = sum(f.count for f in errors)

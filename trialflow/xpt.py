@@ -47,8 +47,9 @@ from numpy.typing import ArrayLike
 
 from trialflow.errors import InputError, TrialflowError
 from trialflow.findings import Finding, Severity
-from trialflow.io import source_date_epoch, write_atomic
+from trialflow.io import check_regular_file, source_date_epoch, write_atomic
 from trialflow.mapping import categorical, factor, is_categorical, sort_frame
+from trialflow.safetext import has_controls
 from trialflow.spec import DatasetSpec
 
 MAX_NAME = 8
@@ -290,6 +291,13 @@ def _check_char(col: pd.Series, name: str, length: int, spec: DatasetSpec
         found.append(_finding(spec, name, col.iloc[bad[0]], "ascii",
                               f"{name} has {bad.size} non-ASCII values; XPT v5 expects "
                               "ASCII (written as UTF-8)", "warning", row=int(bad[0]) + 1))
+    controls = rows(has_controls(pd.Series(u, dtype=object)))
+    if controls.size:
+        found.append(_finding(spec, name, col.iloc[controls[0]], "control",
+                              f"{name} has {controls.size} values with control characters "
+                              "(NUL, escape, line break...), kept as collected; a submission "
+                              "dataset should hold printable text only — correct the source",
+                              "warning", row=int(controls[0]) + 1))
     if too_long.size:
         # Two long values may be cut to one: categorical() merges their codes.
         col = categorical(codes, [v.encode("utf-8")[:MAX_CHAR_BYTES].decode("utf-8", "ignore")
@@ -448,13 +456,14 @@ def read_xpt(path: Path, columns: Collection[str] | None = None,
     Raises
     ------
     InputError
-        Missing or unreadable file, or not an XPT file.
+        Missing or unreadable file, not a regular file, not an XPT file, or a truncated
+        or malformed one (the message names the byte offset where it breaks).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
+    size = check_regular_file(path).st_size  # a FIFO or a device would block or never end
+    _check_records(path, size)
     fast = _read_v5_numpy(path, columns=columns, categorical=categorical) \
-        if path.stat().st_size else None
+        if size else None
     if fast is not None:
         data, layout = fast
         kept = set(data.columns)
@@ -796,6 +805,29 @@ def _layout(head: bytes) -> _Layout | None:
 _NAMESTR_PREFIX = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!000000"
 
 
+_LIBRARY_V8 = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
+_TRUNCATED_FIX = "copy or re-export the whole file (it was cut while being written or copied)"
+
+
+def _check_records(path: Path, size: int) -> None:
+    """Refuse a file that cannot be a SAS transport file before reading it.
+
+    A transport file (version 5 or 8) is a sequence of 80-byte records that starts with
+    a library header. A file whose size is not a multiple of 80 was cut off (pyreadstat
+    would read the records before the cut and say nothing); one without the header is
+    something else.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(80)
+    if not (head.startswith(_LIBRARY_HEADER[:48]) or head.startswith(_LIBRARY_V8)):
+        raise InputError(str(path), "not a readable SAS transport file (no library header "
+                         "record at byte offset 0)", fix="write it as XPT version 5 or 8")
+    if size % 80:
+        raise InputError(str(path), f"the file ends at byte offset {size}, inside the "
+                         f"80-byte record that starts at byte offset {size - size % 80}: "
+                         "it looks truncated", fix=_TRUNCATED_FIX)
+
+
 def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
                    columns: Collection[str] | None = None, categorical: bool = False
                    ) -> tuple[pd.DataFrame, _Layout] | None:
@@ -814,17 +846,31 @@ def _read_v5_numpy(path: Path, chunk: int = CHUNK_ROWS,
         except ValueError:
             return None
         head += fh.read(count * 140 + 160)
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        descriptors_end = 640 + count * 140 + (-(count * 140) % 80) + 80
+        if size < descriptors_end:
+            raise InputError(str(path), f"the file ends at byte offset {size}, inside the "
+                             f"descriptions of its {count} variables (which end at byte "
+                             f"offset {descriptors_end}): it looks truncated",
+                             fix=_TRUNCATED_FIX)
         layout = _layout(head)
         if layout is None:
             return None
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
         reclen = sum(layout.widths)
         obs = size - layout.data_start
         n = obs // reclen
         fh.seek(layout.data_start + n * reclen)
-        if (np.fromfile(fh, dtype=np.uint8) != 0x20).any() or obs % 80:
-            return None  # not blank padding: another member follows, or a damaged file
+        tail = np.fromfile(fh, dtype=np.uint8)
+        if (tail != 0x20).any():
+            fh.seek(layout.data_start)
+            if _MEMBER_HEADER[:48] in fh.read():
+                return None  # another member follows: leave the file to ReadStat
+            # Neither blank padding nor a member: the last record was cut off.
+            raise InputError(str(path), f"the last record, at byte offset "
+                             f"{layout.data_start + n * reclen}, has {tail.size} of its "
+                             f"{reclen} bytes (record {n + 1}): the file looks truncated",
+                             fix=_TRUNCATED_FIX)
         if n and reclen < 80:
             fh.seek(layout.data_start + (n - 1) * reclen)
             if (np.fromfile(fh, dtype=np.uint8, count=reclen) == 0x20).all():

@@ -3,7 +3,10 @@ the parameter schema pieces, and the ``start`` of a dataset.
 
 The verbs themselves are in the modules of this package, one family each:
 :mod:`adam.verbs.subject` (subject-level variables: merges, flags, dates, groupings,
-treatment). :data:`VERBS` is their registry, by name.
+treatment, work datasets), :mod:`adam.verbs.occurrence` (first-occurrence flags),
+:mod:`adam.verbs.bds` (parameters, baseline, change, windows, LOCF),
+:mod:`adam.verbs.tte` (time-to-event parameters) and :mod:`adam.verbs.response`
+(tumour-response parameters). :data:`adam.verbs.VERBS` is their registry, by name.
 """
 
 from __future__ import annotations

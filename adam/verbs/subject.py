@@ -22,10 +22,14 @@ spec is loaded) and says which input datasets it reads.
   ``case`` — the value of the first condition that holds (``derive_vars_cat``);
 * ``flag`` — a true/false value where a condition holds; ``assign`` — a constant or a
   copy; ``compute`` — arithmetic on variables (:mod:`trialflow.expression`);
-* ``treatment`` — TRTxxP/A and their numbers from the study's arms;
+* ``treatment`` — TRTxxP/A and their numbers from the study's arms; ``pool`` — a
+  value with too few records in some level of another variable pooled (sites into a
+  pooled site group);
 * ``extreme_flag`` — flag the first or last record of each group in an order
   (``derive_var_extreme_flag``); ``obs_number`` — number the records in each group
   (``derive_var_obs_number``);
+* ``work_dataset`` — steps on another input, kept as a dataset for the later steps
+  (never written); its steps may read the dataset being built;
 * ``named`` — a derivation the study declares by name (:mod:`adam.named`).
 
 Example
@@ -48,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adam.conditions import condition_variables, select
+from adam.conditions import condition_variables, is_blank, select
 from adam.dates import impute_dtc_dt
 from adam.derive import (
     derive_var_extreme_flag,
@@ -65,6 +69,7 @@ from adam.verbs.base import (
     IMPUTATION,
     ORDER,
     SCALAR,
+    START_SCHEMA,
     VAR,
     VARS,
     Context,
@@ -146,8 +151,8 @@ def summary(data: pd.DataFrame, context: Context, dataset: str, new_var: str,
     (``count`` and ``sum``: 0 unless given)."""
     add = context.dataset(dataset)
     keys = by_vars(data, add, by)
-    keys = [o.lstrip("-") for o in order or []]
-    need(add, [*keys, *keys, *([source] if source else [])], dataset)
+    order_vars = [o.lstrip("-") for o in order or []]
+    need(add, [*keys, *order_vars, *([source] if source else [])], dataset)
     add = rows_where(add, select(add, filter))
     if expression is not None:
         values = evaluate(parse(expression), add)
@@ -158,8 +163,10 @@ def summary(data: pd.DataFrame, context: Context, dataset: str, new_var: str,
     frame = add[keys].assign(_v=values.to_numpy())
     if order:
         ascending = [not o.startswith("-") for o in order]
-        frame = frame.assign(**{f"_o{i}": add[k].to_numpy() for i, k in enumerate(keys)})
-        frame = frame.sort_values(keys + [f"_o{i}" for i in range(len(keys))],
+        # The order variables under names of their own: an order variable may also be
+        # a by-variable or the summarised one.
+        frame = frame.assign(**{f"_o{i}": add[k].to_numpy() for i, k in enumerate(order_vars)})
+        frame = frame.sort_values(keys + [f"_o{i}" for i in range(len(order_vars))],
                                   ascending=[True] * len(keys) + ascending,
                                   kind="mergesort", na_position="first")
     g = frame.groupby(keys, sort=False)["_v"]
@@ -196,13 +203,15 @@ def extreme_date(data: pd.DataFrame, context: Context, new_var: str,
                  sources: Sequence[Mapping[str, Any]], mode: str = "last",
                  by: Sequence[str] | None = None) -> pd.DataFrame:
     """``new_var`` = the last (``mode: last``) or first date of the subject over the
-    ``sources``, each ``{dataset, date, filter?, highest_imputation?,
-    date_imputation?}`` (a --DTC text or a date; missing dates ignored)."""
+    ``sources``, each ``{dataset?, date, filter?, highest_imputation?,
+    date_imputation?}`` (a --DTC text or a date; missing dates ignored). A source
+    without a dataset is the dataset being built (ADSL's TRTEDT among the dates a
+    subject was last known alive)."""
     parts = []
     keys = list(by) if by else ["USUBJID"]
     for s in sources:
-        add = context.dataset(s["dataset"])
-        need(add, [*keys, s["date"]], s["dataset"])
+        add = context.dataset(s["dataset"]) if "dataset" in s else data
+        need(add, [*keys, s["date"]], s.get("dataset", "the dataset"))
         kept = rows_where(add, select(add, s.get("filter")))
         dates = dates_of(kept, s["date"], s.get("highest_imputation", "n"),
                           s.get("date_imputation", "first"))
@@ -412,6 +421,55 @@ def obs_number(data: pd.DataFrame, context: Context, by: Sequence[str],
     return derive_var_obs_number(data, by, order, new_var)
 
 
+def pool(data: pd.DataFrame, context: Context, source: str, new_var: str, across: str,
+         min_count: int, value: Any, filter: dict[str, Any] | None = None  # noqa: A002
+         ) -> pd.DataFrame:
+    """``new_var`` = ``source``, except for a value of ``source`` with fewer than
+    ``min_count`` records (of those meeting ``filter``) in some level of ``across``: it
+    gets ``value`` (pooled). The levels of ``across`` are those the records have (blank
+    is none); a level without records of the value counts 0.
+
+    Example: sites with fewer than 3 subjects in some arm pooled into site 900
+    (``{source: SITEID, new_var: SITEGR1, across: TRT01P, min_count: 3, value: "900"}``).
+    """
+    need(data, [source, across], "the dataset")
+    counted = rows_where(data, select(data, filter) & ~is_blank(data[across]))
+    counts = pd.crosstab(counted[source], counted[across])
+    small = counts.index[(counts < min_count).any(axis=1)]
+    out = data.copy(deep=False)
+    src = data[source]
+    out[new_var] = np.where(src.isin(small) & ~is_blank(src), value,
+                            src.to_numpy(dtype=object))
+    return out
+
+
+def work_dataset(data: pd.DataFrame, context: Context, name: str,
+                 start: Mapping[str, Any], steps: Sequence[Mapping[str, Any]] = ()
+                 ) -> pd.DataFrame:
+    """A work dataset: the records of ``start`` (as a spec's ``start``) through
+    ``steps``, kept as the input dataset ``name`` for the later steps (``summary``,
+    ``merge``, ``exist_flag`` ...), and never written. Its steps may read the dataset
+    being built under the spec's name (an exposure record's fallback end date from
+    ADSL, say). The dataset being built is returned unchanged.
+    """
+    from adam.verbs import VERBS
+    from adam.verbs.base import start as start_records
+
+    own = context.spec.name if context.spec else "DATA"
+    inner = Context(inputs={**context.inputs, own: data}, spec=context.spec,
+                    derivation=context.derivation)
+    frame = start_records(inner, **start)
+    for j, step in enumerate(steps, start=1):
+        ((verb, params),) = step.items()
+        try:
+            frame = VERBS[verb].function(frame, inner, **params)
+        except (KeyError, ValueError) as exc:
+            text = exc.args[0] if exc.args else str(exc)
+            raise type(exc)(f"work dataset {name}, step {j} ({verb}): {text}") from None
+    context.inputs = {**context.inputs, name: frame}
+    return data
+
+
 def named(data: pd.DataFrame, context: Context, derivation: str,
           parameters: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """A derivation the study declares by name: one that no general verb expresses
@@ -491,10 +549,10 @@ VERBS: dict[str, Verb] = {
         "mode": {"type": "string", "allowed": ["first", "last"]}, "by": VARS,
         "sources": {"type": "list", "required": True, "minlength": 1, "schema": {
             "type": "dict", "schema": {
-                "dataset": {**DATASET, "required": True}, "date": {**VAR, "required": True},
+                "dataset": DATASET, "date": {**VAR, "required": True},
                 "filter": COND, "highest_imputation": IMPUTATION,
                 "date_imputation": DATE_IMPUTATION}}}},
-        datasets=lambda p: [s["dataset"] for s in p["sources"]]),
+        datasets=lambda p: [s["dataset"] for s in p["sources"] if "dataset" in s]),
     "dt": Verb(dt, {
         "source": {**VAR, "required": True}, "new_var": VAR,
         "prefix": {"type": "string", "regex": r"^[A-Z][A-Z0-9]{0,5}$"},
@@ -540,6 +598,17 @@ VERBS: dict[str, Verb] = {
     "obs_number": Verb(obs_number, {"by": {**VARS, "required": True},
                                     "order": {**ORDER, "required": True},
                                     "new_var": VAR}),
+    "pool": Verb(pool, {
+        "source": {**VAR, "required": True}, "new_var": {**VAR, "required": True},
+        "across": {**VAR, "required": True},
+        "min_count": {"type": "integer", "required": True, "min": 1},
+        "value": {**SCALAR, "required": True, "nullable": False}, "filter": COND}),
+    "work_dataset": Verb(work_dataset, {
+        "name": {**DATASET, "required": True},
+        "start": {"type": "dict", "required": True, "schema": START_SCHEMA},
+        "steps": {"type": "list", "schema": {"type": "dict", "minlength": 1,
+                                             "maxlength": 1}}},
+        datasets=lambda p: [p["start"]["dataset"]]),
     "named": Verb(named, {"derivation": {"type": "string", "required": True},
                           "parameters": {"type": "dict"}}, check=_check_named,
                   datasets=lambda p: _named_datasets(p)),

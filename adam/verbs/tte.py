@@ -20,10 +20,18 @@ EVNTDESC / CNSDTDSC, SRCDOM, SRCVAR and SRCSEQ::
             censors:
               - {dataset: ADSL, date: EOSDT, description: Study Completion Date, cnsr: 1}
 
+A source's ``set_values`` (admiral's ``set_values_to``) are constants written on the
+records it gives, over what ``description`` writes: admiralonco's censoring sources
+describe the event and the censoring apart (``lastalive_censor``: ``{EVNTDESC: Alive,
+CNSDTDSC: Alive During Study}``).
+
 The rule (:mod:`adam.tte`): the earliest event wins; without one, the latest censoring
-date; on the same date the source declared first; ADT is never before STARTDT; AVAL =
-ADT - STARTDT + 1 days. Variables of the subjects' dataset listed in ``keep`` are
-carried to every record (treatment, population flags).
+date; on the same date the source declared first (a parameter's ``censor_ties: last``:
+of two censoring dates on the same day, the source declared last, as admiral does), and
+of one source's records on the same date the first in its ``order`` (``order: [AESEQ]``,
+admiral's ``order`` of an event source; without one, the first in the dataset); ADT is
+never before STARTDT; AVAL = ADT - STARTDT + 1 days. Variables of the subjects' dataset
+listed in ``keep`` are carried to every record (treatment, population flags).
 
 Example
 -------
@@ -57,6 +65,8 @@ from adam.verbs.base import (
     DATASET,
     DATE_IMPUTATION,
     IMPUTATION,
+    ORDER,
+    SCALAR,
     VAR,
     VARS,
     Context,
@@ -72,7 +82,8 @@ def _source(spec: Mapping[str, Any], censor: bool) -> Source:
     return Source(dataset=spec.get("dataset", "ADSL"), date=spec["date"],
                   description=spec.get("description", ""), condition=spec.get("filter"),
                   censor=int(spec.get("cnsr", 1)) if censor else 0,
-                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"))
+                  srcvar=spec.get("srcvar", spec["date"]), seq=spec.get("seq"),
+                  order=tuple(spec.get("order") or ()))
 
 
 def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[str, Any]]
@@ -84,12 +95,26 @@ def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[st
         name = s.get("dataset", "ADSL")
         frame = data if name == "__SUBJECTS__" else context.dataset(name)
         need(frame, ["USUBJID", s["date"], *condition_variables(s.get("filter")),
-                     *([s["seq"]] if s.get("seq") else [])], name)
+                     *([s["seq"]] if s.get("seq") else []),
+                     *(o.lstrip("-") for o in s.get("order") or [])], name)
         key = f"{name}#{i}"
         frames[key] = frame.assign(**{f"_D{i}": dates_of(
             frame, s["date"], s.get("highest_imputation", "n"),
             s.get("date_imputation", "first")).to_numpy()})
     return frames
+
+
+def _set_values(part: pd.DataFrame, source: np.ndarray,
+                sources: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """``part`` with each source's ``set_values`` on the records it gave (``source``: the
+    position of that source among the events and censorings); a variable no record of
+    another source has is blank there."""
+    for i, s in enumerate(sources):
+        for var, value in (s.get("set_values") or {}).items():
+            blank = "" if isinstance(value, str) or value is None else np.nan
+            old = part[var] if var in part.columns else pd.Series(blank, index=part.index)
+            part[var] = old.where(source != i, value)
+    return part
 
 
 def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, Any]],
@@ -116,9 +141,12 @@ def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, 
                                    "date": f"_D{1 + len(p['events']) + j}",
                                    "srcvar": s.get("srcvar", s["date"])}, True)
                           for j, s in enumerate(p["censors"])),
-            population=p.get("population"))
+            population=p.get("population"), censor_ties=p.get("censor_ties", "first"))
         part = derive_param_tte(data, frames, param)
-        part["SRCDOM"] = part["SRCDOM"].str.split("#").str[0].replace("__SUBJECTS__", "")
+        source = part["SRCDOM"].str.split("#")
+        part["SRCDOM"] = source.str[0].replace("__SUBJECTS__", "")
+        part = _set_values(part, source.str[1].astype(int).to_numpy() - 1,
+                           [*p["events"], *p["censors"]])
         part["PARAMN"] = float(p["paramn"]) if "paramn" in p else np.nan
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
@@ -134,14 +162,16 @@ def tte(data: pd.DataFrame, context: Context, parameters: Sequence[Mapping[str, 
 _TTE_SOURCE = {"type": "dict", "schema": {
     "dataset": DATASET, "date": {**VAR, "required": True}, "filter": COND,
     "description": {"type": "string"}, "cnsr": {"type": "integer", "min": 1},
-    "srcvar": VAR, "seq": VAR, "highest_imputation": IMPUTATION,
-    "date_imputation": DATE_IMPUTATION}}
+    "srcvar": VAR, "seq": VAR, "order": ORDER, "highest_imputation": IMPUTATION,
+    "date_imputation": DATE_IMPUTATION,
+    "set_values": {"type": "dict", "keysrules": VAR, "valuesrules": SCALAR}}}
 
 _PARAMETER = {"type": "dict", "schema": {
     "paramcd": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]{0,7}$"},
     "param": {"type": "string", "required": True, "maxlength": 200},
     "paramn": {"type": "number"},
     "population": COND,
+    "censor_ties": {"type": "string", "allowed": ["first", "last"]},
     "start": {"type": "dict", "required": True, "schema": {
         "dataset": DATASET, "date": {**VAR, "required": True}, "filter": COND,
         "highest_imputation": IMPUTATION, "date_imputation": DATE_IMPUTATION}},

@@ -219,7 +219,27 @@ def test_dataset_json_and_csv_match_the_xpt(tmp_path: Path) -> None:
     assert as_json.equal, as_json.attributes
     as_csv = compare_datasets(tmp_path / "adtte.xpt", tmp_path / "adtte.csv", KEYS)
     assert as_csv.value_summary["differing"].sum() == 0 and as_csv.observations.empty
-    assert load_dataset(tmp_path / "adtte.csv").types["AVAL"] == "Num"
+    # A CSV file holds text: read alone, every column is Char; compared with the XPT, a
+    # column the XPT holds as a number is compared as one.
+    assert set(load_dataset(tmp_path / "adtte.csv").types.values()) == {"Char"}
+    assert as_csv.qc.types["AVAL"] == "Num" and as_csv.qc.types["AVALC"] == "Char"
+
+
+def test_a_csv_with_its_labels_json_is_read_with_its_types_labels_and_dates(
+        tmp_path: Path) -> None:
+    # pharmaverse's exports: an identifier of digits stays text, a Date is a SAS date.
+    (tmp_path / "adtte.csv").write_text("SUBJID,ADT,AVAL\n1015,2014-01-02,3\n1023,,\n")
+    (tmp_path / "adtte.labels.json").write_text(
+        '{"label": "Time to Event", "variables": ['
+        '{"name": "SUBJID", "label": "Subject", "r_class": "character"},'
+        '{"name": "ADT", "label": "Analysis Date", "r_class": "Date"},'
+        '{"name": "AVAL", "label": "Analysis Value", "r_class": "numeric"}]}')
+    ds = load_dataset(tmp_path / "adtte.csv")
+    assert ds.types == {"SUBJID": "Char", "ADT": "Num", "AVAL": "Num"}
+    assert ds.labels["ADT"] == "Analysis Date" and ds.label == "Time to Event"
+    assert ds.data["SUBJID"].tolist() == ["1015", "1023"]
+    # 2014-01-02 is SAS day 19725 (54 years of 365 days and 14 leap days, plus one)
+    assert ds.data["ADT"].iloc[0] == 19725.0 and np.isnan(ds.data["ADT"].iloc[1])
 
 
 # --------------------------------------------------------------------------- command line
@@ -273,3 +293,18 @@ def test_cli_usage_and_file_errors_exit_2(argv: list[str], tmp_path: Path,
     assert "Traceback" not in err
     if "--keys" in argv and "--rel-tol" not in argv:
         assert len(err.strip().splitlines()) == 1 and err.startswith("trialflow: ")
+
+
+def test_types_on_the_command_line_read_csv_columns_as_numbers(tmp_path, capsys) -> None:
+    """`0.10` and `0.1` differ as text, and are one number when --types says so."""
+    base, qc = tmp_path / "base.csv", tmp_path / "qc.csv"
+    base.write_text("USUBJID,AVAL\n1,0.10\n", encoding="utf-8")
+    qc.write_text("USUBJID,AVAL\n1,0.1\n", encoding="utf-8")
+    report = tmp_path / "r.xlsx"
+    assert main(["compare", str(base), str(qc), "--keys", "USUBJID", "--report",
+                 str(report)]) == 1
+    assert main(["compare", str(base), str(qc), "--keys", "USUBJID", "--report",
+                 str(report), "--types", "AVAL=Num"]) == 0
+    assert main(["compare", str(base), str(qc), "--keys", "USUBJID", "--types",
+                 "AVAL=Number"]) == 2
+    assert "write VAR=Num or VAR=Char" in capsys.readouterr().err

@@ -94,19 +94,42 @@ def test_empty_file_of_zero_bytes_is_refused(
     assert "re-export the form" in message
 
 
-def test_header_only_file_is_a_form_without_records(
-        raw_extract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # No adverse events at all is a possible (if unlikely) state of a study, as the
-    # withdrawal form shows every day: accepted, and reconciled as 0 of 0.
+@pytest.mark.parametrize("form", ["ae", "survival", "random", "exposure"])
+def test_header_only_required_form_is_refused(
+        raw_extract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        form: str) -> None:
+    # An export that lost its rows looks like a form without records: a header-only
+    # survival form would remove every death. Only a form whose spec says it may be
+    # empty is accepted so (issue #17).
     raw = copy_extract(raw_extract, tmp_path)
-    header = (raw / "ae.csv").read_text(encoding="utf-8").split("\n", 1)[0]
-    (raw / "ae.csv").write_text(header + "\n", encoding="utf-8")
+    header = (raw / f"{form}.csv").read_text(encoding="utf-8").split("\n", 1)[0]
+    (raw / f"{form}.csv").write_text(header + "\n", encoding="utf-8")
+    message = _fatal_everywhere(capsys, raw)[0].failure()
+    assert f"{raw / f'{form}.csv'}: has a header but no records, and form {form!r} must " \
+        "have some" in message
+    assert f"set may_be_empty: true in specs/raw/{form}.yaml" in message
+
+
+def test_header_only_form_that_may_be_empty_has_no_records(
+        raw_extract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # No withdrawal of consent is a possible state of a study (may_be_empty: true):
+    # accepted, and reconciled as 0 of 0.
+    assert load_forms()["withdrawal"].may_be_empty
+    raw = copy_extract(raw_extract, tmp_path)
+    header = (raw / "withdrawal.csv").read_text(encoding="utf-8").split("\n", 1)[0]
+    (raw / "withdrawal.csv").write_text(header + "\n", encoding="utf-8")
     checked, mapped, reports = check_and_map(capsys, raw)
     assert (checked.code, mapped.code) == (0, 0)
     counts = assert_balanced(raw, reports)
-    assert counts.loc["ae"].tolist() == [0, 0, 0]
+    assert counts.loc["withdrawal"].tolist() == [0, 0, 0]
     assert counts.loc["enrol", "raw"] > 0
-    assert "AE              0 records" in mapped.err
+
+
+def test_only_event_forms_may_be_empty() -> None:
+    # The forms no subject may have: withdrawal of consent, eligibility violations found
+    # at review, clinical progression, subsequent therapy. Never the core forms.
+    empty = {name for name, form in load_forms().items() if form.may_be_empty}
+    assert empty == {"withdrawal", "eligibility", "clinprog", "nextther"}
 
 
 def test_semicolon_delimiter_is_named(

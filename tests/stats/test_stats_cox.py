@@ -77,10 +77,12 @@ def test_single_arm_is_rejected(gehan: pd.DataFrame) -> None:
         fit_cox(gehan.time, gehan.event, [1] * 42)
 
 
-def test_missing_stratum_is_rejected(gehan: pd.DataFrame) -> None:
+def test_missing_stratum_is_left_out_as_sas_does(gehan: pd.DataFrame) -> None:
+    # PROC PHREG excludes a record with a missing STRATA value (issue #17; it used to be
+    # refused here, and a blank one was a stratum of its own); see test_stats_hardening.
     strata = gehan.s2.where(gehan.index != 5)
-    with pytest.raises(ValueError, match="strata"):
-        fit_cox(gehan.time, gehan.event, gehan.treat, strata=strata)
+    r = fit_cox(gehan.time, gehan.event, gehan.treat, strata=strata)
+    assert (r.n, r.n_missing_strata) == (41, 1)
 
 
 def test_monotone_likelihood_is_not_estimable() -> None:

@@ -106,7 +106,11 @@ def test_survival_at_is_a_right_continuous_step() -> None:
     surv, lcl, ucl = survival_at(table, np.array([0.0, 1.0, 1.5, 4.0, 4.5]))
     assert surv.tolist()[:4] == pytest.approx([1.0, 0.75, 0.75, 0.0])
     assert (lcl[0], ucl[0]) == (1.0, 1.0)
-    assert math.isnan(surv[4])
+    # The curve reached 0 at its last time (an event): it stays 0 beyond, as SAS prints
+    # it (issue #17; it was NaN); unknown beyond only when the last time is censored.
+    assert surv[4] == 0.0 and math.isnan(lcl[4])
+    censored = fit_km([1, 2, 3, 4], [1, 1, 1, 0]).table
+    assert math.isnan(survival_at(censored, np.array([4.5]))[0][0])
 
 
 def test_the_population_selects_the_subjects(adtte) -> None:

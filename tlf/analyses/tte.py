@@ -44,11 +44,12 @@ import numpy as np
 import pandas as pd
 
 from tlf.analyses.base import TIME_UNITS, AnalysisContext, Comparison, Row, text_values
-from trialflow.stats import fit_cox, fit_km, logrank_test
+from trialflow.findings import Finding
+from trialflow.stats import complete_strata, fit_cox, fit_km, logrank_test
 
-__all__ = ["FAMILY", "SCHEMA", "at_risk_ticks", "by_type_rows", "censor_points",
-           "comparison_rows", "curve_points", "curve_rows", "km_rows", "run", "survival_at",
-           "tte_frame"]
+__all__ = ["FAMILY", "N_MISSING_STRATA", "SCHEMA", "at_risk_ticks", "by_type_rows",
+           "censor_points", "comparison_rows", "curve_points", "curve_rows", "km_rows",
+           "missing_strata_findings", "run", "survival_at", "tte_frame"]
 
 FAMILY = "tte"
 #: Options of a time-to-event analysis (also read by :mod:`tlf.analyses.subgroups` and
@@ -94,23 +95,33 @@ def survival_at(table: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, ...
 
     The curve is a right-continuous step function: at ``t`` it takes the estimate of the
     last observed time at or before ``t`` (1, with limits 1, before the first one), as
-    PROC LIFETEST's TIMELIST= does. Beyond the last observed time nothing is known, so
-    the estimate is NaN there.
+    PROC LIFETEST's TIMELIST= does. Beyond the last observed time the estimate stays 0
+    when the curve has reached 0 (the last observation was an event: everyone had had
+    it), as SAS prints it, with missing limits (log-log limits do not exist at 0);
+    otherwise (the last observation censored) nothing is known there and it is NaN.
 
     Examples
     --------
-    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 1]).table
+    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 0]).table
     >>> survival_at(tab, np.array([0.5, 2.0, 2.5, 9.0]))[0].round(6).tolist()
     [1.0, 0.5, 0.5, nan]
+    >>> tab = fit_km([1, 2, 3, 4], [1, 1, 1, 1]).table
+    >>> survival_at(tab, np.array([3.5, 9.0]))[0].round(6).tolist()
+    [0.25, 0.0]
     """
     times = np.asarray(times, dtype=float)
     observed = table["time"].to_numpy(dtype=float)
-    pos = np.searchsorted(observed, times, side="right")
+    pos = np.searchsorted(observed, times, side="right")  # rows at or before t, +1
     beyond = times > (observed[-1] if observed.size else -np.inf)
+    reached_zero = bool(observed.size) and float(table["survival"].iloc[-1]) == 0.0
     out = []
     for column in ("survival", "lcl", "ucl"):
         curve = np.r_[1.0, table[column].to_numpy(dtype=float)]
-        out.append(np.where(beyond, np.nan, curve[pos]))
+        if reached_zero:
+            # The estimate stays at 0 for ever; limits as at the last time (missing).
+            out.append(curve[pos])
+        else:
+            out.append(np.where(beyond, np.nan, curve[pos]))
     return tuple(out)
 
 
@@ -212,8 +223,40 @@ def compare(data: pd.DataFrame, cmp: Comparison, strata: list[str] | None,
     return stats
 
 
+#: The ARD statistic counting records left out of a stratified analysis.
+N_MISSING_STRATA = "n_missing_strata"
+
+
+def missing_strata_findings(ard: pd.DataFrame) -> list[Finding]:
+    """A warning per stratified comparison that left records out for a missing stratum.
+
+    Parameters
+    ----------
+    ard : pandas.DataFrame
+        The analysis results data (as :func:`tlf.ard.build_ard` or ``ard.csv`` gives).
+
+    Returns
+    -------
+    list of Finding
+        Source: the analysis; variable: the comparison; value: the number of records.
+    """
+    hits = ard[ard["stat_name"] == N_MISSING_STRATA]
+    return [Finding(str(row.analysis_id), None, str(row.group1_level), f"{float(row.stat):g}",
+                    "missing_stratum",
+                    f"{float(row.stat):g} records of {row.analysis_id} ({row.group1_level}) "
+                    "have a missing stratification value and were left out of the "
+                    "stratified hazard ratio and log-rank test, as SAS leaves them out",
+                    "warning")
+            for row in hits.itertuples(index=False)]
+
+
 def comparison_rows(ctx: AnalysisContext, data: pd.DataFrame) -> list[Row]:
-    """Hazard ratios and log-rank p-values, unstratified and stratified, per comparison."""
+    """Hazard ratios and log-rank p-values, unstratified and stratified, per comparison.
+
+    A record with a missing (blank) stratification value is left out of the stratified
+    model and test, as SAS leaves it out; when there are such records, a row
+    ``stat_name = n_missing_strata`` says how many (see :func:`missing_strata_findings`).
+    """
     strata = list(ctx.spec.option("strata", []))
     missing = [s for s in strata if s not in data]
     if missing:
@@ -227,6 +270,16 @@ def comparison_rows(ctx: AnalysisContext, data: pd.DataFrame) -> list[Row]:
         for model, by in models:
             stats = compare(data, cmp, by, alpha)
             suffix = "" if by is None else f", stratified by {', '.join(by)}"
+            if by is not None:
+                pair = data[data["_GROUP"].isin([cmp.test, cmp.ref])]
+                missing = int((~complete_strata(pair[by], len(pair))[1]).sum())
+                if missing:
+                    # Records with a missing stratum are left out, as SAS leaves them out.
+                    out += ctx.rows(cmp.label, ctx.spec.parameter or "", model,
+                                    {N_MISSING_STRATA: missing},
+                                    f"Count of records with a missing {', '.join(by)} value, "
+                                    "left out of the stratified Cox model and log-rank "
+                                    "test (as SAS)")
             out += ctx.rows(cmp.label, ctx.spec.parameter or "", model,
                             {k: stats[k] for k in ("hr", "hr_lcl", "hr_ucl", "hr_upper_1s")},
                             _COX + suffix)

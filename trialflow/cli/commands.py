@@ -14,8 +14,8 @@ from trialflow.pipeline import Stage, run_stages
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, find_study, open_study
 
-__all__ = ["adam", "check_raw", "compare", "define", "init", "sdtm", "simulate", "tlf",
-           "validate"]
+__all__ = ["adam", "check_raw", "compare", "define", "init", "schema", "sdtm", "simulate",
+           "tlf", "validate"]
 
 _BUILD = Path("build")
 
@@ -102,12 +102,20 @@ def tlf(args: argparse.Namespace) -> int:
     return run_stages([Stage("tlf", lambda: build(study, args.adam, args.out, args.targets))])
 
 
+def schema(args: argparse.Namespace) -> int:
+    from trialflow.cli.schema import SCHEMAS, write_schemas
+
+    paths = write_schemas(args.out or SCHEMAS)
+    print(f"wrote {len(paths)} JSON Schemas to {paths[0].parent}/", file=sys.stderr)
+    return 0
+
+
 def compare(args: argparse.Namespace) -> int:
     from trialflow.compare import compare_datasets, console_summary, write_report
 
     keys = [k.strip() for k in args.keys.split(",") if k.strip()]
     result = compare_datasets(args.base, args.qc, keys, abs_tol=args.abs_tol,
-                              rel_tol=args.rel_tol, max_rows=args.max_rows)
+                              rel_tol=args.rel_tol, max_rows=args.max_rows, types=args.types)
     report = args.report or _BUILD / "reports" / f"compare_{args.base.stem.lower()}.xlsx"
     print(console_summary(result))
     print(f"  wrote {write_report(result, report)}", file=sys.stderr)

@@ -23,6 +23,7 @@ exit status:
   0    done, no data errors
   1    done, but the data have errors (listed, and written to the findings report)
   2    usage error, or a spec/input file that cannot be used (one line says which)
+  3    internal error: a bug in trialflow (one line names the file with the traceback)
   130  interrupted
 """
 
@@ -55,6 +56,17 @@ def _tolerance(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be a number not below 0, got {text}")
     return value
+
+
+def _types(text: str) -> dict[str, str]:
+    """``VAR=Num,VAR=Char`` as a mapping."""
+    out = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, kind = part.partition("=")
+        if kind not in ("Num", "Char") or not name:
+            raise argparse.ArgumentTypeError(f"{part!r}: write VAR=Num or VAR=Char")
+        out[name.strip()] = kind
+    return out
 
 
 def _opt(*flags: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -200,11 +212,26 @@ COMMANDS: list[Command] = [
         "when\n             the study declares published targets)\n"
         "A study that starts from SDTM begins at adam; one that starts from ADaM runs tlf "
         "only.\nEvery stage is built in OUT/.staging and moved into OUT only when all have "
-        "run.",
+        "run.\nA stage whose code, specs, inputs and options are unchanged since the last "
+        "run into OUT\nis not run again: its outputs are taken over (--force runs all).",
         [_opt("--raw", type=Path, metavar="DIR",
               help="use the raw extracts in DIR instead of the study's (or simulating)"),
          _opt("--out", type=Path, default=Path("build"), metavar="DIR",
-              help="build directory (default: build)")]),
+              help="build directory (default: build)"),
+         _opt("--force", action="store_true",
+              help="run every stage, even those whose code, specs, inputs and options "
+                   "are unchanged since the last run into OUT")]),
+    Command(
+        "schema", "write the JSON Schema of every kind of spec, for editors",
+        "Write the spec contract as JSON Schema (draft 2020-12), one file per kind of spec:"
+        "\nstudy, form (raw/), codelist (ct/), dictionary, dataset (sdtm/, adam/ with every "
+        "ADaM\nverb and its parameters) and output (tlf/). A spec whose first line is\n"
+        "  # yaml-language-server: $schema=<path to the kind's schema>\nis then checked by "
+        "an editor with a YAML language server as it is typed, with the\nrules trialflow "
+        "applies when it runs.",
+        [_opt("--out", type=Path, default=None, metavar="DIR",
+              help="where to write them (default: the package's trialflow/schemas)")],
+        study=False),
     Command(
         "compare", "compare a dataset with its QC (double programming), like PROC COMPARE",
         "Compare BASE with QC (.xpt, Dataset-JSON .json or .csv, by extension), matching "
@@ -220,6 +247,10 @@ COMMANDS: list[Command] = [
               help="absolute tolerance for numbers (default 0: exact)"),
          _opt("--rel-tol", type=_tolerance, default=0.0, metavar="REL",
               help="tolerance relative to the base value (default 0)"),
+         _opt("--types", type=_types, default=None, metavar="VAR=Num|Char[,...]",
+              help="how to read CSV columns (a CSV column is text unless the other "
+                   "dataset holds it as a number or both write it as numbers), e.g. "
+                   "AVAL=Num,SUBJID=Char"),
          _opt("--max-rows", type=_positive_int, default=10, metavar="N",
               help="differing records listed per variable (default 10)"),
          _opt("--report", type=Path, metavar="PATH",
@@ -250,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description=command.description, epilog=command.epilog)
         for flags, kwargs in command.options:
             p.add_argument(*flags, **kwargs)
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true",
+                          help="show errors and the final line only")
+        loud.add_argument("-v", "--verbose", action="store_true",
+                          help="show more (every dataset and its records)")
         if command.study:
             p.add_argument("--study", type=Path, metavar="DIR", help=_STUDY_HELP)
     return parser

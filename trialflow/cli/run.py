@@ -16,9 +16,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from trialflow.console import show_paths_as
 from trialflow.errors import TrialflowError
-from trialflow.io import promote_staged
-from trialflow.pipeline import EXIT_FATAL, Stage, run_stages
+from trialflow.io import promote_staged, recover_promotion
+from trialflow.lock import RunLock
+from trialflow.pipeline import EXIT_FATAL, Reuse, Stage, run_stages
 from trialflow.spec import InputSource
 from trialflow.study import StudyFolder, find_study, open_study
 
@@ -54,6 +56,12 @@ def plan(study: StudyFolder, root: Path, raw: Path | None = None) -> list[Stage]
 
     layers = study.layers()
     entry = study.study.inputs.layer
+    folder, card = study.root, study.root / "study.yaml"
+
+    def specs(*names: str) -> tuple[Path, ...]:
+        """The study's spec folders a stage reads (its fingerprint), and study.yaml."""
+        return (card, *(folder / n for n in names))
+
     sources = list(study.study.inputs.sources)
     reports = root / "reports"
     stages: list[Stage] = []
@@ -70,15 +78,21 @@ def plan(study: StudyFolder, root: Path, raw: Path | None = None) -> list[Stage]
             from crf.stage import simulate
 
             raw_dir = root / "raw"
-            stages.append(Stage("simulate", lambda: simulate(study, raw_dir)))
+            sim = study.study
+            stages.append(Stage("simulate", lambda: simulate(study, raw_dir),
+                                reads=(*specs("raw"), *([sim.simulation] if sim.simulation
+                                                         else [])),
+                                options={"subjects": sim.subjects, "seed": sim.seed}))
         stages.append(Stage("check-raw", lambda: check_raw(
-            study, raw_dir, reports / RAW_FINDINGS), inputs=(raw_dir,)))
+            study, raw_dir, reports / RAW_FINDINGS), inputs=(raw_dir,),
+            reads=specs("raw", "ct")))
         if "sdtm" in layers:
             from sdtm.stage import build as build_sdtm
 
             sdtm_dir = root / "sdtm"
             stages.append(Stage("sdtm", lambda: build_sdtm(study, raw_dir, sdtm_dir, reports),
-                                inputs=(raw_dir,)))
+                                inputs=(raw_dir,),
+                                reads=specs("raw", "sdtm", "ct", "dictionary")))
             validated.append(sdtm_dir)
             adam_in = sdtm_dir
     elif entry == "sdtm":
@@ -92,24 +106,29 @@ def plan(study: StudyFolder, root: Path, raw: Path | None = None) -> list[Stage]
         given = adam_in
         stages.append(Stage("adam", lambda: build_adam(study, given, adam_dir, reports),
                             inputs=tuple(s.path for s in given) if isinstance(given, list)
-                            else (given,)))
+                            else (given,), reads=specs("adam", "sdtm", "ct", "instruments")))
         validated.append(adam_dir)
     elif entry == "adam":
         adam_dir = sources[0].path
     if validated:
         stages.append(Stage("validate", lambda: validate(study, validated, reports),
-                            inputs=tuple(v for v in validated if isinstance(v, Path))))
+                            inputs=tuple(p for v in validated for p in (
+                                [v] if isinstance(v, Path) else [s.path for s in v])),
+                            reads=specs("sdtm", "adam", "ct")))
     if (sdtm_dir is not None and study.has("sdtm")) or (
             "adam" in layers and study.has("adam")):
         stages.append(Stage("define", lambda: write_defines(
             study, sdtm_dir, adam_dir if "adam" in layers else None, root / "define"),
-            inputs=tuple(p for p in (sdtm_dir, adam_dir) if p is not None)))
+            inputs=tuple(p for p in (sdtm_dir, adam_dir) if p is not None),
+            reads=specs("sdtm", "adam", "ct")))
     if "tlf" in layers:
         from tlf.stage import build as build_tlf
 
         tlf_in = adam_dir
+        targets = study.study.targets
         stages.append(Stage("tlf", lambda: build_tlf(study, tlf_in, root / "tlf"),
-                            inputs=(tlf_in,)))
+                            inputs=(tlf_in,),
+                            reads=(*specs("tlf"), *([targets] if targets else []))))
     return stages
 
 
@@ -127,11 +146,36 @@ def run(args: argparse.Namespace) -> int:
             raise TrialflowError(f"{path}: the input lies inside the output folder {out}, "
                                  "which the run replaces — move it out or build elsewhere "
                                  "(--out DIR)")
+    with RunLock(out):
+        return _build(study, out, root, args.raw, getattr(args, "force", False))
+
+
+def _build(study: StudyFolder, out: Path, root: Path, raw: Path | None,
+           force: bool = False) -> int:
+    """The run itself, holding the folder's lock."""
+    repaired = recover_promotion(root, out)
+    if repaired:
+        print(f"trialflow: finished moving the package of an interrupted run into {out} "
+              f"({', '.join(p.name + '/' for p in repaired)})", file=sys.stderr)
     if root.exists():
         shutil.rmtree(root)  # what a killed run left behind
-    stages = plan(study, root, args.raw)
+    stages = plan(study, root, raw)
     reports = root / "reports"
-    code = run_stages(stages, log=reports / RUN_LOG, relative_to=root)
+    # A stage whose code, specs, inputs and options are those of the previous package's
+    # run is not run again: its outputs are taken over (trialflow.reuse).
+    reuse = Reuse(package=out, root=root, roots=(root, study.root), force=force)
+    facts = {"study": f"{study.study.id} ({study.root})",
+             "inputs": study.study.inputs.layer + "".join(
+                 f" {s.path}" for s in study.study.inputs.sources)}
+    if study.study.simulation is not None and raw is None:
+        facts.update({"seed": study.study.seed, "subjects": study.study.subjects})
+    # Lines name files where they will be once the run has moved them into place.
+    show_paths_as(root, out)
+    try:
+        code = run_stages(stages, log=reports / RUN_LOG, relative_to=root, reuse=reuse,
+                          provenance=facts)
+    finally:
+        show_paths_as(None)
     if code == EXIT_FATAL:
         print(f"trialflow: the package in {out} was left as it was; the partial run is in "
               f"{root} (its log: {reports / RUN_LOG})", file=sys.stderr)

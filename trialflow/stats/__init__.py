@@ -13,6 +13,7 @@ module docstring, the SAS procedure and options it reproduces:
   Wilcoxon rank-sum normal approximation (PROC NPAR1WAY).
 """
 
+from trialflow.stats._inputs import complete_strata
 from trialflow.stats.binomial import (
     clopper_pearson,
     cmh_2x2_p,
@@ -36,6 +37,7 @@ __all__ = [
     "LogRankResult",
     "clopper_pearson",
     "cmh_2x2_p",
+    "complete_strata",
     "fisher_exact_2s",
     "fit_cox",
     "fit_km",

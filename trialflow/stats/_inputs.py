@@ -77,3 +77,51 @@ def stratum_codes(strata: ArrayLike | pd.DataFrame | pd.Series | None, n: int) -
     if frame.isna().to_numpy().any():
         raise ValueError("strata has missing values")
     return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+
+
+def _missing(values: pd.Series) -> np.ndarray:
+    """Missing as SAS sees a STRATA value: NaN/None, or text that is blank."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    blank = np.fromiter((isinstance(u, str) and u.strip() == "" for u in uniques),
+                        dtype=bool, count=len(uniques))
+    return (codes < 0) | (blank[codes] if len(uniques) else np.zeros(len(codes), bool))
+
+
+def complete_strata(strata: ArrayLike | pd.DataFrame | pd.Series | None, n: int
+                    ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Stratum codes of the records whose every stratification value is present, and
+    which records those are.
+
+    SAS (PROC PHREG, PROC LIFETEST without the MISSING option) leaves a record with a
+    missing STRATA value out of a stratified analysis; a blank text is missing there. A
+    blank kept as a value would make a stratum of its own and move the estimate.
+
+    Parameters
+    ----------
+    strata : array_like, pandas.Series or pandas.DataFrame, optional
+        One stratification variable, or several (their combinations are the strata).
+    n : int
+        Number of records.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int or None
+        :func:`stratum_codes` of the complete records (None without strata).
+    keep : numpy.ndarray of bool
+        Which of the ``n`` records are complete (all True without strata).
+
+    Examples
+    --------
+    >>> codes, keep = complete_strata(pd.DataFrame({"a": ["x", " ", "y", None]}), 4)
+    >>> codes.tolist(), keep.tolist()
+    ([0, 1], [True, False, True, False])
+    """
+    if strata is None:
+        return None, np.ones(n, dtype=bool)
+    frame = strata if isinstance(strata, pd.DataFrame) else pd.DataFrame(
+        {"s": np.asarray(strata, dtype=object).ravel()})
+    if len(frame) != n:
+        raise ValueError(f"strata has {len(frame)} rows, expected {n}")
+    keep = ~np.logical_or.reduce([_missing(frame[c]) for c in frame.columns]) \
+        if len(frame.columns) else np.ones(n, dtype=bool)
+    return stratum_codes(frame[keep].reset_index(drop=True), int(keep.sum())), keep

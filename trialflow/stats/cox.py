@@ -17,7 +17,7 @@ from scipy.stats import norm
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from trialflow.stats._inputs import ArrayLike, as_time_event, as_treat, stratum_codes
+from trialflow.stats._inputs import ArrayLike, as_time_event, as_treat, complete_strata
 
 __all__ = ["CoxResult", "fit_cox"]
 
@@ -38,6 +38,8 @@ class CoxResult:
         Two-sided Wald chi-square p-value.
     n, events : int
         Subjects and events used.
+    n_missing_strata : int
+        Records left out because a stratification value is missing (stratified fits).
     """
 
     hr: float
@@ -49,6 +51,7 @@ class CoxResult:
     p_wald_2s: float
     n: int
     events: int
+    n_missing_strata: int = 0
 
 
 def fit_cox(
@@ -70,7 +73,9 @@ def fit_cox(
         1 = test arm, 0 = control arm.
     strata : array_like or pandas.DataFrame, optional
         Stratum labels, or several stratification columns whose combinations
-        form the strata (each stratum has its own baseline hazard).
+        form the strata (each stratum has its own baseline hazard). A record with a
+        missing (or blank) stratification value is left out, as PROC PHREG does, and
+        counted in ``n_missing_strata``.
     alpha : float, default 0.05
         Level of the confidence limits.
 
@@ -93,7 +98,9 @@ def fit_cox(
         raise ValueError("alpha must lie strictly between 0 and 1")
     t, e = as_time_event(time, event)
     x = as_treat(treat, t.size)
-    codes = stratum_codes(strata, t.size)
+    codes, keep = complete_strata(strata, t.size)
+    if not keep.all():
+        t, e, x = t[keep], e[keep], as_treat(x[keep], int(keep.sum()))
     if not e.any():
         raise ValueError("no events: the hazard ratio is not estimable")
 
@@ -127,4 +134,5 @@ def fit_cox(
         p_wald_2s=float(2.0 * norm.sf(abs(b / se))),
         n=int(t.size),
         events=int(e.sum()),
+        n_missing_strata=int((~keep).sum()),
     )

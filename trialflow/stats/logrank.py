@@ -3,9 +3,12 @@
 Reproduces the "Log-Rank" row of ``PROC LIFETEST; TIME time*cnsr(1);
 STRATA stratvars / GROUP=treat;`` (stratified) or ``STRATA treat;``
 (unstratified): the chi-square, its degrees of freedom and
-``Pr > Chi-Square``. The statistic is statsmodels' ``survdiff``. The one-sided
-p-value, which SAS does not print, halves the two-sided one in the direction
-of the observed effect.
+``Pr > Chi-Square``. The statistic is statsmodels' ``survdiff``; the p-value is the
+chi-square's survival function (``chi2.sf``), not ``1 - cdf``, which loses every digit
+below about 1e-16 and is exactly 0 for a chi-square above about 75 (SAS prints
+<.0001, but the ARD keeps the number). The one-sided p-value, which SAS does not print,
+halves the two-sided one in the direction of the observed effect. A record with a
+missing (or blank) STRATA value is left out, as PROC LIFETEST does.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 from statsmodels.duration.survfunc import survdiff
 
-from trialflow.stats._inputs import ArrayLike, as_time_event, as_treat, stratum_codes
+from trialflow.stats._inputs import ArrayLike, as_time_event, as_treat, complete_strata
 
 __all__ = ["LogRankResult", "logrank_test"]
 
@@ -37,6 +41,8 @@ class LogRankResult:
         One-sided p-value for the test arm having the lower hazard.
     favours_test : bool
         True when the test arm had fewer events than expected under no difference.
+    n_missing_strata : int
+        Records left out because a stratification value is missing.
     """
 
     chisq: float
@@ -44,6 +50,7 @@ class LogRankResult:
     p_2s: float
     p_1s: float
     favours_test: bool
+    n_missing_strata: int = 0
 
 
 def _observed_minus_expected(
@@ -100,20 +107,23 @@ def logrank_test(
     """
     t, e = as_time_event(time, event)
     x = as_treat(treat, t.size)
-    codes = stratum_codes(strata, t.size)
+    codes, keep = complete_strata(strata, t.size)
+    if not keep.all():
+        t, e, x = t[keep], e[keep], as_treat(x[keep], int(keep.sum()))
     if not e.any():
         raise ValueError("no events: the log-rank test is not defined")
 
-    chisq, p_2s = survdiff(t, e, x, strata=codes)
+    chisq = float(survdiff(t, e, x, strata=codes)[0])
+    p_2s = float(chi2.sf(chisq, 1))
     o_minus_e = _observed_minus_expected(
         t, e, x, np.zeros(t.size, dtype=int) if codes is None else codes
     )
     favours = o_minus_e < 0.0
-    p_2s = float(p_2s)
     return LogRankResult(
-        chisq=float(chisq),
+        chisq=chisq,
         df=1,
         p_2s=p_2s,
         p_1s=p_2s / 2.0 if favours else 1.0 - p_2s / 2.0,
         favours_test=bool(favours),
+        n_missing_strata=int((~keep).sum()),
     )

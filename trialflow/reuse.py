@@ -1,0 +1,196 @@
+"""Stages that skip work already done: fingerprints of what a stage reads, and the
+previous package's outputs taken over when nothing it reads has changed.
+
+A stage's fingerprint is the SHA-256 of everything that decides its outputs:
+
+* the code (every ``.py`` file of trialflow and its layers, and the standards shipped
+  with it: :func:`code_hash`), so a new trialflow never reuses an old result;
+* the stage's options (subjects, seed, ...);
+* the name and SHA-256 of every file it reads: its input data (the previous stage's
+  outputs, or the study's input datasets) and its spec files (only those it reads: an
+  edit to a TLF spec changes the fingerprint of the TLF stage alone).
+
+Names are taken relative to the build (or study) folder, so the same inputs give the
+same fingerprint wherever the run builds.
+
+After a run, ``reports/stages.json`` in the package records each stage's fingerprint,
+rows, findings and outputs (with their SHA-256). The next run compares: a stage whose
+fingerprint is unchanged, and whose recorded outputs are all in the package with their
+recorded hashes, is not run; its outputs are hard-linked (or copied) into the staging
+folder, so the package is still built whole, atomically, and bit for bit as a run from
+scratch would build it.
+
+Example
+-------
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp())
+>>> (folder / "a.yaml").write_text("x: 1")
+4
+>>> fingerprint("tlf", [folder / "a.yaml"], {}, relative_to=folder) == fingerprint(
+...     "tlf", [folder / "a.yaml"], {}, relative_to=folder)
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from trialflow import PACKAGE, ROOT
+from trialflow.findings import Finding
+
+__all__ = ["STATE", "code_hash", "fingerprint", "load_state", "reuse_outputs", "state_of"]
+
+#: The record of a run's stages, in the package.
+STATE = Path("reports") / "stages.json"
+_LAYERS = ("trialflow", "crf", "sdtm", "adam", "tlf")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(paths: Iterable[Path]) -> list[Path]:
+    """The files of ``paths`` (a folder stands for its files, hidden ones left out)."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and not any(
+                part.startswith(".") or part == "__pycache__"
+                for part in f.relative_to(p).parts))
+        elif p.is_file():
+            found.append(p)
+    return found
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """One hash of the code and shipped standards that build a package: the ``.py``
+    files of trialflow and its layers and the files under ``trialflow/standards``."""
+    digest = hashlib.sha256()
+    base = PACKAGE.parent
+    for layer in _LAYERS:
+        folder = base / layer
+        for f in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
+            if "__pycache__" not in f.parts:
+                digest.update(str(f.relative_to(base)).encode())
+                digest.update(_sha256(f).encode())
+    for f in _files([PACKAGE / "standards"]):
+        digest.update(str(f.relative_to(base)).encode())
+        digest.update(_sha256(f).encode())
+    return digest.hexdigest()
+
+
+def _name(path: Path, relative_to: Sequence[Path]) -> str:
+    for root in relative_to:
+        try:
+            return str(Path(path).resolve().relative_to(Path(root).resolve()))
+        except ValueError:
+            continue
+    return str(Path(path).resolve())
+
+
+def fingerprint(stage: str, reads: Iterable[Path], options: Mapping[str, Any],
+                relative_to: Path | Sequence[Path] = ()) -> str:
+    """The fingerprint of a stage that reads the files of ``reads`` with ``options``.
+
+    Parameters
+    ----------
+    stage : str
+    reads : iterable of Path
+        Input data and spec files or folders.
+    options : mapping
+        What else decides the outputs (JSON-serialisable).
+    relative_to : Path or sequence of Path
+        Folders whose files are named relative to them (the build and the study).
+    """
+    roots = [relative_to] if isinstance(relative_to, (str, Path)) else list(relative_to)
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"stage": stage, "code": code_hash(), "options": options},
+                             sort_keys=True, default=str).encode())
+    for f in _files(reads):
+        digest.update(f"\n{_name(f, roots)}\t{_sha256(f)}".encode())
+    return digest.hexdigest()
+
+
+def load_state(package: Path) -> dict[str, Any]:
+    """The previous run's record of its stages (empty when there is none or it cannot
+    be read: then every stage runs)."""
+    path = Path(package) / STATE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def state_of(fingerprint_: str, rows: int, findings: Sequence[Finding],
+             outputs: Iterable[Path], root: Path) -> dict[str, Any]:
+    """What the record keeps of one stage: fingerprint, rows, findings and outputs
+    (named relative to the staging ``root``, with their SHA-256)."""
+    return {"fingerprint": fingerprint_, "rows": rows,
+            "findings": [asdict(f) for f in findings],
+            "outputs": {str(Path(f).relative_to(root)): _sha256(f)
+                        for f in _files(outputs)}}
+
+
+def reuse_outputs(record: Mapping[str, Any], package: Path, root: Path) -> list[Path] | None:
+    """Take a stage's recorded outputs over from the previous ``package`` into the
+    staging ``root``: hard links (copies across file systems). None, and nothing taken,
+    when one is missing or changed (the stage then runs)."""
+    outputs = record.get("outputs")
+    if not isinstance(outputs, dict):
+        return None
+    for name, digest in outputs.items():
+        old = Path(package) / name
+        if not old.is_file() or _sha256(old) != digest:
+            return None
+    taken = []
+    for name in outputs:
+        old, new = Path(package) / name, Path(root) / name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        if new.exists():
+            new.unlink()
+        try:
+            os.link(old, new)
+        except OSError:
+            shutil.copy2(old, new)
+        taken.append(new)
+    return taken
+
+
+def findings_of(record: Mapping[str, Any]) -> list[Finding]:
+    """The findings a reused stage had when it ran."""
+    return [Finding(**f) for f in record.get("findings", [])]
+
+
+def git_state() -> str:
+    """The code's git commit, and whether the tree has changes; or why there is none."""
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        return "not a git checkout (an installed package)"
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exc})"
+    if head.returncode != 0:
+        return "unknown (git rev-parse failed)"
+    return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip()
+                                  else " (clean)")
