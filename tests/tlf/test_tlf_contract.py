@@ -308,3 +308,22 @@ def test_the_identifier_scan_catches_a_study_name() -> None:
     assert study_words("strata = [STRAT1R]") == ["STRAT1R"]
     assert study_words("analysis = 'pfs_itt'") == ["pfs_"]
     assert study_words("import os.path  # a TCP socket") == []
+
+
+def test_the_json_schemas_check_analyses_and_layout_parameters() -> None:
+    import jsonschema
+
+    from trialflow.cli.schema import schema_of
+
+    analyses = jsonschema.Draft202012Validator(schema_of("analyses"))
+    good = {"analyses": [{"id": "x", "family": "tte", "population": "itt",
+                          "dataset": "ADTTE", "parameter": "EFS", "group": "TRT01P",
+                          "landmarks": [6]}]}
+    assert analyses.is_valid(good)
+    bad = {"analyses": [{**good["analyses"][0], "landmark": [6]}]}
+    assert not analyses.is_valid(bad)
+    outputs = jsonschema.Draft202012Validator(schema_of("output"))
+    doc = {"name": "t_1_x", "kind": "table", "number": "1", "title": "T", "population": "P",
+           "source": "ADTTE", "layout": "tte_summary", "parameters": {"analysis": "x"}}
+    assert outputs.is_valid(doc)
+    assert not outputs.is_valid({**doc, "parameters": {"analysis": "x", "time_lable": "T"}})

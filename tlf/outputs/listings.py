@@ -62,7 +62,7 @@ _COLUMN: dict[str, Any] = {
     "format": {"type": "string", "allowed": list(FORMATS), "default": "text"},
     "flag": {"type": "string"},
     "decimals": {"type": "integer", "min": 0, "default": 1},
-    "divide_by": {"type": "number", "min": 0.000001},
+    "divide_by": {"type": "number", "min": 0.0001},
     "date": {"type": "string"},
     "reference": {"type": "string"},
     "from": {"type": "string"},
