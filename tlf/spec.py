@@ -1,9 +1,10 @@
 """TLF specs: the study's analyses and its outputs, each checked when it is read.
 
 **Analyses** (``tlf/analyses/*.yaml`` of the study folder) say what is computed: each
-file may declare ``populations`` (named conditions on ADSL) and ``analyses`` (a list),
-and every analysis names its method family (:mod:`tlf.analyses`), its population, its
-dataset and records, its grouping and the family's own keys::
+file may declare ``populations`` (named conditions on ADSL), ``defaults`` (per family,
+the keys its analyses in the file share) and ``analyses`` (a list), and every analysis
+names its method family (:mod:`tlf.analyses`), its population, its dataset and records,
+its grouping and the family's own keys::
 
     populations:
       itt: {label: Intent-to-Treat Population, where: {ITTFL: Y}}
@@ -212,10 +213,13 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
                 "allowed": ["PRIMARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE",
                             "EXPLORATORY OUTCOME MEASURE"]},
 }
-#: One file of ``tlf/analyses/``.
+#: One file of ``tlf/analyses/``. ``defaults`` gives, per family, keys every analysis of
+#: that family in the file has unless it says otherwise (specs have no YAML anchors).
 ANALYSIS_FILE_SCHEMA: dict[str, Any] = {
     "populations": {"type": "dict", "keysrules": {"type": "string", "regex": _ID},
                     "valuesrules": {"type": "dict", "schema": POPULATION_SCHEMA}},
+    "defaults": {"type": "dict", "keysrules": {"type": "string"},
+                 "valuesrules": {"type": "dict"}},
     "analyses": {"type": "list", "schema": {"type": "dict"}},
 }
 
@@ -350,7 +354,10 @@ def load_analyses(folder: Path) -> AnalysisPlan:
                 raise SpecError(str(path), f"population {pid}: where: {problems[0]}")
             populations[pid] = Population(pid, pop["label"], pop.get("where"))
             where[pid] = path
+        defaults = doc.get("defaults") or {}
         for entry in doc.get("analyses") or ():
+            if isinstance(entry, dict) and entry.get("family") in defaults:
+                entry = {**defaults[entry["family"]], **entry}
             spec = load_analysis(entry, path)
             if spec.id in analyses:
                 raise SpecError(str(path), f"analysis {spec.id} is also declared in "

@@ -133,9 +133,13 @@ def _analyses() -> dict[str, Any]:
     from tlf.spec import ANALYSIS_FILE_SCHEMA, ANALYSIS_SCHEMA
 
     body = _object({k: v for k, v in ANALYSIS_FILE_SCHEMA.items() if k != "analyses"})
+    # An analysis may take keys from the file's defaults: required keys are checked once
+    # merged (when loaded), so here none is required.
     variants = []
     for name, module in sorted(families().items()):
         item = _object({**ANALYSIS_SCHEMA, **module.SCHEMA})
+        item.pop("required", None)
+        item["required"] = ["id", "family"]
         item["properties"]["family"] = {"const": name}
         # group: TRT01P is short for group: {variable: TRT01P}.
         item["properties"]["group"] = {"anyOf": [{"type": "string"},
