@@ -26,6 +26,8 @@ A row's ``cell`` is a template of ARD statistics (:mod:`tlf.outputs.cells`: ``{n
 decimals, ``{p_2s:p}`` p-value, ``{n:npct}`` count and percentage; default
 ``{n:npct}``) filled per group column; ``comparison`` the template of the comparison
 columns; ``p`` the statistic printed in the p-value column (of the first comparison).
+``columns`` makes a group column print another ARD group's row instead — a comparison in
+the column of its test arm (``{Drug: {group: Drug vs Placebo, cell: "{p_2s:p}"}}``).
 ``levels: all`` repeats the row for each ``variable_level`` the ARD has for the variable
 (labels: ``labels`` map, else the level with ``label_case``). A row with neither
 variable nor section is a label with blank cells; a section heads the rows after it and
@@ -60,6 +62,13 @@ ROW_SCHEMA: dict[str, Any] = {
     "p": {"type": "string"},
     "p_format": {"type": "string", "default": "p"},
     "indent": {"type": "integer", "min": 0, "default": 0},
+    # A group column that prints another ARD group's row (a comparison in the column of
+    # its test arm, an overall test in the last column): column -> {group, level, cell}.
+    "columns": {"type": "dict", "valuesrules": {"type": "dict", "schema": {
+        "group": {"type": "string", "required": True},
+        "level": {"type": "string"},
+        "cell": {"type": "string", "required": True},
+    }}},
 }
 PARAMETERS: dict[str, dict[str, Any]] = {"summary": {
     "analysis": {"type": "string", "required": True},
@@ -139,9 +148,15 @@ def layout_summary(spec: OutputSpec, ctx: Context) -> Table:
             cells: list[object] = [label]
             template = row.get("cell")
             template = _DEFAULT_CELL if template is None else template
+            overrides = row.get("columns") or {}
             for column in groups:
-                cells.append(view.fill(template, where.but(group=column.key))
-                             if variable and template else "")
+                other = overrides.get(column.key)
+                if other is not None:
+                    cells.append(view.fill(other["cell"], where.but(
+                        group=other["group"], level=other.get("level", where.level))))
+                else:
+                    cells.append(view.fill(template, where.but(group=column.key))
+                                 if variable and template else "")
             for cmp in comparisons:
                 cells.append(view.fill(row.get("comparison", ""), where.but(group=cmp))
                              if variable and row.get("comparison") else "")
