@@ -151,11 +151,13 @@ class ArdView:
         self.frame = ard.reset_index(drop=True)
         #: The keys asked for but absent, in order (printed NE; the build warns).
         self.missing: list[dict[str, str]] = []
-        index = pd.MultiIndex.from_frame(self.frame[list(KEY)])
-        if not index.is_unique:
-            dup = index[index.duplicated()][0]
-            raise TrialflowError(f"the ARD has two rows for {dict(zip(KEY, dup, strict=True))}")
-        self._position = pd.Series(range(len(self.frame)), index=index)
+        keys = [tuple(str(v) for v in row) for row in self.frame[list(KEY)].to_numpy()]
+        # A dict of key -> row position: one hash per lookup, however long the ARD.
+        self._position: dict[tuple[str, ...], int] = {}
+        for i, key in enumerate(keys):
+            if self._position.setdefault(key, i) != i:
+                raise TrialflowError(f"the ARD has two rows for "
+                                     f"{dict(zip(KEY, key, strict=True))}")
         self._values = self.frame["stat"].to_numpy(dtype=float)
 
     # ------------------------------------------------------------------ lookups
@@ -163,11 +165,10 @@ class ArdView:
     def position(self, at: At, stat: str) -> int | None:
         """The row position of a key, or None (recorded in :attr:`missing`)."""
         key = at.key(stat)
-        try:
-            return int(self._position.loc[key])
-        except KeyError:
+        found = self._position.get(key)
+        if found is None:
             self.missing.append(dict(zip(KEY, key, strict=True)))
-            return None
+        return found
 
     def value(self, at: At, stat: str) -> float:
         """The value of one row; NaN when not estimable or when the ARD lacks the row
@@ -177,7 +178,7 @@ class ArdView:
 
     def has(self, at: At, stat: str) -> bool:
         """Whether the ARD holds that row."""
-        return at.key(stat) in self._position.index
+        return at.key(stat) in self._position
 
     def rows(self, analysis: str, **where: str) -> pd.DataFrame:
         """The rows of ``analysis`` whose columns equal ``where`` (ARD order)."""
