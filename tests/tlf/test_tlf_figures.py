@@ -332,3 +332,29 @@ def test_study_consort_boxes(study_ard) -> None:  # noqa: ANN001
     assert "Safety population (n = 105)" in boxes["analysis_PTC"]
     assert "HR-QoL assessment (n = 91)" in boxes["analysis_TC"]
     assert "T-DM1 as latest regimen (n = 82)" in boxes["analysis_PTC"]
+
+
+def test_a_flow_diagram_of_three_arms(tmp_path) -> None:  # noqa: ANN001
+    from tlf.outputs import Context
+    from tlf.outputs.figure_consort import layout_consort
+    from tlf.spec import load_output_spec
+
+    adsl = pd.DataFrame({"USUBJID": [f"S{i}" for i in range(9)],
+                         "ARM": ["P", "L", "H"] * 3, "SAFFL": ["Y"] * 8 + ["N"]})
+    arms = study(["P", "L", "H"], control="P")
+    ard = run([{"id": "flow", "family": "descriptive", "population": "all",
+                "group": {"variable": "ARM", "total": True},
+                "variables": [{"variable": "randomised", "where": {"USUBJID": {"present": True}}},
+                              {"variable": "treated", "where": {"SAFFL": "Y"}}]}],
+              {"ADSL": adsl}, arms)
+    (tmp_path / "f_1_flow.yaml").write_text(
+        "name: f_1_flow\nkind: figure\nnumber: '1'\ntitle: Flow\npopulation: All\n"
+        "layout: consort\nsource: ADSL\nparameters:\n  analysis: flow\n"
+        "  top: [All, {text: '(n = {n:0})', variable: randomised, group: Total}]\n"
+        "  tiers:\n    - lines: ['{arm}', {text: '(n = {n:0})', variable: randomised}]\n"
+        "    - side: true\n      lines: [{text: 'Treated (n = {n:0})', variable: treated}]\n")
+    spec_ = check_outputs([load_output_spec(tmp_path / "f_1_flow.yaml")], None)[0]
+    figure = layout_consort(spec_, Context(ard, {}, tmp_path, None, arms))
+    assert figure.image_png.is_file()
+    lines = {(e, str(t)) for e, _, t in figure.trace}
+    assert ("top", "(n = 9)") in lines and ("tier 2, H", "Treated (n = 2)") in lines
