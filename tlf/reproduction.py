@@ -306,8 +306,9 @@ def write_report(report: pd.DataFrame, path: Path) -> Path:
     """Write the report as one XLSX sheet, atomically and with a fixed build time."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("reproduction")
-    ws.append(list(COLUMNS))
-    for row in report.itertuples(index=False):
+    columns = [c for c in COLUMNS if c in report]
+    ws.append(columns)
+    for row in report[columns].itertuples(index=False):
         # A NaN cell cannot be stored; blank means "not estimable" (e.g. not reached).
         # Items and notes come from the targets file: text cells stay text, never a
         # formula.
