@@ -155,16 +155,20 @@ def derive_var_saffl(dataset: pd.DataFrame, ex: pd.DataFrame,
 
 
 def derive_vars_baseline_disease(dataset: pd.DataFrame, rs: pd.DataFrame, mi: pd.DataFrame,
-                                 fa: pd.DataFrame, sites: Mapping[str, str]
+                                 fa: pd.DataFrame, sites: Mapping[str, str],
+                                 receptors: Mapping[str, str] | None = None
                                  ) -> pd.DataFrame:
     """Baseline characteristics: ECOGBL (RS ECOG101), ERSTAT/PGRSTAT (MI), MEASFL and
     VISCFL (FA MEASDIS/VISCDIS), and a Y/N flag per metastatic site (FA METIND at
-    ``sites``: ``{new variable: FALOC}``). Missing findings stay blank."""
+    ``sites``: ``{new variable: FALOC}``); ``receptors`` names the MI test of each
+    receptor status (``{ERSTAT: ESTRCPT, PGRSTAT: PROGESTR}``, the CDISC test codes, by
+    default). Missing findings stay blank."""
+    receptors = receptors or {"ERSTAT": "ESTRCPT", "PGRSTAT": "PROGESTR"}
     out = derive_vars_merged(dataset, rs, KEY, order=["RSDTC"], mode="last",
                              new_vars={"ECOGBL": "RSSTRESN"},
                              filter_add={"RSTESTCD": "ECOG101",
                                          "RSSTRESN": {"present": True}})
-    for new, test in (("ERSTAT", "ER"), ("PGRSTAT", "PGR")):
+    for new, test in receptors.items():
         out = derive_vars_merged(out, mi, KEY, order=["MIDTC"], mode="last",
                                  new_vars={new: "MISTRESC"}, filter_add={"MITESTCD": test})
     for new, test in (("MEASFL", "MEASDIS"), ("VISCFL", "VISCDIS")):
@@ -405,7 +409,7 @@ def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame
     adsl = derive_var_fasfl(adsl, inputs["IE"])
     adsl = derive_var_saffl(adsl, ex, d["dose_given"])
     adsl = derive_vars_baseline_disease(adsl, inputs["RS"], inputs["MI"], inputs["FA"],
-                                        d["metastatic_sites"])
+                                        d["metastatic_sites"], d.get("receptors"))
     p = d["prior_therapy"]
     prior = prior_regimens(inputs["CM"], inputs["SUPPCM"], p["category"], p["qualifiers"])
     adsl = derive_vars_prior_regimens(adsl, prior, p["setting"], p["agents"],

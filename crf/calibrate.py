@@ -17,6 +17,11 @@ names the components it makes dirty, they are recomputed cheapest first, and the
 evaluation stops as soon as the loss is certain to be rejected. Moves are made in place
 and undone when rejected, so no state is copied per step.
 
+The end-points' problems are compiled (:class:`CompiledProblem`): the same search, step
+for step and bit for bit, with the moves, the components and the loop compiled by numba
+(:mod:`crf.kernels` says how the floats are kept identical). :class:`Problem` and
+:func:`search` remain the plain-Python definition of both.
+
 The search never looks at a clock: it stops after a number of steps, so the same seed
 gives the same data on any machine.
 """
@@ -31,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from crf.fastsurv import Z90, Z95, cox_fit, event_set, km_quantile, logrank_p, logrank_stat
+from crf import kernels
 
 MONTH = 30.4375
 # A target only counts as met this far (in last-digit units) inside its rounding window,
@@ -171,36 +176,6 @@ def median_targets(prefix: str, spec: dict, arms: list[str]) -> dict[str, tuple]
         out[f"{prefix}.{arm}.lcl"] = (lcl, 1)
         out[f"{prefix}.{arm}.ucl"] = (ucl, 1)
     return out
-
-
-def km_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
-             arms: tuple[str, str]) -> dict[str, float]:
-    """KM median and BC limits in months for the test (1) and reference (0) arm."""
-    out = {}
-    for arm_name, flag in zip(arms, (True, False), strict=True):
-        out.update(km_arm_stats(f"{prefix}.{arm_name}", time[test == flag],
-                                event[test == flag]))
-    return out
-
-
-def km_arm_stats(prefix: str, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
-    """KM median and BC limits in months of one group."""
-    m, lo, hi = km_quantile(time, event, 0.5, Z95)
-    return {f"{prefix}.median": m / MONTH, f"{prefix}.lcl": lo / MONTH,
-            f"{prefix}.ucl": hi / MONTH}
-
-
-def cox_stats(prefix: str, time: np.ndarray, event: np.ndarray, test: np.ndarray,
-              strata: np.ndarray | None = None, beta0: float = 0.0) -> dict[str, float]:
-    """HR, one-sided 95 % upper limit, two-sided 95 % limits and log-rank p values."""
-    es = event_set(time, event, test, strata)
-    b, se = cox_fit(es, beta0)
-    z = logrank_stat(es)
-    p2, p1 = logrank_p(z)
-    return {f"{prefix}.log_hr": b, f"{prefix}.hr": math.exp(b) if math.isfinite(b) else b,
-            f"{prefix}.hr_upper_1s": math.exp(b + Z90 * se),
-            f"{prefix}.hr_lcl": math.exp(b - Z95 * se), f"{prefix}.hr_ucl": math.exp(b + Z95 * se),
-            f"{prefix}.p_1s": p1, f"{prefix}.p_2s": p2, f"{prefix}.logrank_z": z}
 
 
 # ------------------------------------------------------------------------- the search
@@ -379,6 +354,54 @@ class Problem:
             out.update(self._compute(name)[1])
         return out
 
+    def run(self, rng: np.random.Generator, max_steps: int, t_start: float, t_end: float,
+            patience: int | None, keep_best: bool) -> tuple[int, int]:
+        """The loop of :func:`search`; returns (steps, accepted)."""
+        cur = self.loss
+        best, best_snap = cur, self.snapshot()
+        ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
+        temp = t_start
+        steps = accepted = 0
+        last_best = 0
+        for steps in range(1, max_steps + 1):
+            if (keep_best and best == 0.0) or (patience is not None
+                                               and steps - last_best > patience):
+                steps -= 1
+                break
+            temp *= ratio
+            if not self.propose(rng):
+                continue
+            u = float(rng.random()) if temp > 0 else 1.0
+            bound = cur + slack(temp, u)
+            new = self.evaluate(bound)
+            if new <= bound:
+                self.commit(new)
+                cur = new
+                accepted += 1
+                if cur < best:
+                    best, last_best = cur, steps
+                    if keep_best:
+                        best_snap = self.snapshot()
+            else:
+                self.rollback()
+        if keep_best and cur != best:
+            self.restore(best_snap)
+        return steps, accepted
+
+    def active_misses(self) -> dict[str, tuple[float, float]]:
+        """Targets (and penalties) of the active components not met, with their values."""
+        out = {}
+        for name in self.order:
+            if name not in self.active or self.comp_loss.get(name, 0.0) == 0.0:
+                continue
+            v = self.comp_values[name]
+            for k, t, d in self.components[name][1]:
+                if distance(v[k], t, d) > 0:
+                    out[k] = (float(v[k]), t)
+            if v.get(PENALTY, 0.0) > 0:
+                out[f"{name}.penalty"] = (float(v[PENALTY]), 0.0)
+        return out
+
 
 @dataclass
 class StageReport:
@@ -409,33 +432,156 @@ def search(problem: Problem, rng: np.random.Generator, max_steps: int, t_start: 
     stuck search loose).
     """
     t0 = time.perf_counter()
-    cur = problem.loss
-    best, best_snap = cur, problem.snapshot()
-    ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
-    temp = t_start
-    steps = accepted = 0
-    last_best = 0
-    for steps in range(1, max_steps + 1):
-        if (keep_best and best == 0.0) or (patience is not None
-                                           and steps - last_best > patience):
-            steps -= 1
-            break
-        temp *= ratio
-        if not problem.propose(rng):
-            continue
-        u = float(rng.random()) if temp > 0 else 1.0
-        bound = cur + slack(temp, u)
-        new = problem.evaluate(bound)
-        if new <= bound:
-            problem.commit(new)
-            cur = new
-            accepted += 1
-            if cur < best:
-                best, last_best = cur, steps
-                if keep_best:
-                    best_snap = problem.snapshot()
-        else:
-            problem.rollback()
-    if keep_best and cur != best:
-        problem.restore(best_snap)
+    steps, accepted = problem.run(rng, max_steps, t_start, t_end, patience, keep_best)
     return StageReport(name, problem.loss, steps, accepted, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------- compiled
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """A compiled problem's cached wrappers around the loops of :mod:`crf.kernels`."""
+
+    search: Callable[..., tuple[int, int, float]]
+    refresh: Callable[..., float]
+    propose: Callable[..., int]
+    evaluate: Callable[..., float]
+
+
+UNDO_CAPACITY = 4096
+
+
+class CompiledProblem(Problem):
+    """A problem whose moves and statistics run compiled (:mod:`crf.kernels`).
+
+    The same interface and the same search as :class:`Problem`, step for step and bit
+    for bit; the state is the int64 matrices ``S`` (one row per field, also reachable by
+    name in ``arrays``) and ``J``, the constants the tuple ``C``, the mode parameters the
+    float array ``M``. Subclasses register components with :meth:`add_compiled` (their
+    index is their bit in the masks the compiled ``move`` returns), then call
+    :meth:`build`.
+    """
+
+    kernels: Kernels
+
+    def __init__(self, targets: Targets, fields: tuple[str, ...], S: np.ndarray,
+                 J: np.ndarray | None = None) -> None:
+        super().__init__(targets)
+        # copies: the search changes them in place
+        self.S = np.array(S, dtype=np.int64, order="C")
+        self.J = (np.zeros((1, 1), dtype=np.int64) if J is None
+                  else np.array(J, dtype=np.int64, order="C"))
+        self.fields = fields
+        self.arrays = {f: self.S[k] for k, f in enumerate(fields)}
+        self.C: tuple = ()
+        self.M = np.zeros(4)
+        self.slots: dict[str, list[str]] = {}
+        self._mask = -1
+
+    def add_compiled(self, name: str, keys: list[str], slots: list[str]) -> None:
+        """Register component ``name``: its values, in order, are named ``slots`` (column
+        0 of its row is its penalty); ``keys`` are the targets among them."""
+        self.add(name, _no_python, keys)
+        self.slots[name] = [PENALTY, *slots]
+
+    def build(self) -> None:
+        """The component table and work arrays (after every :meth:`add_compiled`)."""
+        n_comp = len(self.order)
+        width = max(len(v) for v in self.slots.values())
+        lo, hi, slot, kind, target, dec = [], [], [], [], [], []
+        for name in self.order:
+            lo.append(len(slot))
+            for k, t, d in self.components[name][1]:
+                slot.append(self.slots[name].index(k))
+                if t is None:
+                    kind.append(kernels.T_NONE)
+                elif isinstance(t, float) and math.isnan(t):
+                    kind.append(kernels.T_NAN)
+                else:
+                    kind.append(kernels.T_VALUE)
+                target.append(0.0 if t is None else float(t))
+                dec.append(int(d))
+            hi.append(len(slot))
+        self.item_keys = [k for name in self.order for k, _, _ in self.components[name][1]]
+        self.T = (np.zeros(n_comp, dtype=np.bool_), np.array(lo, dtype=np.int64),
+                  np.array(hi, dtype=np.int64), np.array(slot, dtype=np.int64),
+                  np.array(kind, dtype=np.int64), np.array(target, dtype=np.float64),
+                  np.array(dec, dtype=np.int64), np.ones(len(slot)))
+        # the compiled code does not check bounds: the undo log must hold the most a move
+        # writes (a PFS swap: every field and assessment of two patients, then a re-timing)
+        if 2 * (self.S.shape[0] + self.J.shape[1]) + 16 > UNDO_CAPACITY:
+            raise ValueError(f"the undo log ({UNDO_CAPACITY}) is too short for "
+                             f"{self.S.shape[0]} fields and {self.J.shape[1]} columns")
+        self.W = kernels.work_arrays(n_comp, width, self.S.shape[1], UNDO_CAPACITY)
+
+    # -- the Problem interface -----------------------------------------------------
+    def refresh(self) -> None:
+        T = self.T
+        T[0][:] = [n in self.active for n in self.order]
+        T[7][:] = [self.loose.get(k, 1.0) for k in self.item_keys]
+        self.loss = float(self.kernels.refresh(self.S, self.J, self.C, T, self.W))
+
+    def propose(self, rng: np.random.Generator) -> bool:
+        self._mask = int(self.kernels.propose(self.S, self.J, self.C, self.M, self.T,
+                                              self.W, rng))
+        return self._mask >= 0
+
+    def evaluate(self, bound: float = math.inf) -> float:
+        return float(self.kernels.evaluate(self.S, self.J, self.C, self.T, self.W,
+                                           self._mask, bound))
+
+    def commit(self, loss: float) -> None:
+        kernels.commit(self.W)
+        self.loss = loss
+
+    def rollback(self) -> None:
+        kernels.rollback(self.S, self.J, self.W)
+
+    def restore(self, snap: dict[str, np.ndarray]) -> None:
+        for k, v in snap.items():
+            self.arrays[k][...] = v
+        self.refresh()
+
+    def run(self, rng: np.random.Generator, max_steps: int, t_start: float, t_end: float,
+            patience: int | None, keep_best: bool) -> tuple[int, int]:
+        ratio = (t_end / t_start) ** (1.0 / max(max_steps, 1)) if t_start > 0 else 1.0
+        steps, accepted, loss = self.kernels.search(
+            self.S, self.J, self.C, self.M, self.T, self.W, rng, self.loss, max_steps,
+            t_start, ratio, -1 if patience is None else patience, keep_best)
+        self.loss = float(loss)
+        return int(steps), int(accepted)
+
+    @property
+    def comp_loss(self) -> dict[str, float]:  # type: ignore[override]
+        return {n: float(v) for n, v in zip(self.order, self.W[1], strict=True)}
+
+    @comp_loss.setter
+    def comp_loss(self, value: dict[str, float]) -> None:
+        pass  # set up by Problem.__init__; the work arrays hold the losses
+
+    @property
+    def comp_values(self) -> dict[str, dict[str, float]]:  # type: ignore[override]
+        return {n: self._named(n, row) for n, row in zip(self.order, self.W[0], strict=True)}
+
+    @comp_values.setter
+    def comp_values(self, value: dict[str, dict[str, float]]) -> None:
+        pass
+
+    def _named(self, name: str, row: np.ndarray) -> dict[str, float]:
+        return {k: float(row[i]) for i, k in enumerate(self.slots[name])}
+
+    def values(self) -> dict[str, float]:
+        # every component recomputed, as Problem.values does, on copies of the work
+        # arrays except the warm starts (which move on, as there)
+        T = (np.ones_like(self.T[0]), *self.T[1:7], np.ones_like(self.T[7]))
+        W = tuple(w if k == 2 else w.copy() for k, w in enumerate(self.W))
+        self.kernels.refresh(self.S, self.J, self.C, T, W)
+        values: dict[str, float] = {}
+        for name, row in zip(self.order, W[0], strict=True):
+            values.update(self._named(name, row))
+        return values
+
+
+def _no_python() -> dict[str, float]:
+    raise RuntimeError("a compiled component is computed by its problem's kernels")

@@ -7,7 +7,8 @@ quantiles with Brookmeyer-Crowley log-log limits, Cox partial likelihood with Br
 ties for one binary covariate, the (stratified) log-rank test, PCTLDEF=5 percentiles and
 the Wilcoxon rank-sum normal approximation. They are checked against the library-backed
 implementations in :mod:`trialflow.stats` by the tests, so calibrating with them and
-analysing with the libraries give the same numbers.
+analysing with the libraries give the same numbers. The search itself runs their
+compiled twins in :mod:`crf.kernels`, which the tests hold to these, bit for bit.
 
 Times are integers (study days) or floats; ``event`` is 1 for an event, 0 for censored;
 ``arm`` is 1 for the test arm, 0 for the reference arm.

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crf.edc import edc_date, text, to_dates, variants, yn
-from crf.efficacy import CLIN, DEATH
+from crf.endpoints.shared import CLIN, DEATH
 from trialflow import SPECS
 from trialflow.spec import RawForm, read_yaml
 
@@ -72,13 +72,13 @@ def _enrol(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
 
 def _eligibility(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     pid = np.flatnonzero(sim.itt["fas_violation"].to_numpy())
-    criteria = read_yaml(SPECS / "simulation.yaml").get("eligibility_criteria", [])
+    criteria = sim.cfg.eligibility_criteria
     pick = rng.integers(0, len(criteria), pid.size)
     found = _itt_dates(sim, pid, rng.integers(40, 200, pid.size))
     return pd.DataFrame({"SUBJID": _ids(sim, pid),
-                         "CRITID": [criteria[i]["id"] for i in pick],
-                         "CRITCAT": [criteria[i]["category"] for i in pick],
-                         "CRITTEXT": [criteria[i]["text"] for i in pick],
+                         "CRITID": [criteria[i].id for i in pick],
+                         "CRITCAT": [criteria[i].category for i in pick],
+                         "CRITTEXT": [criteria[i].text for i in pick],
                          "FINDDT": edc_date(found)})
 
 
@@ -221,7 +221,7 @@ def _exposure(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     pid = c["pid"].to_numpy()
     n_rows = len(c)
     weight = np.round(rng.normal(55, 8, len(itt)).clip(38, 95), 1)
-    test = (itt["arm"] == sim.cfg["arms"][0]).to_numpy() | itt["crossover"].to_numpy()
+    test = (itt["arm"] == sim.cfg.arms[0]).to_numpy() | itt["crossover"].to_numpy()
     first = c["cycle"].to_numpy() == 1
     chemo = itt["chemo"].to_numpy()[pid]
     # chemotherapy dose reduced from the cycle after a grade >= 3 event with that action
@@ -301,13 +301,26 @@ def _ae(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:
     # some start dates are known only to the month (never for a fatal or stopping event)
     partial = (rng.random(len(ae)) < 0.03) & ~ae["fatal"].to_numpy() & ~ae["disc"].to_numpy()
     seq = ae.groupby("pid").cumcount().to_numpy() + 1
+    # Seriousness criteria of a serious event, from what the simulation decided (no
+    # draw of the shared generator, so the other forms stay as they were): death for a
+    # fatal event, life-threatening for grade 4 (CTCAE: life-threatening consequences),
+    # hospitalisation for the others; blank for an event that is not serious.
+    serious, fatal = ae["serious"].to_numpy(dtype=bool), ae["fatal"].to_numpy(dtype=bool)
+    grade4 = ae["grade"].to_numpy() == 4
+
+    def criterion(met: np.ndarray) -> np.ndarray:
+        return np.where(serious, np.where(met, "Y", "N"), "")
+
+    criteria = {"SDTH": criterion(fatal), "SLIFE": criterion(grade4 & ~fatal),
+                "SHOSP": criterion(~fatal & ~grade4), "SDISAB": criterion(np.zeros_like(fatal)),
+                "SCONG": criterion(np.zeros_like(fatal)), "SMIE": criterion(np.zeros_like(fatal))}
     return pd.DataFrame({
         "SUBJID": _ids(sim, pid), "AENO": seq, "AETERM": verbatim,
         "STDT": edc_date(start, unknown_day=partial), "ENDT": edc_date(end),
         "GRADE": ae["grade"].astype(int).to_numpy(), "SERIOUS": yn(ae["serious"]),
         "OUTCOME": ae["outcome"].to_numpy(), "ACTION": ae["action"].to_numpy(),
         "RELPER": ae["rel_pert"].to_numpy(), "RELTRA": ae["rel_tras"].to_numpy(),
-        "RELCHEM": ae["rel_chemo"].to_numpy()})
+        "RELCHEM": ae["rel_chemo"].to_numpy(), **criteria})
 
 
 def _factb(sim: SimulatedStudy, rng: np.random.Generator) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crf.allocate import choose, scale_counts
+from crf.config import SimulationConfig
 from crf.treatment import Treatment
 
 SPECIAL = {"NEUTROPHIL COUNT DECREASED": "Neutrophil count decreased",
@@ -37,12 +38,12 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, k: int,
     return choose(rng, eligible, max(0, min(int(k), int(eligible.sum()))), weights=weights)
 
 
-def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
+def adverse_events(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame, tr: Treatment,
                    death: np.ndarray, death_day: np.ndarray, lvef_decline: np.ndarray,
                    factor: float) -> pd.DataFrame:
     """One row per adverse event: pid, pt, start/end day, grade, serious, outcome,
     action, causality."""
-    sf = cfg["safety"]
+    sf = cfg.safety
     safety = df["safety"].to_numpy()
     F = df["F"].to_numpy()
     rows: list[pd.DataFrame] = []
@@ -63,19 +64,19 @@ def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Tr
             d[key] = val
         rows.append(d)
 
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         S = safety & (df["arm"] == arm).to_numpy()
         n_s = int(S.sum())
         fatal = np.zeros_like(S)
-        n_fatal = k(sf["fatal"], a)
+        n_fatal = k(sf.fatal, a)
         died_on = S & death & (death_day <= last + 2) & (tr.first_day > 0)
         fatal |= choose(rng, died_on, min(n_fatal, int(died_on.sum())))
         disc = tr.ae_stop & S
         g3 = disc | fatal
-        g3 |= choose(rng, S & ~g3, min(k(sf["grade3_plus"], a) - int(g3.sum()),
+        g3 |= choose(rng, S & ~g3, min(k(sf.grade3_plus, a) - int(g3.sum()),
                                        n_s - int(g3.sum())))
         si = {key: {arm_: [k([v[0]], 0), k([v[1]], 0)] for arm_, v in val.items()}
-              for key, val in sf["special_interest"].items()}
+              for key, val in sf.special_interest.items()}
         neut3 = choose(rng, g3, min(si["NEUTROPHIL COUNT DECREASED"][arm][1], int(g3.sum())))
         neut = neut3 | _pick(rng, S & ~neut3, si["NEUTROPHIL COUNT DECREASED"][arm][0]
                              - int(neut3.sum()))
@@ -113,7 +114,7 @@ def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Tr
             names = rng.choice(SKIN, int(lo.sum())) if key == "SKIN" else SPECIAL[key]
             add(np.flatnonzero(lo), names, rng.choice([1, 2], int(lo.sum()), p=[0.6, 0.4]))
         add(np.flatnonzero(other), rng.choice(OTHER_G3, int(other.sum())), 3)
-        fterm = sf["fatal_terms"][a]
+        fterm = sf.fatal_terms[a]
         add(np.flatnonzero(fatal), fterm, 5, fatal=True)
         no_ab = tr.no_antibody & S
         add(np.flatnonzero(no_ab), "Hypersensitivity", 3, disc=True)
@@ -127,7 +128,7 @@ def adverse_events(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Tr
     return _dates_and_attributes(rng, cfg, df, tr, ae, death_day, last, factor)
 
 
-def _dates_and_attributes(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
+def _dates_and_attributes(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
                           tr: Treatment, ae: pd.DataFrame, death_day: np.ndarray,
                           last: np.ndarray, factor: float) -> pd.DataFrame:
     pid = ae["pid"].to_numpy()
@@ -159,10 +160,10 @@ def _dates_and_attributes(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
                              "DOSE NOT CHANGED")
     ae["serious"] = ae["fatal"].to_numpy()
     # serious events: grade >= 3 events of the chosen patients, febrile neutropenia first
-    sf = cfg["safety"]
+    sf = cfg.safety
     arm = df["arm"].to_numpy()[pid]
-    for a, name in enumerate(cfg["arms"]):
-        want = scale_counts([sf["serious"][a]], factor)[0]
+    for a, name in enumerate(cfg.arms):
+        want = scale_counts([sf.serious[a]], factor)[0]
         in_arm = arm == name
         have = set(ae.loc[in_arm & ae["serious"], "pid"])
         g3_rows = in_arm & (ae["grade"].to_numpy() >= 3) & ~ae["pid"].isin(have).to_numpy()
@@ -179,7 +180,7 @@ def _dates_and_attributes(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
         chosen = rng.choice(patients, need, replace=False, p=w / w.sum()) if need else []
         ae.loc[cand.index[np.isin(patients, chosen)], "serious"] = True
         # dose reductions of chemotherapy for a grade >= 3 event
-        want = scale_counts([sf["dose_reduction_grade3"][a]], factor)[0]
+        want = scale_counts([sf.dose_reduction_grade3[a]], factor)[0]
         ok = (in_arm & np.isin(ae["grade"].to_numpy().astype(int), [3, 4])
               & ~ae["fatal"].to_numpy() & ~ae["disc"].to_numpy())
         ok &= (ae["start"].to_numpy() + 30 < np.where(tr.stop_day[pid] > 0, tr.stop_day[pid],
@@ -192,14 +193,14 @@ def _dates_and_attributes(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
     special = ae["pt"].isin(list(SPECIAL.values())).to_numpy()
     ae["rel_chemo"] = np.where(special | (rng.random(n) < 0.7), "RELATED", "NOT RELATED")
     ae["rel_tras"] = np.where(rng.random(n) < 0.35, "RELATED", "NOT RELATED")
-    test = arm == cfg["arms"][0]
+    test = arm == cfg.arms[0]
     ae["rel_pert"] = np.where(test | df["crossover"].to_numpy()[pid],
                               np.where(ae["pt"].eq("Diarrhoea") | (rng.random(n) < 0.3),
                                        "RELATED", "NOT RELATED"), "")
     return ae.sort_values(["pid", "start", "pt"], kind="stable").reset_index(drop=True)
 
 
-def lvef(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
+def lvef(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame, tr: Treatment,
          factor: float) -> tuple[pd.DataFrame, np.ndarray]:
     """LVEF at screening, every four cycles and at end of treatment; the patients with a
     decline (< 50 % and a fall of at least 15 points, so either reading of the
@@ -207,7 +208,7 @@ def lvef(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
     n = len(df)
     F = df["F"].to_numpy()
     treated = df["treated"].to_numpy()
-    every = cfg["schedule"]["lvef_every_cycles"]
+    every = cfg.schedule.lvef_every_cycles
     cyc = tr.cycles[(tr.cycles["cycle"] - 1) % every == 0]
     cyc = cyc[cyc["cycle"] > 1]
     visits = [pd.DataFrame({"pid": np.flatnonzero(treated),
@@ -226,9 +227,9 @@ def lvef(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, tr: Treatment,
         rng.normal(-2, 3, len(lv))), -9, 6), 0)
     has_post = np.bincount(lv.loc[post, "pid"], minlength=n) > 0
     decline = np.zeros(n, dtype=bool)
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         sel = df["safety"].to_numpy() & (df["arm"] == arm).to_numpy() & has_post
-        decline |= choose(rng, sel, scale_counts([cfg["safety"]["lvef_decline"][a]], factor)[0])
+        decline |= choose(rng, sel, scale_counts([cfg.safety.lvef_decline[a]], factor)[0])
     pid = lv["pid"].to_numpy()
     first_post = lv[post.to_numpy() & decline[pid]].drop_duplicates("pid").index
     val[first_post] = np.minimum(base[lv.loc[first_post, "pid"]] - 16, 48)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from crf.config import SimulationConfig
 
-def tumour_nominal_days(cfg: dict, horizon_days: int) -> np.ndarray:
+
+def tumour_nominal_days(cfg: SimulationConfig, horizon_days: int) -> np.ndarray:
     """Nominal study days of the post-baseline tumour assessments up to ``horizon_days``."""
-    s = cfg["schedule"]
-    weeks = list(s["tumour_weeks_first"])
-    step = s["tumour_interval_weeks_after"]
+    s = cfg.schedule
+    weeks = list(s.tumour_weeks_first)
+    step = s.tumour_interval_weeks_after
     while weeks[-1] * 7 < horizon_days + 7 * step:
         weeks.append(weeks[-1] + step)
     return np.asarray(weeks) * 7 + 1

@@ -6,7 +6,7 @@ The steps, each in its own module:
 2. randomisation by minimisation over the four stratification factors with a Mersenne
    Twister stream; for the published study, an enrolment order under which minimisation
    reproduces the arms (:mod:`crf.minimisation`); dates of enrolment;
-3. efficacy: best response and PFS, calibrated (:mod:`crf.efficacy`); treatment cycles
+3. efficacy: best response and PFS, calibrated (:mod:`crf.endpoints`); treatment cycles
    and stopping (:mod:`crf.treatment`); questionnaire visits and time to deterioration;
    survival;
 4. safety: LVEF and adverse events (:mod:`crf.safety`);
@@ -27,8 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crf import efficacy
+from crf import config
 from crf.allocate import choose, scale_counts
+from crf.config import SimulationConfig
+from crf.endpoints import os as os_endpoint
+from crf.endpoints import pfs as pfs_endpoint
+from crf.endpoints import ttd as ttd_endpoint
+from crf.endpoints.shared import DEATH, PfsState
 from crf.forms import render_forms
 from crf.minimisation import enrolment_order, minimise
 from crf.population import draw_arm, stratum_code
@@ -37,9 +42,8 @@ from crf.safety import adverse_events, lvef
 from crf.schedule import tumour_nominal_days
 from crf.treatment import Treatment, draw_treatment, qol_visit_days
 from crf.tumour import assessments
-from trialflow import SPECS
 from trialflow.io import write_atomic, write_csv_atomic
-from trialflow.spec import Study, load_forms, load_study, read_yaml
+from trialflow.spec import Study, load_forms, load_study
 
 PUBLISHED_SIZE = 219
 BOOLEAN = ("er_pos", "pgr_pos", "visceral", "met_lung", "met_liver", "met_brain", "met_bone",
@@ -52,11 +56,11 @@ class SimulatedStudy:
     """Patient-level truth of one simulated study, before it is written as forms."""
 
     study: Study
-    cfg: dict[str, Any]
+    cfg: SimulationConfig
     patients: pd.DataFrame          # every randomised patient
     itt: pd.DataFrame               # ITT patients (index = pid used below)
     bor: np.ndarray
-    pfs: efficacy.PfsState
+    pfs: PfsState
     treatment: Treatment
     qol: pd.DataFrame
     ttd_index: np.ndarray
@@ -69,12 +73,12 @@ class SimulatedStudy:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def load_config(path: Path | None = None) -> dict[str, Any]:
-    """The simulation spec (specs/simulation.yaml)."""
-    return read_yaml(path or SPECS / "simulation.yaml")
+def load_config(path: Path | None = None) -> SimulationConfig:
+    """The simulation spec (specs/simulation.yaml), typed (see :mod:`crf.config`)."""
+    return config.load_config(path)
 
 
-def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
+def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
                 calibration_steps: int = 250_000) -> SimulatedStudy:
     """Generate the patient-level truth of a study of ``subjects`` randomised patients."""
     study = load_study()
@@ -84,12 +88,12 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     factor = subjects / PUBLISHED_SIZE
     calibrate = subjects == PUBLISHED_SIZE
     rng = np.random.default_rng(seed)
-    arms = cfg["arms"]
-    pop = cfg["populations"]
+    arms = cfg.arms
+    pop = cfg.populations
 
     # 1. patients per arm with exact margins (ITT), plus those outside ITT
-    randomised = scale_counts(pop["randomised"], factor)
-    not_itt = [scale_counts([v], factor)[0] for v in pop["not_itt_withdrew_data_consent"]]
+    randomised = scale_counts(pop.randomised, factor)
+    not_itt = [scale_counts([v], factor)[0] for v in pop.not_itt_withdrew_data_consent]
     parts = []
     for a, arm in enumerate(arms):
         n_itt = randomised[a] - not_itt[a]
@@ -112,7 +116,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     factors = np.column_stack([pat["er_pos"], pat["pert_short"], pat["nreg"] >= 3,
                                pat["visceral"]]).astype(int)
     arm_code = (pat["arm"] != arms[0]).to_numpy().astype(int)
-    p_pref = cfg["minimisation"]["p_preferred"]
+    p_pref = cfg.minimisation.p_preferred
     if calibrate:
         order, mt_seed = enrolment_order(factors, arm_code, seed, p_pref)
     else:
@@ -138,7 +142,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         itt[col] = False
     for a, arm in enumerate(arms):
         sel = (itt["arm"] == arm).to_numpy()
-        k = {key: scale_counts([pop[key][a]], factor)[0] for key in (
+        k = {key: scale_counts([getattr(pop, key)[a]], factor)[0] for key in (
             "measurable", "eligibility_violation", "untreated", "crossover_to_pertuzumab")}
         itt.loc[choose(rng, sel, k["measurable"]), "measurable"] = True
         itt.loc[choose(rng, sel, k["eligibility_violation"]), "fas_violation"] = True
@@ -152,12 +156,12 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
         itt[col] = expr.to_numpy()
 
     # 4. efficacy
-    bor = efficacy.draw_best_response(rng, cfg, itt, factor)
-    pfs = efficacy.draw_pfs(rng, cfg, itt, bor, factor)
+    bor = pfs_endpoint.draw_best_response(rng, cfg, itt, factor)
+    pfs = pfs_endpoint.draw_pfs(rng, cfg, itt, bor, factor)
     provenance: dict[str, Any] = {"subjects": subjects, "seed": seed, "mt_seed": int(mt_seed),
                                   "calibrated": calibrate}
     if calibrate:
-        pfs, bor, rep = efficacy.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
+        pfs, bor, rep = pfs_endpoint.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
         provenance["pfs"] = _report(rep)
     tr = draw_treatment(rng, cfg, itt, pfs.kind, pfs.day, factor, calibrate)
     if calibrate:
@@ -167,21 +171,21 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
     itt["hrqol"] = False
     for a, arm in enumerate(arms):
         sel = (itt["arm"] == arm).to_numpy() & itt["treated"].to_numpy() & has_visit
-        itt.loc[choose(rng, sel, min(scale_counts([pop["hrqol"][a]], factor)[0],
+        itt.loc[choose(rng, sel, min(scale_counts([pop.hrqol[a]], factor)[0],
                                      int(sel.sum()))), "hrqol"] = True
     hrqol = itt["hrqol"].to_numpy()
     if calibrate:
-        ttd_index, ttd_event, rep = efficacy.calibrate_ttd(rng, cfg, itt, visits, hrqol,
+        ttd_index, ttd_event, rep = ttd_endpoint.calibrate_ttd(rng, cfg, itt, visits, hrqol,
                                                            max_steps=400_000)
         provenance["ttd"] = _report(rep)
     else:
-        ttd_index, ttd_event = efficacy.draw_ttd(rng, cfg, itt, visits, hrqol)
+        ttd_index, ttd_event = ttd_endpoint.draw_ttd(rng, cfg, itt, visits, hrqol)
     # last contact (or death) comes after everything else recorded for the patient
     floor = _last_activity(tr, visits, pfs, itt["F"].to_numpy())
     seen = replace(pfs, day=floor)
-    os_state = efficacy.draw_os(rng, cfg, itt, seen)
+    os_state = os_endpoint.draw_os(rng, cfg, itt, seen)
     if calibrate:
-        os_state, rep = efficacy.calibrate_os(rng, cfg, itt, seen, os_state)
+        os_state, rep = os_endpoint.calibrate_os(rng, cfg, itt, seen, os_state)
         provenance["os"] = _report(rep)
     baseline_only = itt["treated"].to_numpy() & ~hrqol & (rng.random(n) < 0.5)
     qol = questionnaires(rng, load_instrument(), tr.first_day, visits, ttd_index, ttd_event,
@@ -198,7 +202,7 @@ def build_study(subjects: int, seed: int, cfg: dict[str, Any] | None = None,
                           provenance=provenance)
 
 
-def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: efficacy.PfsState,
+def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: PfsState,
                    F: np.ndarray) -> np.ndarray:
     """Per patient, the latest study day anything is recorded before death or last
     contact: PFS day (scans, progression), doses, questionnaires, the end-of-treatment
@@ -212,7 +216,7 @@ def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: efficacy.PfsSta
     eot = (tr.stop_day > 0) & (tr.reason != "DEATH") & (tr.stop_day + 7 <= F)
     last = np.where(eot, np.maximum(last, tr.stop_day + 7), last)
     last = np.minimum(last, F)
-    return np.where(np.asarray(pfs.kind) == efficacy.DEATH, pfs.day, last)[:n]
+    return np.where(np.asarray(pfs.kind) == DEATH, pfs.day, last)[:n]
 
 
 def _report(rep: dict[str, Any]) -> dict[str, Any]:
@@ -223,17 +227,18 @@ def _report(rep: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _chemo(rng: np.random.Generator, cfg: dict, a: int, n: int, factor: float) -> np.ndarray:
-    table = cfg["baseline"]["chemotherapy"]
+def _chemo(rng: np.random.Generator, cfg: SimulationConfig, a: int, n: int,
+           factor: float) -> np.ndarray:
+    table = cfg.baseline.chemotherapy
     counts = {k: scale_counts([v[a]], factor)[0] for k, v in table.items()}
     labels = np.concatenate([[k] * v for k, v in counts.items()]).astype(object)
     labels = np.resize(rng.permutation(labels), n)
     return rng.permutation(labels)
 
 
-def _accrual(rng: np.random.Generator, cfg: dict, n: int) -> np.ndarray:
+def _accrual(rng: np.random.Generator, cfg: SimulationConfig, n: int) -> np.ndarray:
     """Randomisation dates, piecewise uniform over the accrual periods, in order."""
-    periods = cfg["enrolment"]["periods"]
+    periods = cfg.enrolment.periods
     share = np.array([p[2] for p in periods], dtype=float)
     counts = scale_counts((share / share.sum() * n).round(6).tolist(), 1.0)
     counts[-1] += n - sum(counts)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from crf.allocate import choose, scale_counts
-from crf.efficacy import CENS, DEATH
+from crf.config import SimulationConfig
+from crf.endpoints.shared import CENS, DEATH
 
 CYCLE = 21
 # adverse-event stops come after at least this many days on treatment where possible
@@ -45,14 +46,15 @@ class Treatment:
         return np.bincount(c["pid"].to_numpy(), minlength=n)
 
 
-def draw_treatment(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs_kind: np.ndarray,
-                   pfs_day: np.ndarray, factor: float, calibrate: bool) -> Treatment:
+def draw_treatment(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
+                   pfs_kind: np.ndarray, pfs_day: np.ndarray, factor: float,
+                   calibrate: bool) -> Treatment:
     """First dose, stop day and reason, and the cycle calendar of every ITT patient."""
     n = len(df)
-    arms = cfg["arms"]
+    arms = cfg.arms
     treated = df["treated"].to_numpy()
     F = df["F"].to_numpy()
-    lo, hi = cfg["enrolment"]["randomisation_to_first_dose_days"]
+    lo, hi = cfg.enrolment.randomisation_to_first_dose_days
     first = np.where(treated, 1 + rng.integers(lo, hi + 1, n), 0)
     # nobody is dosed after her progression or death
     first = np.where(treated & (pfs_kind != CENS), np.minimum(first, pfs_day - 1), first)
@@ -76,7 +78,7 @@ def draw_treatment(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs_ki
     end = np.where(stop > 0, stop, F + 1)
     for a, arm in enumerate(arms):
         sel = (df["arm"] == arm).to_numpy() & treated
-        k = scale_counts([cfg["exposure"]["ae_discontinuation"][a]], factor)[0]
+        k = scale_counts([cfg.exposure.ae_discontinuation[a]], factor)[0]
         # the patient treated longest in each arm gives the published maximum of cycles:
         # no adverse event stops her
         longest = np.flatnonzero(sel)[np.argmax((end - first)[sel])] if sel.any() else -1
@@ -87,7 +89,7 @@ def draw_treatment(rng: np.random.Generator, cfg: dict, df: pd.DataFrame, pfs_ki
         pick = choose(rng, late, min(k, int(late.sum())))
         pick |= choose(rng, room & ~pick, min(k - int(pick.sum()), int((room & ~pick).sum())))
         ae_stop |= pick
-        if cfg["exposure"]["cycles"]["min"][a] == 0 and pick.any():
+        if cfg.exposure.cycles.min[a] == 0 and pick.any():
             no_ab[int(rng.choice(np.flatnonzero(pick)))] = True
     # an adverse event stops treatment late more often than early (toxicity accumulates)
     lo = np.where((end - first) > LATE_STOP + 30, first + LATE_STOP, first + 14)
@@ -125,7 +127,7 @@ def _calendar(rng: np.random.Generator, first: np.ndarray, until: np.ndarray,
     return out.reset_index(drop=True)
 
 
-def _calibrate_cycles(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
+def _calibrate_cycles(rng: np.random.Generator, cfg: SimulationConfig, df: pd.DataFrame,
                       tr: Treatment) -> Treatment:
     """Set the number of cycles of a few patients so the published median, minimum and
     maximum per arm hold: the longest-treated patient gets exactly the maximum (her week
@@ -133,12 +135,12 @@ def _calibrate_cycles(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
     median gain or lose their last cycle (a hold before stopping, or no delays) until
     the median is right."""
     n = len(df)
-    cyc = cfg["exposure"]["cycles"]
+    cyc = cfg.exposure.cycles
     safety = df["safety"].to_numpy()
     limit = np.where(tr.stop_day > 0, tr.stop_day, df["F"].to_numpy() + 1)
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         sel = (df["arm"] == arm).to_numpy() & safety
-        top = cyc["max"][a]
+        top = cyc.max[a]
         counts = tr.n_cycles(n)
         longest = int(np.flatnonzero(sel)[np.argmax((limit - tr.first_day)[sel])])
         for i in np.flatnonzero(sel & (counts > top)):
@@ -149,7 +151,7 @@ def _calibrate_cycles(rng: np.random.Generator, cfg: dict, df: pd.DataFrame,
                 limit[i] = tr.stop_day[i]
         if not _set_cycles(tr, longest, top, limit[longest]):
             raise RuntimeError(f"{arm}: no patient is treated long enough for {top} cycles")
-        target = cyc["median"][a]
+        target = cyc.median[a]
         for _ in range(2000):
             counts = tr.n_cycles(n)
             med = float(np.median(counts[sel]))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crf.efficacy import CENS, RECIST, PfsState
+from crf.endpoints.shared import CENS, RECIST, PfsState
 
 
 def assessments(rng: np.random.Generator, nominal: np.ndarray, pfs: PfsState,

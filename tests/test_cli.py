@@ -29,10 +29,10 @@ def _forms_may_be_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line sees every form spec with ``may_be_empty: true``: these tests are
     about the wiring, on tiny header-only extracts (a required form without records is
     an input error, see tests/robustness)."""
-    import trialflow.cli
+    from trialflow.study import StudyFolder
 
     forms = {name: replace(form, may_be_empty=True) for name, form in load_forms().items()}
-    monkeypatch.setattr(trialflow.cli, "load_forms", lambda: forms)
+    monkeypatch.setattr(StudyFolder, "forms", lambda self: forms)
 
 
 @pytest.mark.parametrize(("command", "says"), [

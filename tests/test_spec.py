@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -161,12 +162,35 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+class _Yaml12SafeLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader with YAML 1.2 booleans (true/false only)."""
+
+
+_Yaml12SafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
 def test_fast_loader_reads_every_spec_as_the_pure_python_safe_loader() -> None:
-    # read_yaml uses libyaml when PyYAML has it; it must build exactly what SafeLoader does.
+    # read_yaml uses libyaml when PyYAML has it; it must build exactly what the pure-Python
+    # safe loader does (with YAML 1.2 booleans, as read_yaml reads them).
     paths = sorted(SPECS.rglob("*.yaml"))
     assert len(paths) > 50
     for path in paths:
-        assert read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path
+        assert read_yaml(path) == yaml.load(path.read_text(encoding="utf-8"),
+                                            Loader=_Yaml12SafeLoader), path
+
+
+def test_yes_no_on_and_off_are_words_not_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 read `on:` as True: `{form: enrol, on: [SUBJID]}` lost its key."""
+    path = tmp_path / "x.yaml"
+    path.write_text("merge: {form: enrol, on: [SUBJID]}\nanswers: [yes, No, off, true, FALSE]\n",
+                    encoding="utf-8")
+    assert read_yaml(path) == {"merge": {"form": "enrol", "on": ["SUBJID"]},
+                               "answers": ["yes", "No", "off", True, False]}
 
 
 def test_real_study_spec_loads() -> None:

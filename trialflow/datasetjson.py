@@ -33,7 +33,14 @@ from pandas.io.json import ujson_dumps
 from trialflow import __version__
 from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import DatasetSpec, Variable
-from trialflow.xpt import BLOCK_BYTES, compact_codes, is_date_format, put_cells, sas_date_text
+from trialflow.xpt import (
+    BLOCK_BYTES,
+    char_width,
+    compact_codes,
+    is_date_format,
+    put_cells,
+    sas_date_text,
+)
 
 DATASET_JSON_VERSION = "1.1.0"
 _NULL = b"null"
@@ -67,7 +74,7 @@ def dataset_json(frame: pd.DataFrame, spec: DatasetSpec, study: str,
             "label": var.label,
             "dataType": "string" if var.type == "Char" else ("integer" if _is_integer(var)
                                                              else "double"),
-            "length": var.length,
+            "length": char_width(frame[var.name]) if var.type == "Char" else 8,
         }
         if var.type == "Num" and is_date_format(var.format):
             col["dataType"] = "date"

@@ -52,6 +52,7 @@ import pandas as pd
 from lxml import etree
 
 from trialflow import SPECS, __version__
+from trialflow.acrf import AnnotatedCRF
 from trialflow.errors import InputError, SpecError, TrialflowError
 from trialflow.io import source_date_epoch, write_atomic
 from trialflow.spec import (
@@ -95,6 +96,8 @@ _FORM_REF = re.compile(r"\b([a-z][a-z0-9_]*)\.")
 #: noise of a double, so that 12.8333... (a prorated score) is not called 2 decimals.
 _DECIMAL_TOL = 1e-12
 _MAX_DECIMALS = 15
+#: The def:leaf of the annotated CRF.
+_ACRF_LEAF = "LF.acrf"
 #: Records looked at first when asking whether a variable has any value.
 _HEAD_RECORDS = 1000
 
@@ -422,7 +425,7 @@ class _DefineBuilder:
     """Builds one MetaDataVersion; the parts are collected, then written in ODM order."""
 
     def __init__(self, datasets: Iterable[_Dataset], codelists: Mapping[str, Codelist],
-                 standard: str, study: Study) -> None:
+                 standard: str, study: Study, acrf: AnnotatedCRF | None = None) -> None:
         # An iterable, read as the document is built: one dataset's data in memory at a
         # time (the QS of a large study is gigabytes); what the document needs of each is
         # taken from it while it is read.
@@ -442,6 +445,8 @@ class _DefineBuilder:
         self.comments: list[etree._Element] = []
         self.used_codelists: list[str] = []
         self.used_methods: list[tuple[str, str]] = []
+        #: The annotated CRF collected origins point to (SDTM only).
+        self.acrf = None if self.analysis else acrf
 
     # ---------------------------------------------------------------- references
 
@@ -470,7 +475,8 @@ class _DefineBuilder:
 
     # ---------------------------------------------------------------- origin
 
-    def _origin(self, parent: etree._Element, var: Variable) -> None:
+    def _origin(self, parent: etree._Element, var: Variable, dataset: str = "",
+                value: str | None = None) -> None:
         """def:Origin: the spec's origin, with the Source Define-XML 2.1 asks for.
 
         Collected values come from the investigator's CRF, or from the subject for a
@@ -489,11 +495,20 @@ class _DefineBuilder:
             _description(origin, var.source)
         elif var.source and var.origin == "Collected":
             _description(origin, f"CRF field {var.source}")
+        if var.origin == "Collected" and self.acrf is not None:
+            pages = self.acrf.pages(dataset, var.name, value)
+            if value is not None and not pages:
+                pages = self.acrf.pages(dataset, var.name)
+            if pages:
+                ref = etree.SubElement(origin, _def("DocumentRef"), leafID=_ACRF_LEAF)
+                etree.SubElement(ref, _def("PDFPageRef"), Type="PhysicalRef",
+                                 PageRefs=" ".join(str(p) for p in pages))
 
     # ---------------------------------------------------------------- item defs
 
     def _item_def(self, spec: DatasetSpec, var: Variable, oid: str, kind: _ItemType,
-                  description: str, comment_oid: str | None = None) -> etree._Element:
+                  description: str, comment_oid: str | None = None,
+                  value: str | None = None) -> etree._Element:
         attrib = {"OID": oid, "Name": var.name, "DataType": kind.data_type}
         if kind.length is not None:
             attrib["Length"] = str(kind.length)
@@ -509,7 +524,7 @@ class _DefineBuilder:
         cl = self._use_codelist(spec, var)
         if cl:
             etree.SubElement(item, _odm("CodeListRef"), CodeListOID=cl)
-        self._origin(item, var)
+        self._origin(item, var, spec.name, value)
         self.item_defs.append(item)
         return item
 
@@ -524,7 +539,9 @@ class _DefineBuilder:
         reference = "USUBJID" not in names
         attrib = {"OID": f"IG.{name}"}
         if not self.analysis:
-            attrib["Domain"] = name
+            # A supplemental qualifier dataset belongs to its parent domain (SUPPAE: AE).
+            attrib["Domain"] = name[4:] if name.startswith("SUPP") and len(name) > 4 \
+                else name
         attrib.update({"Name": name, "Repeating": _yes_no(repeating),
                        "IsReferenceData": _yes_no(reference), "SASDatasetName": name,
                        "Purpose": "Analysis" if self.analysis else "Tabulation",
@@ -557,6 +574,10 @@ class _DefineBuilder:
                                              _item_type(var, ds), var.label, comment)
         vlm = _value_level(spec)
         for target, vl_oid in (self._value_lists(ds, vlm) if vlm else {}).items():
+            # The origin of a variable split by value is given for each value, not for
+            # the variable as well (Define-XML 2.1: one or the other).
+            for origin in items[target].findall(_def("Origin")):
+                items[target].remove(origin)
             etree.SubElement(items[target], _def("ValueListRef"), ValueListOID=vl_oid)
         if not self.analysis:
             etree.SubElement(group, _odm("Alias"), Context="DomainDescription",
@@ -657,27 +678,41 @@ class _DefineBuilder:
                 etree.SubElement(item_ref, _def("WhereClauseRef"),
                                  WhereClauseOID=f"WC.{name}.{vlm.by}.{value}")
                 label = str(labels.get(value, value))
-                self._item_def(spec, var, oid, kind, f"{var.label}: {label}")
+                self._item_def(spec, var, oid, kind, f"{var.label}: {label}", value=value)
             self.value_lists.append(vl)
             out[target] = vl_oid
         return out
 
     # ---------------------------------------------------------------- codelists, methods
 
+    def _ct_oid(self, cl: Codelist) -> str | None:
+        """The OID of the CT standard a CDISC codelist is from, when the study names
+        that package's version (study.yaml standards.ct); None for a sponsor's own."""
+        if cl.package is None:
+            return None
+        version = self.study.standards.ct_version(cl.package)
+        return None if version is None else f"STD.CT.{cl.package}.{version}"
+
     def _codelist(self, cl: Codelist) -> etree._Element:
         """CodeList: decoded items when any decode differs from its value, else plain.
 
-        NCI codes become ``nci:ExtCodeID`` aliases where the spec has them. A term
-        without one is not marked ``def:ExtendedValue``: the specs leave out the codes
-        of some CDISC terms too (UNIT), so a missing code does not make a sponsor term.
+        NCI codes become ``nci:ExtCodeID`` aliases. A CDISC codelist (one with an NCI
+        code and a CT package) refers to its CT standard (``def:StandardOID``) and marks
+        the sponsor's terms, those without an NCI code or marked ``extended``, as
+        ``def:ExtendedValue``.
         """
-        el = etree.Element(_odm("CodeList"), OID=f"CL.{cl.id}", Name=cl.name,
-                           DataType=cl.data_type)
+        attrib = {"OID": f"CL.{cl.id}", "Name": cl.name, "DataType": cl.data_type}
+        std = self._ct_oid(cl)
+        if std:
+            attrib[_def("StandardOID")] = std
+        el = etree.Element(_odm("CodeList"), attrib)
         decoded = any(t.decode != str(t.submission_value) for t in cl.terms)
         for term in cl.terms:
             attrib = {"CodedValue": str(term.submission_value)}
             if term.order is not None:
                 attrib["OrderNumber"] = str(term.order)
+            if cl.is_extension(term):
+                attrib[_def("ExtendedValue")] = "Yes"
             if decoded:
                 item = etree.SubElement(el, _odm("CodeListItem"), attrib)
                 decode = etree.SubElement(item, _odm("Decode"))
@@ -685,7 +720,7 @@ class _DefineBuilder:
                       {_q(XML_NS, "lang"): "en"})
             else:
                 item = etree.SubElement(el, _odm("EnumeratedItem"), attrib)
-            if term.nci_code:
+            if term.nci_code and not cl.is_extension(term):
                 etree.SubElement(item, _odm("Alias"), Context="nci:ExtCodeID",
                                  Name=term.nci_code)
         if cl.nci_code:
@@ -728,6 +763,18 @@ class _DefineBuilder:
         standards = etree.SubElement(mdv, _def("Standards"))
         etree.SubElement(standards, _def("Standard"), OID=self.std_oid, Name=name,
                          Type="IG", Version=version, Status="Final")
+        # The CT of each package the codelists use, in the version the study names.
+        packages = sorted({self.codelists[c].package for c in self.used_codelists
+                           if self._ct_oid(self.codelists[c])})
+        for package in packages:
+            ct_version = self.study.standards.ct_version(package)
+            etree.SubElement(standards, _def("Standard"),
+                             OID=f"STD.CT.{package}.{ct_version}", Name="CDISC/NCI",
+                             Type="CT", PublishingSet=package, Version=ct_version,
+                             Status="Final")
+        if self.acrf is not None:
+            crf = etree.SubElement(mdv, _def("AnnotatedCRF"))
+            etree.SubElement(crf, _def("DocumentRef"), leafID=_ACRF_LEAF)
         mdv.extend(self.value_lists)
         mdv.extend(self.where_clauses)
         mdv.extend(self.item_groups)
@@ -735,6 +782,10 @@ class _DefineBuilder:
         mdv.extend(self._codelist(self.codelists[c]) for c in sorted(self.used_codelists))
         mdv.extend(self._methods())
         mdv.extend(self.comments)
+        if self.acrf is not None:
+            leaf = etree.SubElement(mdv, _def("leaf"), {
+                "ID": _ACRF_LEAF, _q(XLINK_NS, "href"): self.acrf.path.name})
+            _text(leaf, _def("title"), "Annotated Case Report Form")
         return etree.ElementTree(root)
 
 
@@ -758,7 +809,8 @@ def _dataset_order(spec: DatasetSpec) -> tuple[int, int, str]:
 
 def build_define(specs: Mapping[str, DatasetSpec], datasets_dir: Path, *,
                  standard: str | None = None, codelists: Mapping[str, Codelist] | None = None,
-                 study: Study | None = None) -> etree._ElementTree:
+                 study: Study | None = None, acrf: AnnotatedCRF | None = None
+                 ) -> etree._ElementTree:
     """The Define-XML 2.1 document of one standard's datasets.
 
     Parameters
@@ -775,6 +827,9 @@ def build_define(specs: Mapping[str, DatasetSpec], datasets_dir: Path, *,
         Default :func:`trialflow.spec.load_codelists`.
     study : Study, optional
         Default :func:`trialflow.spec.load_study`.
+    acrf : AnnotatedCRF, optional
+        The annotated CRF (:func:`trialflow.acrf.write_acrf`) of a tabulation define:
+        ``def:AnnotatedCRF`` and, on every collected origin, the pages of its annotation.
 
     Returns
     -------
@@ -799,7 +854,7 @@ def build_define(specs: Mapping[str, DatasetSpec], datasets_dir: Path, *,
     for spec in ordered:
         _dataset_path(spec, datasets_dir)  # every file there before any is read
     datasets = (_read_dataset(spec, datasets_dir) for spec in ordered)
-    return _DefineBuilder(datasets, codelists, wanted, study).build()
+    return _DefineBuilder(datasets, codelists, wanted, study, acrf).build()
 
 
 def write_define(tree: etree._ElementTree, path: Path) -> Path:

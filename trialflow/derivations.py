@@ -122,26 +122,55 @@ def _epoch(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any], ctx: 
            spec: DatasetSpec) -> pd.Series:
     """SCREENING before first dose, TREATMENT to last dose, FOLLOW-UP after it.
 
-    A partial date gets an epoch only when every day it can be falls in the same epoch;
-    a subject never dosed gets none (there is no treatment epoch to place records in).
+    The epochs are ``params.epochs`` (default ``[SCREENING, TREATMENT, FOLLOW-UP]``),
+    their bounds DM.RFXSTDTC and DM.RFXENDTC. A subject never dosed has records in the
+    first epoch up to DM.RFSTDTC (her reference start, e.g. randomisation) and, when
+    ``params.untreated`` names one, in that epoch after it; without it, none. A
+    partial date gets an epoch only when every day it can be falls in the same epoch;
+    with ``params.partial: impute``, the epoch of the day it is imputed to as the
+    analysis does: the first day it can be, but not before the first dose.
     """
     dtc = params.get("dtc")
     if dtc not in out.columns:
         raise SpecError(spec.file, f"epoch needs params.dtc naming an earlier variable, "
                         f"got {dtc!r}", spec.name)
+    epochs = list(params.get("epochs") or ["SCREENING", "TREATMENT", "FOLLOW-UP"])
+    untreated = params.get("untreated")
+    partial = params.get("partial", "none")
+    if partial not in ("none", "impute"):
+        raise SpecError(spec.file, f"epoch: params.partial is none or impute, got "
+                        f"{partial!r}", spec.name)
+    if len(epochs) != 3 or (untreated is not None and not isinstance(untreated, str)):
+        raise SpecError(spec.file, "epoch: params.epochs needs three epochs (before, during "
+                        "and after treatment) and params.untreated one epoch name",
+                        spec.name)
     # As datetime64 arrays: NaT compares False there as in pandas, without a Series per
     # comparison.
     start = _dm_dates(out, ctx, spec, "RFXSTDTC").to_numpy()
     end = _dm_dates(out, ctx, spec, "RFXENDTC").to_numpy()
     lo, hi = iso_bounds(out[dtc])
     # Epochs as codes into one table: one shared string per epoch, not one per record.
-    names = np.array(["", "SCREENING", "TREATMENT", "FOLLOW-UP"], dtype=object)
+    names = np.array(["", *epochs, untreated or ""], dtype=object)
+    never = np.isnat(start)
+    if untreated is not None:
+        ref = _dm_dates(out, ctx, spec, "RFSTDTC").to_numpy()
+    else:
+        ref = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
 
     def epoch_of(day: np.ndarray) -> np.ndarray:
-        return np.select([day < start, day <= end, day > end], [1, 2, 3], default=0)
+        dosed = np.select([day < start, day <= end, day > end], [1, 2, 3], default=0)
+        undosed = np.select([day <= ref, day > ref], [1, 4], default=0)
+        return np.where(never, undosed, dosed)
 
-    a, b = epoch_of(lo.to_numpy()), epoch_of(hi.to_numpy())
-    codes = np.where(a == b, a, 0)
+    first, last = lo.to_numpy(), hi.to_numpy()
+    if partial == "impute":
+        # The first day possible, moved to the first dose when that falls within.
+        dose_within = (first < start) & (last >= start)
+        day = np.where(dose_within, start, first)
+        codes = epoch_of(day)
+    else:
+        a, b = epoch_of(first), epoch_of(last)
+        codes = np.where(a == b, a, 0)
     if is_categorical(out[dtc]):
         return categorical(codes, names, out.index)
     return pd.Series(names[codes], index=out.index, dtype=object)
@@ -422,19 +451,22 @@ def _lobxfl(data: pd.DataFrame, params: dict[str, Any], ctx: Context,
 def _dictionary(frame: pd.DataFrame, out: pd.DataFrame, params: dict[str, Any],
                 ctx: Context, spec: DatasetSpec) -> pd.Series:
     """Code a verbatim term with the study dictionary (specs/dictionary); ``level`` is
-    ``llt``, ``pt`` (the decode), ``hlt`` or ``soc``. An uncodable term is a finding
-    (only where ``report: true``, so one term is reported once, not once per level)."""
+    ``llt``, ``pt`` (the decode), ``hlt``, ``hlgt`` or ``soc``, or the code of one
+    (``llt_code`` ... ``soc_code``). An uncodable term is a finding (only where
+    ``report: true``, so one term is reported once, not once per level)."""
     if ctx.dictionary is None:
         raise SpecError(spec.file, "dictionary coding needs a dictionary", spec.name)
     col, level = params.get("verbatim"), params.get("level", "pt")
-    if col not in frame.columns or level not in ("llt", "pt", "hlt", "soc"):
+    levels = ("llt", "pt", "hlt", "hlgt", "soc")
+    if col not in frame.columns or level not in (*levels, *(f"{x}_code" for x in levels)):
         raise SpecError(spec.file, f"dictionary needs params.verbatim (a column) and a level "
-                        f"of llt/pt/hlt/soc; got {col!r}, {level!r}", spec.name)
+                        f"of llt/pt/hlt/hlgt/soc or its code (llt_code ...); got {col!r}, "
+                        f"{level!r}", spec.name)
     lookup = ctx.dictionary.lookup()
     raw = text(frame[col])
     codes, uniques = pd.factorize(fold(raw))
-    coded = np.array([getattr(lookup[u], level) or "" if u in lookup else "" for u in uniques]
-                     + [""], dtype=object)
+    coded = np.array([str(getattr(lookup[u], level) or "") if u in lookup else ""
+                      for u in uniques] + [""], dtype=object)
     known = np.array([u in lookup for u in uniques] + [False])[codes]
     if params.get("report"):
         ctx.report(raw.ne("").to_numpy() & ~known, frame, raw, str(col), "dictionary",
@@ -480,6 +512,17 @@ def _dm_date(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
     return dates.max() if params.get("which") == "max" else dates.min()
 
 
+def _ct_version(params: dict[str, Any], ctx: Context, spec: DatasetSpec) -> Any:
+    """The version of a CDISC CT package (``package: SDTM``) the study names in
+    study.yaml (``standards: {ct: {SDTM: 2025-03-28}}``), e.g. for TS.TSVCDVER."""
+    package = params.get("package", "SDTM")
+    version = ctx.study.standards.ct_version(package)
+    if version is None:
+        raise SpecError(spec.file, f"ct_version: study.yaml names no {package} CT version "
+                        f"(standards: {{ct: {{{package}: YYYY-MM-DD}}}})", spec.name)
+    return version
+
+
 CORE: dict[str, Derivation] = {d.name: d for d in [
     Derivation("usubjid", _usubjid, "row", "STUDYID-SITEID-SUBJID"),
     Derivation("study_day", _study_day, "row",
@@ -499,6 +542,7 @@ CORE: dict[str, Derivation] = {d.name: d for d in [
     Derivation("study_field", _study_field, "value", "a field of specs/study.yaml"),
     Derivation("count_subjects", _count_subjects, "value", "number of subjects in DM"),
     Derivation("dm_date", _dm_date, "value", "earliest or latest date of a DM variable"),
+    Derivation("ct_version", _ct_version, "value", "the study's version of a CT package"),
 ]}
 
 

@@ -820,7 +820,7 @@ def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.D
     # Spec order is SDTM order (EPOCH before --DTC), not dependency order: evaluate plain
     # rules first, then derivations (which read them), then rules that read this
     # dataset's own variables (written DM.ACTARMCD).
-    for var in sorted(spec.variables, key=lambda v: _rule_pass(rules[v.name], spec)):
+    for var in sorted(spec.variables, key=lambda v: _rule_depth(v.name, rules, spec)):
         rule = rules[var.name]
         if _is_dataset_phase(rule, ctx):
             out[var.name] = blank_like(frame.index, var)
@@ -834,6 +834,31 @@ def map_block(block: Mapping[str, Any], ctx: Context, spec: DatasetSpec) -> pd.D
     columns[ROW_COL] = pd.Series(frame[ROW_COL].to_numpy(), index=frame.index)
     del out, frame
     return pd.DataFrame(columns, copy=False)
+
+
+def _rule_depth(name: str, rules: Mapping[str, Any], spec: DatasetSpec,
+                _seen: frozenset[str] = frozenset()) -> int:
+    """When a variable's rule runs: after the variables its derivation's parameters name
+    (``{derive: study_day, params: {dtc: DMDTC, ref: RFSTDTC}}`` after DMDTC and
+    RFSTDTC), else in its :func:`_rule_pass`.
+
+    Examples
+    --------
+    >>> spec = DatasetSpec("DM", "", "", "", "", (), (), ())
+    >>> rules = {"A": {"derive": "x", "params": {"ref": "B"}},
+    ...          "B": {"assign": "DM.C"}, "C": {"assign": "C"}}
+    >>> [_rule_depth(n, rules, spec) for n in "ABC"]
+    [4, 3, 1]
+    """
+    rule = rules[name]
+    depth = _rule_pass(rule, spec)
+    for r in rule if isinstance(rule, list) else [rule]:
+        params = r.get("params") if isinstance(r, Mapping) else None
+        for value in (params or {}).values():
+            if isinstance(value, str) and value in rules and value != name \
+                    and value not in _seen:
+                depth = max(depth, _rule_depth(value, rules, spec, _seen | {name}) + 1)
+    return depth
 
 
 def _rule_pass(rule: Any, spec: DatasetSpec) -> int:

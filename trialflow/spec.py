@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -117,6 +118,18 @@ STUDY_SCHEMA: dict[str, Any] = {
             },
             # Published numbers the study's results reproduce (a YAML file).
             "targets": _RELATIVE_PATH,
+            # The CDISC standards the study follows: where CDISC's published files are
+            # (trialflow.cdisc) and the CT version of each package its codelists use.
+            "standards": {
+                "type": "dict",
+                "schema": {
+                    "library": _RELATIVE_PATH,
+                    "ct": {"type": "dict",
+                           "keysrules": {"type": "string", "allowed": ["SDTM", "ADaM"]},
+                           "valuesrules": {"type": "string",
+                                           "regex": r"^\d{4}-\d{2}-\d{2}$"}},
+                },
+            },
             # How documents look.
             "output": {
                 "type": "dict",
@@ -202,6 +215,9 @@ CODELIST_SCHEMA: dict[str, Any] = {
             "id": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9_]*$"},
             "name": {"type": "string", "required": True},
             "nci_code": {"type": "string", "nullable": True, "regex": r"^C\d+$"},
+            # The CDISC CT package the codelist is from (its version is the study's,
+            # study.yaml standards.ct); default SDTM for a codelist with an NCI code.
+            "ct": {"type": "string", "allowed": ["SDTM", "ADaM"]},
             "extensible": {"type": "boolean", "required": True},
             "data_type": {"type": "string", "required": True,
                           "allowed": ["text", "integer", "float"]},
@@ -220,6 +236,10 @@ CODELIST_SCHEMA: dict[str, Any] = {
                              "regex": r"^C\d+$"},
                 "decode": {"type": "string", "required": True},
                 "order": {"type": "integer"},
+                # A term the sponsor adds to an extensible CDISC codelist although it has
+                # an NCI code (a term of another CDISC codelist); a term without a code
+                # in a CDISC codelist is an extension anyway.
+                "extended": {"type": "boolean"},
                 "synonyms": {"type": "list", "schema": {"type": ["string", "integer"]}},
             },
         },
@@ -329,6 +349,13 @@ DICTIONARY_SCHEMA: dict[str, Any] = {
                 "pt": {"type": "string", "required": True, "maxlength": 200},
                 "soc": {"type": "string", "required": True, "maxlength": 200},
                 "hlt": {"type": "string"},
+                "hlgt": {"type": "string"},
+                # The dictionary's codes of each level (MedDRA: 8 digits).
+                "llt_code": {"type": "integer", "min": 1},
+                "pt_code": {"type": "integer", "min": 1},
+                "hlt_code": {"type": "integer", "min": 1},
+                "hlgt_code": {"type": "integer", "min": 1},
+                "soc_code": {"type": "integer", "min": 1},
                 "verbatim": {"type": "list", "schema": {"type": "string"}},
             },
         },
@@ -386,6 +413,19 @@ class OutputStyle:
 
 
 @dataclass(frozen=True)
+class Standards:
+    """The CDISC standards a study follows: the library folder (None: look for it, see
+    :func:`trialflow.cdisc.find_library`) and the CT version of each package."""
+
+    library: Path | None = None
+    ct: tuple[tuple[str, str], ...] = ()
+
+    def ct_version(self, package: str) -> str | None:
+        """The study's version of a CT package (``SDTM``, ``ADaM``), or None."""
+        return dict(self.ct).get(package)
+
+
+@dataclass(frozen=True)
 class Study:
     id: str
     title: str
@@ -402,6 +442,7 @@ class Study:
     targets: Path | None = None
     simulation: Path | None = None
     output: OutputStyle = field(default_factory=OutputStyle)
+    standards: Standards = field(default_factory=Standards)
 
     def arm(self, code: str) -> Arm:
         return next(a for a in self.arms if a.code == code)
@@ -484,6 +525,7 @@ class Term:
     nci_code: str | None = None
     order: int | None = None
     synonyms: tuple[Any, ...] = ()
+    extended: bool = False
 
 
 @dataclass(frozen=True)
@@ -494,6 +536,13 @@ class Codelist:
     extensible: bool
     data_type: str
     terms: tuple[Term, ...]
+    #: The CDISC CT package (SDTM, ADaM) of a CDISC codelist; None for a sponsor's own.
+    package: str | None = None
+
+    def is_extension(self, term: Term) -> bool:
+        """Whether a term is the sponsor's extension of a CDISC codelist: the codelist
+        has an NCI code and the term has none, or says ``extended: true``."""
+        return self.package is not None and (term.extended or term.nci_code is None)
 
     def lookup(self) -> dict[str, Any]:
         """Collected value (submission value, decode or synonym), case- and space-folded,
@@ -615,6 +664,17 @@ class StrictLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
         return mapping
 
 
+# YAML 1.2 booleans: only true and false. YAML 1.1 (PyYAML's default) also reads yes, no,
+# on and off as booleans, so a key such as `on:` in `{form: enrol, on: [SUBJID]}` became
+# True and the merge silently used its default.
+_BOOL = "tag:yaml.org,2002:bool"
+StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in SAFE_LOADER.yaml_implicit_resolvers.items()}
+StrictLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def read_yaml(path: Path) -> Any:
     """Read a YAML file with the safe loader; a syntax error becomes a SpecError.
 
@@ -715,7 +775,11 @@ def load_study(path: Path | None = None) -> Study:
     output = OutputStyle(**{k: tuple(v) if isinstance(v, list) else v
                             for k, v in out_doc.items()})
     known = {"id", "title", "data_cutoff", "month_length", "seed", "subjects", "arms",
-             "strata", "inputs", "targets", "simulation", "output"}
+             "strata", "inputs", "targets", "simulation", "output", "standards"}
+    std_doc = doc.get("standards", {})
+    standards = Standards(
+        library=(folder / std_doc["library"]).resolve() if "library" in std_doc else None,
+        ct=tuple(sorted(std_doc.get("ct", {}).items())))
     return Study(id=doc["id"], title=doc["title"], data_cutoff=doc["data_cutoff"],
                  month_length=doc.get("month_length", 30.4375), seed=doc.get("seed"),
                  subjects=doc.get("subjects"), arms=arms, strata=strata,
@@ -723,7 +787,7 @@ def load_study(path: Path | None = None) -> Study:
                  inputs=Inputs(inputs_doc["layer"], sources),
                  targets=(folder / doc["targets"]).resolve() if "targets" in doc else None,
                  simulation=(folder / simulation).resolve() if simulation else None,
-                 output=output)
+                 output=output, standards=standards)
 
 
 def load_form(path: Path) -> RawForm:
@@ -807,7 +871,8 @@ def load_codelist(path: Path) -> Codelist:
     c = doc["codelist"]
     terms = tuple(Term(submission_value=t["submission_value"], decode=t["decode"],
                        nci_code=t.get("nci_code"), order=t.get("order"),
-                       synonyms=tuple(t.get("synonyms", ()))) for t in doc["terms"])
+                       synonyms=tuple(t.get("synonyms", ())),
+                       extended=t.get("extended", False)) for t in doc["terms"])
     seen: dict[str, Any] = {}
     for t in terms:
         for v in (t.submission_value, t.decode, *t.synonyms):
@@ -816,8 +881,12 @@ def load_codelist(path: Path) -> Codelist:
                 raise SpecError(str(path), f"collected value {v!r} maps to two terms "
                                 f"({seen[k]!r} and {t.submission_value!r})", c["id"])
             seen[k] = t.submission_value
+    if "ct" in c and not c.get("nci_code"):
+        raise SpecError(str(path), "ct: a CDISC codelist needs its nci_code", c["id"])
+    package = c.get("ct", "SDTM") if c.get("nci_code") else None
     return Codelist(id=c["id"], name=c["name"], nci_code=c.get("nci_code"),
-                    extensible=c["extensible"], data_type=c["data_type"], terms=terms)
+                    extensible=c["extensible"], data_type=c["data_type"], terms=terms,
+                    package=package)
 
 
 def _codelists_in(directory: Path) -> dict[str, Codelist]:
@@ -879,7 +948,8 @@ def _with_standard(raw: Any) -> Any:
         return raw
     variables = []
     for v in raw["variables"]:
-        found = table.get(v.get("name")) if isinstance(v, dict) else None
+        found = table.get(v["name"]) if isinstance(v, dict) and isinstance(
+            v.get("name"), str) else None
         variables.append({**{k: found[k] for k in found if k not in v}, **v}
                          if found else v)
     return {**raw, "variables": variables}
@@ -941,13 +1011,20 @@ def load_dataset_specs(directory: Path) -> dict[str, DatasetSpec]:
 
 @dataclass(frozen=True)
 class DictionaryTerm:
-    """One coded term: lowest level term, preferred term, system organ class."""
+    """One coded term: lowest level term, preferred term, high level (group) term and
+    system organ class, with the code of each level where the dictionary has it."""
 
     llt: str
     pt: str
     soc: str
     hlt: str | None = None
     verbatim: tuple[str, ...] = ()
+    hlgt: str | None = None
+    llt_code: int | None = None
+    pt_code: int | None = None
+    hlt_code: int | None = None
+    hlgt_code: int | None = None
+    soc_code: int | None = None
 
 
 @dataclass(frozen=True)
@@ -975,8 +1052,10 @@ def load_dictionary(path: Path | None = None) -> Dictionary:
     """
     path = Path(path or SPECS / "dictionary" / "meddra.yaml")
     doc = _validate(read_yaml(path), DICTIONARY_SCHEMA, path, "terms")
+    codes = ("hlgt", "llt_code", "pt_code", "hlt_code", "hlgt_code", "soc_code")
     terms = tuple(DictionaryTerm(llt=t["llt"], pt=t["pt"], soc=t["soc"], hlt=t.get("hlt"),
-                                 verbatim=tuple(t.get("verbatim", ()))) for t in doc["terms"])
+                                 verbatim=tuple(t.get("verbatim", ())),
+                                 **{k: t.get(k) for k in codes}) for t in doc["terms"])
     seen: dict[str, str] = {}
     for t in terms:
         for v in (t.llt, *t.verbatim):

@@ -38,6 +38,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -354,8 +355,8 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
             var.name, lambda u, n=length: u.astype(str).str.encode("utf-8").str.len() > n),
             data[var.name], f"value longer than the declared length {var.length}")
         width = ds.widths.get(var.name)
-        if width is not None and width != var.length:
-            c.add(var.name, "length", f"stored width {width} differs from the declared "
+        if width is not None and width > var.length:
+            c.add(var.name, "length", f"stored width {width} exceeds the declared "
                   f"length {var.length}", severity="warning")
     # 5. label
     if ds.label != spec.label:
@@ -473,7 +474,8 @@ def _study_of(ds: XptDataset) -> set[str]:
 
 
 def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
-                       codelists: Mapping[str, Codelist], study: str
+                       codelists: Mapping[str, Codelist], study: str,
+                       conformance: Any = None
                        ) -> tuple[list[ValidationFinding], pd.DataFrame]:
     """Validate every ``*.xpt`` of a directory, datasets in name order.
 
@@ -501,14 +503,16 @@ def validate_directory(directory: Path, specs: Mapping[str, DatasetSpec],
         raise InputError(str(directory), "no .xpt files to validate",
                          fix="run `trialflow sdtm` first, or pass --data DIR")
     return validate_files([DatasetFile(_member_name(p), p) for p in files], specs,
-                          codelists, study)
+                          codelists, study, conformance)
 
 
 def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec],
-                   codelists: Mapping[str, Codelist], study: str
+                   codelists: Mapping[str, Codelist], study: str,
+                   conformance: Any = None
                    ) -> tuple[list[ValidationFinding], pd.DataFrame]:
     """Validate datasets of any input format (:class:`~trialflow.datasets.DatasetFile`),
-    in the order given; see :func:`validate_directory`."""
+    in the order given; see :func:`validate_directory`. ``conformance`` (a
+    :class:`trialflow.conformance.Conformance`) adds the CDISC conformance checks."""
     # One dataset in memory at a time (a 100-times study's QS alone is gigabytes of
     # text): the member names are read first to find the subject dataset.
     # ADaM datasets are checked against ADSL when DM is not among them.
@@ -519,6 +523,8 @@ def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec
     dm = dm_file.read(categorical=True) if dm_file is not None else None
     dm_subjects = set(dm.data["USUBJID"].astype(str)) if dm is not None and \
         "USUBJID" in dm.data.columns else None
+    if conformance is not None:
+        conformance.prepare(dm, files)
     findings: list[ValidationFinding] = []
     summary = []
     for i, file in enumerate(files):
@@ -534,6 +540,8 @@ def validate_files(files: Sequence[DatasetFile], specs: Mapping[str, DatasetSpec
                                               "file name is not the lower-case dataset name"))
         found = validate_dataset(ds, spec, codelists, dm_subjects,
                                  dm.name if dm is not None else "DM")
+        if conformance is not None:
+            found = found + conformance.check(ds, spec)
         findings.extend(found)
         summary.append({"dataset": ds.name, "file": file.path.name, "records": len(ds.data),
                         "variables": ds.data.shape[1], "spec": spec is not None,

@@ -10,9 +10,9 @@ the same way before it exists on disk:
   rejected by any submission gateway;
 * character values at most 200 bytes (the XPT v5 limit; longer values are cut and
   reported) and no longer than the spec's declared length (reported);
-* the stored character width is the spec's declared length (the XPT field is padded
-  with blanks, exactly as SAS stores a ``$n`` variable), or the longest value if a value
-  is longer than declared;
+* the stored character width is the length of the longest value, at least 1 (the
+  shortest that fits, as the FDA asks; the XPT field is padded with blanks, exactly as
+  SAS stores a ``$n`` variable); the declared length is the most a value may have;
 * written to a temporary file, then renamed (:func:`trialflow.io.write_atomic`);
 * a numeric variable whose spec format is a date format (``DATE9.``, as ADaM's --DT
   variables) may be given as dates: it is written as a SAS date (days since
@@ -339,8 +339,9 @@ def write_xpt(data: pd.DataFrame, spec: DatasetSpec, path: Path) -> list[Finding
 def write_prepared(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Path:
     """Write a frame already made by :func:`prepare` as XPT v5 (atomic, fixed stamps).
 
-    The stored width of a character variable is its declared length, or its longest
-    value if longer. The file is the one ReadStat (pyreadstat) would write, byte for
+    The stored width of a character variable is the length of its longest value (at
+    least 1): the shortest that fits, as the FDA asks (the declared length is the most a
+    value may have). The file is the one ReadStat (pyreadstat) would write, byte for
     byte, built with numpy; shapes this writer does not cover (no records, a width over
     200 bytes, an unusual display format) go through pyreadstat.
 
@@ -373,7 +374,7 @@ def write_prepared(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Path:
 
 def _widths(spec: DatasetSpec, texts: dict[str, tuple[np.ndarray, list[bytes]]]
             ) -> list[int] | None:
-    """Stored widths (Num 8; Char the declared length or the longest value in bytes),
+    """Stored widths (Num 8; Char the longest value in bytes, at least 1),
     or None when the numpy writer does not cover them (see :func:`write_prepared`).
     ``texts`` holds each text variable's :func:`_text_codes`."""
     widths = []
@@ -384,11 +385,27 @@ def _widths(spec: DatasetSpec, texts: dict[str, tuple[np.ndarray, list[bytes]]]
         codes, encoded = texts[var.name]
         # The longest value present: a categorical's unused categories do not count.
         sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        width = max(int(sizes[codes].max()), var.length)
+        width = max(int(sizes[codes].max()), 1)
         if not 0 < width <= MAX_CHAR_BYTES:
             return None
         widths.append(width)
     return widths
+
+
+def char_width(values: pd.Series) -> int:
+    """The stored width of a character variable: its longest value in UTF-8 bytes, at
+    least 1 (what :func:`write_prepared` writes).
+
+    Examples
+    --------
+    >>> char_width(pd.Series(["ab", "", "abc"])), char_width(pd.Series(["", ""]))
+    (3, 1)
+    """
+    codes, encoded = _text_codes(values)
+    if not len(codes):
+        return 1
+    sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    return max(int(sizes[codes].max()), 1)
 
 
 def write_prepared_readstat(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Path:
@@ -405,13 +422,11 @@ def write_prepared_readstat(frame: pd.DataFrame, spec: DatasetSpec, path: Path) 
         if var.type != "Char" or out.empty:
             continue
         longest = int(pd.Series(out[var.name].unique()).str.encode("utf-8").str.len().max())
-        if longest < var.length:
-            # Pad one value with blanks to the declared width: ReadStat sizes a character
-            # variable by its longest value, and XPT stores values blank-padded anyway,
-            # so this gives the $n width SAS would write, with identical values.
+        if longest < 1:
+            # ReadStat sizes a character variable by its longest value; an all-blank one
+            # gets one blank (XPT stores values blank-padded anyway), width 1.
             first = out[var.name].iloc[0]
-            out.iloc[0, out.columns.get_loc(var.name)] = first.ljust(
-                var.length - (len(first.encode("utf-8")) - len(first)))
+            out.iloc[0, out.columns.get_loc(var.name)] = first.ljust(1)
     labels = [v.label for v in spec.variables]
     formats = {v.name: v.format.upper() for v in spec.variables
                if v.type == "Num" and is_date_format(v.format)}

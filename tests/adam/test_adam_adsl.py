@@ -78,7 +78,7 @@ def small_study() -> dict[str, pd.DataFrame]:
                  RSSTRESC="0", RSSTRESN=0, VISITNUM=0, RSDTC="2019-12-20"),
             dict(USUBJID=usubjid("0002"), RSSEQ=1, RSTESTCD="ECOG101", RSCAT="ECOG",
                  RSSTRESC="2", RSSTRESN=2, VISITNUM=0, RSDTC="2019-12-20")],
-        MI=[dict(USUBJID=usubjid("0001"), MISEQ=1, MITESTCD="ER", MISTRESC="POSITIVE",
+        MI=[dict(USUBJID=usubjid("0001"), MISEQ=1, MITESTCD="ESTRCPT", MISTRESC="POSITIVE",
                  VISITNUM=0, MIDTC="2019-12-20")],
         FA=[dict(USUBJID=usubjid("0001"), FASEQ=i, FATESTCD=t, FALOC=loc, FASTRESC=v,
                  VISITNUM=0, FADTC="2019-12-20")

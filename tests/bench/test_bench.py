@@ -47,7 +47,7 @@ def test_exponents_are_filled_against_the_previous_size_per_stage() -> None:
 def test_a_tiny_run_writes_one_row_per_stage_and_a_summary(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     assert bench.main(["--sizes", "40", "--out", str(out), "--work", str(tmp_path / "w"),
-                       "--no-docx"]) == 0
+                       "--no-docx", "--no-waits"]) == 0
     table = pd.read_csv(out / "bench.csv")
     assert list(table.columns) == bench.COLUMNS
     expected = ["simulate", *bench.STAGES, "total", "floor_read_raw", "floor_write_xpt",
@@ -74,3 +74,14 @@ def test_a_tiny_run_writes_one_row_per_stage_and_a_summary(tmp_path: Path) -> No
     floor = table.set_index("stage")["seconds"]
     assert floor["floor"] == pytest.approx(floor["floor_read_raw"] + floor["floor_write_xpt"],
                                            abs=0.002)
+
+
+def test_the_waits_are_reported_against_their_targets() -> None:
+    table = pd.DataFrame([{"subjects": 219, "stage": "wait: clean build", "seconds": 31.0},
+                          {"subjects": 219, "stage": "wait: nothing changed", "seconds": 2.5},
+                          {"subjects": 219, "stage": "wait: one TLF spec edited",
+                           "seconds": 9.9}])
+    lines = bench.waits_markdown(table)
+    assert "| clean build | 31.0 | 30 | no |" in lines
+    assert "| nothing changed | 2.5 | 5 | yes |" in lines
+    assert "| one TLF spec edited | 9.9 | 10 | yes |" in lines

@@ -191,7 +191,8 @@ def test_xpt_round_trip_through_the_writer(tmp_path: Path) -> None:
     result = compare_datasets(path, path, KEYS)
     assert result.equal
     assert result.base.label == "Time to Event"
-    assert result.base.lengths["AVALC"] == 8 and result.base.types["AVAL"] == "Num"
+    # Stored at the length of its longest value (1), not the declared 8.
+    assert result.base.lengths["AVALC"] == 1 and result.base.types["AVAL"] == "Num"
     # The file equals the frame it was written from (values; metadata from the file).
     frame_result = compare_datasets(_frame(), read_xpt(path), KEYS)
     assert frame_result.value_summary["differing"].sum() == 0
@@ -200,13 +201,15 @@ def test_xpt_round_trip_through_the_writer(tmp_path: Path) -> None:
 
 def test_xpt_attribute_differences(tmp_path: Path) -> None:
     write_xpt(_frame(), _spec(), tmp_path / "base.xpt")
-    write_xpt(_frame(), _spec(aval_label="Value", avalc_length=20), tmp_path / "qc.xpt")
+    # A longer value: the QC file stores AVALC wider (2, not 1).
+    write_xpt(_frame().assign(AVALC=["A", "B", "", "D", "EE"]),
+              _spec(aval_label="Value", avalc_length=20), tmp_path / "qc.xpt")
     result = compare_datasets(tmp_path / "base.xpt", tmp_path / "qc.xpt", KEYS)
     assert not result.equal
     attrs = result.attributes.set_index(["variable", "attribute"])
     assert attrs.loc[("AVAL", "label"), "compare"] == "Value"
     assert (attrs.loc[("AVALC", "length"), "base"], attrs.loc[("AVALC", "length"), "compare"]
-            ) == (8, 20)
+            ) == (1, 2)
 
 
 def test_dataset_json_and_csv_match_the_xpt(tmp_path: Path) -> None:

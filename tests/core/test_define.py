@@ -73,9 +73,12 @@ def test_run_writes_valid_define_files(study_build) -> None:
 
 
 def test_define_command_writes_valid_files(define_dir: Path) -> None:
-    assert sorted(p.name for p in define_dir.iterdir()) == ["define-adam.xml",
-                                                           "define-sdtm.xml"]
-    for path in define_dir.iterdir():
+    """Each define.xml (valid), its HTML rendering, the stylesheet both name and the
+    annotated CRF the define links to."""
+    assert sorted(p.name for p in define_dir.iterdir()) == [
+        "acrf.pdf", "define-adam.html", "define-adam.xml", "define-sdtm.html",
+        "define-sdtm.xml", "define2-1.xsl"]
+    for path in define_dir.glob("*.xml"):
         assert validate_define(path) == []
 
 

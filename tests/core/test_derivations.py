@@ -69,6 +69,56 @@ def test_epoch_from_first_and_last_dose_with_partial_dates() -> None:
                                      "TREATMENT", ""]
 
 
+def test_epoch_of_a_partial_date_as_the_analysis_imputes_it() -> None:
+    raw = pd.DataFrame({"USUBJID": ["S-1-001"] * 3,
+                        "DT": ["UN-JUN-2016", "UN-AUG-2016", "UN-MAY-2016"]})
+    s = spec(var("USUBJID", {"assign": "USUBJID"}),
+             var("EPOCH", {"derive": "epoch", "params": {"dtc": "XXDTC",
+                                                         "partial": "impute"}}),
+             var("XXDTC", {"iso8601": "DT"}), sort=("USUBJID",))
+    out = map_dataset(_ctx(demo=raw), s)
+    # June: the first day possible (1 June) moved to the first dose (5 June), TREATMENT;
+    # August: 1 August, before the last dose (31 August); May: wholly before the dose.
+    assert out["EPOCH"].tolist() == ["TREATMENT", "TREATMENT", "SCREENING"]
+
+
+def test_epoch_of_a_subject_never_dosed_from_her_reference_start() -> None:
+    # S-1-003 was randomised on 2016-06-10 (RFSTDTC) and never dosed (no RFXSTDTC).
+    dm = pd.concat([DM, pd.DataFrame({"USUBJID": ["S-1-003"], "RFSTDTC": ["2016-06-10"],
+                                      "RFXSTDTC": [""], "RFXENDTC": [""],
+                                      "_FORM": "enrol", "_ROW": [3]})], ignore_index=True)
+    raw = pd.DataFrame({"USUBJID": ["S-1-003"] * 4 + ["S-1-002"],
+                        "DT": ["01-JUN-2016", "10-JUN-2016", "11-JUN-2016", "UN-JUN-2016",
+                               "07-JUN-2016"]})
+    s = spec(var("USUBJID", {"assign": "USUBJID"}),
+             var("EPOCH", {"derive": "epoch", "params": {"dtc": "XXDTC",
+                                                         "untreated": "FOLLOW-UP"}}),
+             var("XXDTC", {"iso8601": "DT"}), sort=("USUBJID", "XXDTC"))
+    ctx = context(demo=raw)
+    ctx.domains["DM"] = dm
+    out = map_dataset(ctx, s)
+    # S-1-002 has no reference start at all: no epoch. S-1-003: SCREENING up to and on
+    # the randomisation day, FOLLOW-UP after; June 2016 spans both: none.
+    assert out[["USUBJID", "XXDTC", "EPOCH"]].values.tolist() == [
+        ["S-1-002", "2016-06-07", ""], ["S-1-003", "2016-06", ""],
+        ["S-1-003", "2016-06-01", "SCREENING"], ["S-1-003", "2016-06-10", "SCREENING"],
+        ["S-1-003", "2016-06-11", "FOLLOW-UP"]]
+
+
+def test_rules_run_after_the_variables_their_parameters_name() -> None:
+    raw = pd.DataFrame({"USUBJID": ["S-1-001"], "DT": ["07-JUN-2016"], "RD": ["05-JUN-2016"]})
+    # In DM, DMDY (declared first) counts from RFSTDTC, which copies RFXSTDTC (a variable
+    # of DM itself, computed in the last pass): the day is computed after both; before
+    # them it would have no reference and be blank.
+    s = spec(var("USUBJID", {"assign": "USUBJID"}),
+             var("DMDY", {"derive": "study_day", "params": {"dtc": "DMDTC",
+                                                            "ref": "RFSTDTC"}}, type_="Num"),
+             var("RFSTDTC", {"assign": "DM.RFXSTDTC"}), var("RFXSTDTC", {"iso8601": "RD"}),
+             var("DMDTC", {"iso8601": "DT"}), name="DM")
+    out = map_dataset(context(demo=raw), s)
+    assert out["DMDY"].tolist() == [3.0]
+
+
 def test_visit_names_are_normalised_and_numbered_by_schedule() -> None:
     t = visit_table(pd.Series(["Screening", "Cycle 12 Day 1", "week 6", "End of treatment",
                                "Survival follow-up", "Unscheduled"]))

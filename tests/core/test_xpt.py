@@ -70,7 +70,7 @@ def test_pandas_reader_reads_same_names_values_and_lengths(tmp_path: Path) -> No
     ours = read_xpt(path)
     assert list(data.columns) == list(ours.data.columns)
     pd.testing.assert_frame_equal(data, ours.data, check_dtype=False)
-    assert widths == {"USUBJID": 12, "AETERM": 70, "AESEQ": 8, "AETOXGR": 1}
+    assert widths == {"USUBJID": 5, "AETERM": 6, "AESEQ": 8, "AETOXGR": 1}
     assert widths == ours.widths
 
 
@@ -91,10 +91,13 @@ def test_r_foreign_reader_reads_same_names_values_and_lengths(tmp_path: Path) ->
     assert lines[5:] == ['"S-001","Rash",0,""', '"S-001","",1,"1"', '"S-002","Nausea",2,"3"']
 
 
-def test_stored_width_is_the_declared_length(tmp_path: Path) -> None:
+def test_stored_width_is_the_longest_value(tmp_path: Path) -> None:
     path = tmp_path / "ae.xpt"
     write_xpt(DATA, SPEC, path)
-    assert read_xpt(path).widths["AETERM"] == 70
+    # "Nausea", not the declared 70: the shortest length that fits (FDA).
+    assert read_xpt(path).widths["AETERM"] == 6
+    write_xpt(DATA.assign(AETERM=""), SPEC, path)
+    assert read_xpt(path).widths["AETERM"] == 1
 
 
 def test_value_longer_than_declared_length_is_reported(tmp_path: Path) -> None:
@@ -239,7 +242,7 @@ def test_ibm_conversion_of_edge_values_matches_readstat(tmp_path: Path) -> None:
     values = np.array([0.0, -0.0, 1.0, -2.5, 0.1, 1 / 3, 1e-300, -1e-300, 2.0 ** -260,
                        1e300, -1e300, np.inf, -np.inf, np.nan])
     s = spec(var("X", type_="Num"), var("C", length=90), name="P", label="P", sort=("C",))
-    _, theirs = _both_writers(pd.DataFrame({"X": values, "C": "c"}), s, tmp_path)
+    _, theirs = _both_writers(pd.DataFrame({"X": values, "C": "c" * 90}), s, tmp_path)
     start = theirs.index(b"HEADER RECORD*******OBS     HEADER RECORD") + 80
     cards = np.frombuffer(theirs[start:start + 98 * len(values)], dtype=np.uint8)
     assert (ieee_to_ibm(values) == cards.reshape(-1, 98)[:, :8]).all()
@@ -262,7 +265,8 @@ def test_categorical_text_is_the_same_text_in_first_seen_order(tmp_path: Path) -
     from trialflow.xpt import _read_v5_numpy
 
     path = tmp_path / "ae.xpt"
-    terms = ["Rash", "", "Nausea", "Rash", "Fièvre", "", "Nausea", "Headache"]
+    # One long term: records of 80 bytes or more, which the numpy reader reads itself.
+    terms = ["Rash", "", "Nausea", "Rash", "Fièvre", "", "Nausea", "Headache " + "x" * 70]
     write_xpt(pd.DataFrame({"USUBJID": [f"S-{i:03d}" for i in range(len(terms))],
                             "AETERM": terms, "AESEQ": 1.0, "AETOXGR": "1"}), SPEC, path)
     text = read_xpt(path).data

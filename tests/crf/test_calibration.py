@@ -14,7 +14,17 @@ import pandas as pd
 import pytest
 
 from crf.calibrate import Problem, Targets, accept, distance, rounded, se_window, search, slack
-from crf.efficacy import (
+from crf.config import load_config
+from crf.endpoints.os import draw_os, os_consistent
+from crf.endpoints.pfs import (
+    PfsProblem,
+    calibrate_pfs,
+    draw_best_response,
+    draw_pfs,
+    pfs_consistent,
+    pfs_targets,
+)
+from crf.endpoints.shared import (
     B_MISSING,
     B_PD,
     B_PR,
@@ -23,20 +33,10 @@ from crf.efficacy import (
     K_CLIN,
     K_DEATH,
     K_RECIST,
-    PfsProblem,
-    calibrate_pfs,
-    calibrate_ttd,
-    draw_best_response,
-    draw_os,
-    draw_pfs,
-    os_consistent,
-    pfs_consistent,
-    pfs_targets,
 )
+from crf.endpoints.ttd import calibrate_ttd
 from crf.population import draw_arm, stratum_code
 from crf.schedule import tumour_nominal_days
-from trialflow import SPECS
-from trialflow.spec import read_yaml
 from trialflow.stats import round_half_up
 
 # ---------------------------------------------------------------- rounding and distance
@@ -186,12 +186,12 @@ def test_pfs_rules(case: tuple, ok: bool) -> None:
 @pytest.fixture(scope="module")
 def small() -> dict[str, Any]:
     """A small synthetic ITT population (margins scaled to 40 per arm) with PFS drawn."""
-    cfg = read_yaml(SPECS / "simulation.yaml")
+    cfg = load_config()
     rng = np.random.default_rng(7)
     n_arm = 40
     factor = n_arm / 108
     parts = []
-    for a, arm in enumerate(cfg["arms"]):
+    for a, arm in enumerate(cfg.arms):
         d = draw_arm(rng, cfg, a, n_arm, factor)
         d["arm"] = arm
         parts.append(d)
@@ -207,7 +207,7 @@ def small() -> dict[str, Any]:
 def _problem(small: dict[str, Any]) -> PfsProblem:
     cfg = small["cfg"]
     return PfsProblem(cfg, small["df"], small["bor"], small["state"],
-                      pfs_targets(cfg["calibration"], tuple(cfg["arms"])))
+                      pfs_targets(cfg.calibration, tuple(cfg.arms)))
 
 
 def test_generated_pfs_obeys_the_rules(small: dict[str, Any]) -> None:
@@ -255,10 +255,10 @@ def test_short_pfs_calibration_keeps_the_rules_and_never_worsens(small: dict[str
     state, bor, report = calibrate_pfs(np.random.default_rng(3), cfg, df, small["bor"],
                                        small["state"], max_steps=400)
     assert report["steps"] <= 400 and set(report) >= {"loss", "steps", "seconds", "misses"}
-    again = PfsProblem(cfg, df, bor, state, pfs_targets(cfg["calibration"],
-                                                        tuple(cfg["arms"])))
+    again = PfsProblem(cfg, df, bor, state, pfs_targets(cfg.calibration,
+                                                        tuple(cfg.arms)))
     assert again.inconsistent() == []
-    for arm in cfg["arms"]:
+    for arm in cfg.arms:
         sel = (df["arm"] == arm).to_numpy()
         assert (state.kind[sel] != "CENS").sum() == (small["state"].kind[sel] != "CENS").sum()
         assert sorted(bor[sel & df["measurable"].to_numpy()]) == sorted(
@@ -315,7 +315,7 @@ def test_ttd_calibration_keeps_counts_and_visits(small: dict[str, Any]) -> None:
             assert vi[i] == visits[i].size - 1   # censored at the last questionnaire
     vi0, ev0, _ = calibrate_ttd(np.random.default_rng(6), cfg, df, visits, hrqol,
                                 max_steps=0)
-    for arm in cfg["arms"]:
+    for arm in cfg.arms:
         sel = (df["arm"] == arm).to_numpy()
         assert ev[sel].sum() == ev0[sel].sum()
     assert tumour_nominal_days(cfg, 100)[0] == 43

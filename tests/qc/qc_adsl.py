@@ -159,7 +159,8 @@ def derive_adsl(sdtm_dir: Path) -> pd.DataFrame:
     adsl["VISCFL"] = subj.map(_first_value(fa[fa["FATESTCD"] == "VISCDIS"],
                                            "FASTRESC")).fillna("")
     mi, rs = sdtm["mi"], sdtm["rs"]
-    adsl["ERSTAT"] = subj.map(_first_value(mi[mi["MITESTCD"] == "ER"],
+    # Estrogen receptor: the CDISC MI test code ESTRCPT (C112274).
+    adsl["ERSTAT"] = subj.map(_first_value(mi[mi["MITESTCD"] == "ESTRCPT"],
                                            "MISTRESC")).fillna("")
     adsl["ECOGBL"] = subj.map(_first_value(rs[rs["RSTESTCD"] == "ECOG101"], "RSSTRESN"))
 

@@ -176,7 +176,7 @@ def test_truncated_last_line_names_row_variable_and_value(
     path.write_text("\n".join([*lines[:-1], cut]), encoding="utf-8")
     message = _fatal_everywhere(capsys, raw)[0].failure()
     assert f"{path}, row {n}, variable ACTION, value '{cut}'" in message
-    assert "last line has 9 of 12 fields: the file looks truncated" in message
+    assert "last line has 9 of 18 fields: the file looks truncated" in message
     assert "copy or re-export the whole file" in message
 
 
@@ -186,17 +186,18 @@ def test_truncated_inside_last_field_is_flagged(
     # break is the only trace (a warning), plus whatever rule the cut value breaks.
     raw = copy_extract(raw_extract, tmp_path)
     n = len(read_raw(raw, "ae"))
-    set_value(raw, "ae", n, "RELCHEM", "NOT RELATED")
+    # The last column (SMIE, a seriousness criterion) answered Yes, cut to "Ye".
+    set_value(raw, "ae", n, "SMIE", "Yes")
     path = raw / "ae.csv"
-    path.write_text(path.read_text(encoding="utf-8").rstrip("\n")[:-4], encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n")[:-1], encoding="utf-8")
     checked, mapped, reports = check_and_map(capsys, raw)
     assert (checked.code, mapped.code) == (1, 1)
     warn = finding(reports / "raw_findings.csv", "no_final_newline")
     assert (warn["source"], warn["row"], warn["variable"], warn["value"], warn["severity"]) \
-        == (str(path), str(n), "RELCHEM", "NOT REL", "warning")
+        == (str(path), str(n), "SMIE", "Ye", "warning")
     assert "last record may be cut off" in warn["message"]
     error = finding(reports / "raw_findings.csv", "codelist")
-    assert (error["row"], error["variable"], error["value"]) == (str(n), "RELCHEM", "NOT REL")
+    assert (error["row"], error["variable"], error["value"]) == (str(n), "SMIE", "Ye")
     assert_balanced(raw, reports)
 
 

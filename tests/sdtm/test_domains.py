@@ -17,7 +17,7 @@ def test_mapping_raises_no_findings_on_clean_input(sdtm: SdtmResult) -> None:
 def test_dm_one_record_per_subject_with_planned_and_actual_arm(sdtm: SdtmResult) -> None:
     assert records(sdtm, "DM", "USUBJID", "ARMCD", "ACTARMCD", "ARMNRS") == [
         ["PRECIOUS-101-0001", "PTC", "PTC", ""],
-        ["PRECIOUS-101-0003", "PTC", "", "NOT TREATED"],
+        ["PRECIOUS-101-0003", "PTC", "", "ASSIGNED, NOT TREATED"],
         ["PRECIOUS-102-0002", "TC", "PTC", ""],  # TC patient who received pertuzumab
     ]
     assert records(sdtm, "DM", "ACTARM")[2] == ["Pertuzumab + Trastuzumab + Chemotherapy"]
@@ -30,7 +30,9 @@ def test_dm_reference_dates_death_and_demographics(sdtm: SdtmResult) -> None:
     assert dm.loc["0001", "RFPENDTC"] == "2019-07-20"
     assert dm.loc["0002", ["DTHDTC", "DTHFL", "BRTHDTC"]].tolist() == ["2015-08-25", "Y",
                                                                        "1950"]
-    assert dm.loc["0003", ["RFSTDTC", "DTHFL"]].tolist() == ["", ""]
+    # Randomised, never dosed: the reference dates are the randomisation date.
+    assert dm.loc["0003", ["RFSTDTC", "RFENDTC", "RFXSTDTC", "DTHFL"]].tolist() == [
+        "2015-08-07", "2015-08-07", "", ""]
     assert dm.loc["0001", ["SEX", "RACE", "AGE", "AGEU", "COUNTRY"]].tolist() == [
         "F", "ASIAN", 60.0, "YEARS", "JPN"]
 
@@ -50,7 +52,7 @@ def test_ae_coded_graded_with_causality_and_study_day(sdtm: SdtmResult) -> None:
                    "EPOCH") == [
         ["PRECIOUS-101-0001", 1.0, "NEUTROPENIA G3", "Neutrophil count decreased",
          "Investigations", "3", "N", "RECOVERED/RESOLVED", "RELATED", "", "2015-08",
-         None, ""],
+         None, "TREATMENT"],  # August 2015 holds the first dose (10 August): as ADAE imputes
         ["PRECIOUS-102-0002", 1.0, "Respiratory failure", "Respiratory failure",
          "Respiratory, thoracic and mediastinal disorders", "5", "Y", "FATAL",
          "NOT RELATED", "Y", "2015-08-20", 10.0, "TREATMENT"],
@@ -135,12 +137,12 @@ def test_ie_mi_fa_cv_tr_from_their_forms(sdtm: SdtmResult) -> None:
     assert records(sdtm, "IE", "IETESTCD", "IECAT", "IEORRES") == [["IN06", "INCLUSION", "N"]]
     mi = sdtm.datasets["MI"]
     assert mi[mi["USUBJID"] == "PRECIOUS-101-0001"][["MITESTCD", "MISTRESC"]].values.tolist() \
-        == [["ER", "POSITIVE"], ["HER2", "3+"]]
+        == [["ESTRCPT", "POSITIVE"], ["HER2", "3+"]]  # CDISC test codes, not ER
     fa = sdtm.datasets["FA"]
     assert len(fa) == 3 * 8 and set(fa["FALOC"]) == {"", "LUNG", "LIVER", "BONE", "BRAIN",
                                                       "LYMPH NODE", "OTHER"}
     assert records(sdtm, "CV", "CVSTRESN", "CVMETHOD", "CVLOBXFL") == [
-        [65.0, "ECHOCARDIOGRAPHY", "Y"], [60.0, "MULTIGATED ACQUISITION SCAN", ""]]
+        [65.0, "ECHOCARDIOGRAPHY", "Y"], [60.0, "MUGA", ""]]
     assert records(sdtm, "TR", "USUBJID", "TRSTRESN", "TRMETHOD", "VISIT") == [
         ["PRECIOUS-102-0002", 50.0, "MRI", "SCREENING"]]
 
@@ -153,7 +155,8 @@ def test_sv_visits_from_the_domains_and_the_survival_contact(sdtm: SdtmResult) -
         ["CYCLE 2 DAY 1", "2015-08-31", "2015-09-07"], ["WEEK 6", "2015-09-21", "2015-09-21"],
         ["END OF TREATMENT", "2015-09-15", "2015-09-15"],
         ["SURVIVAL FOLLOW-UP", "2019-07-20", "2019-07-20"]]
-    assert s1["SVSTDY"].tolist()[0] == -7.0 and s1["EPOCH"].tolist()[-1] == "FOLLOW-UP"
+    assert s1["SVSTDY"].tolist()[0] == -7.0 and "EPOCH" not in sv.columns  # not in SDTMIG SV
+    assert set(s1["SVPRESP"]) == set(s1["SVOCCUR"]) == {"Y"}
 
 
 def test_trial_design_datasets(sdtm: SdtmResult) -> None:

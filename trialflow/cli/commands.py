@@ -80,8 +80,11 @@ def validate(args: argparse.Namespace) -> int:
     data = args.data or [_BUILD / "sdtm"] + ([_BUILD / "adam"]
                                              if (_BUILD / "adam").is_dir() else [])
     specs = [args.specs] if args.specs is not None else None
-    return run_stages([Stage("validate", lambda: validate_stage(study, data, args.reports,
-                                                                specs))])
+    define = args.define if args.define is not None else (
+        _BUILD / "define" / "define-sdtm.xml")
+    return run_stages([Stage("validate", lambda: validate_stage(
+        study, data, args.reports, specs, cdisc_library=args.cdisc_library,
+        core=args.core, define=define))])
 
 
 def define(args: argparse.Namespace) -> int:

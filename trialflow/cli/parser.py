@@ -155,15 +155,27 @@ COMMANDS: list[Command] = [
         "formats), lengths,\nlabels, controlled terminology, key uniqueness, sort order, "
         "ISO 8601 dates, USUBJID in DM\n(in ADSL for ADaM), --SEQ (ASEQ) unique per "
         "subject. A dataset of another study (no\nspec of ours) gets the checks that need "
-        "no spec. --data may be given several times.\nWrites REPORTS/validation.xlsx (one "
-        "row per finding) and prints a summary.",
+        "no spec. --data may be given several times.\nWith a CDISC library folder, every "
+        "dataset is also checked against CDISC CT and the\nSDTMIG 3.4 / ADaMIG 1.3 tables "
+        "(trialflow.conformance); --core adds CDISC CORE.\nWrites REPORTS/validation.xlsx "
+        "(one row per finding) and prints a summary.",
         [_opt("--data", type=Path, action="append", metavar="DIR",
               help="directory holding the .xpt files (default: build/sdtm, and build/adam "
                    "if it exists); repeat for several"),
          _opt("--specs", type=Path, default=None, metavar="DIR",
               help="directory of dataset specs (default: the study's sdtm/ and adam/)"),
          _opt("--reports", type=Path, default=Path("build/reports"), metavar="DIR",
-              help="where validation.xlsx is written (default: build/reports)")]),
+              help="where validation.xlsx is written (default: build/reports)"),
+         _opt("--cdisc-library", type=Path, default=None, metavar="DIR",
+              help="folder of CDISC's CT and IG tables for the conformance checks "
+                   "(default: $TRIALFLOW_CDISC_LIBRARY, the study's standards.library, "
+                   "else ../shared/external/cdisc-library beside the repository)"),
+         _opt("--core", action="store_true",
+              help="also run CDISC CORE (SDTMIG 3.4) on the SDTM and fold its findings "
+                   "in, with the study's core-allowlist.yaml"),
+         _opt("--define", type=Path, default=None, metavar="FILE",
+              help="the define.xml CORE reads with the SDTM (default: "
+                   "build/define/define-sdtm.xml when it exists)")]),
     Command(
         "define", "write define.xml (Define-XML 2.1) for the SDTM and ADaM datasets",
         "Describe the datasets in Define-XML 2.1 from the study's specs (sdtm/, adam/, "
