@@ -37,8 +37,13 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def derived(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The ADaM and the TLF stages of the study (its SDTM validation has findings of its
+    # own, which are not the TLF layer's business).
     out = tmp_path_factory.mktemp("pilot_derived")
-    assert main(["run", "--study", str(DERIVED), "--out", str(out)]) == 0
+    assert main(["adam", "--study", str(DERIVED), "--out", str(out / "adam"),
+                 "--reports", str(out / "reports")]) == 0
+    assert main(["tlf", "--study", str(DERIVED), "--adam", str(out / "adam"),
+                 "--out", str(out / "tlf")]) == 0
     return out / "tlf"
 
 
