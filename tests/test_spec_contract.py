@@ -21,7 +21,8 @@ from trialflow.skeleton import write_skeleton
 
 REPO = Path(__file__).resolve().parents[1]
 KIND = {"raw": "form", "ct": "codelist", "dictionary": "dictionary", "sdtm": "dataset",
-        "adam": "dataset", "tlf": "output"}
+        "adam": "dataset", "tlf": "output", "tlf/analyses": "analyses",
+        "tlf/reproduction": "reproduction"}
 HEADER = re.compile(r"^# yaml-language-server: \$schema=(\S+)\n")
 
 

@@ -15,28 +15,59 @@ from pathlib import Path
 
 import pandas as pd
 
-from tlf.document import Figure
+from tlf.document import Figure, Listing, Table
 from tlf.outputs import Context, layouts, source_line
+from tlf.outputs.cells import trace_rows
 from tlf.render_docx import write_docx
 from tlf.render_xlsx import write_xlsx
-from tlf.spec import OutputSpec
+from tlf.spec import AnalysisPlan, OutputSpec
 from trialflow.errors import SpecError
+from trialflow.spec import Study
 
-__all__ = ["BuiltOutput", "build_outputs", "index_frame"]
+__all__ = ["TRACE_COLUMNS", "BuiltOutput", "build_outputs", "cells_of", "index_frame",
+           "trace_frame"]
+
+#: The columns of ``trace.csv``: each printed number of each output and its ARD row.
+TRACE_COLUMNS: tuple[str, ...] = (
+    "output_id", "row", "column", "number", "text", "ard_row", "analysis_id",
+    "group1_level", "group2", "group2_level", "variable", "variable_level", "stat_name",
+)
 
 
 @dataclass(frozen=True)
 class BuiltOutput:
-    """One output, the files it was written to, and the ARD rows it asked for in vain
-    (printed as "NE"; see :meth:`tlf.outputs.ArdView.value`)."""
+    """One output, the files it was written to, the ARD rows it asked for in vain
+    (printed as "NE"; see :meth:`tlf.outputs.cells.ArdView.value`) and the trace of
+    every number it prints (:data:`TRACE_COLUMNS`)."""
 
     spec: OutputSpec
     files: tuple[Path, ...]
     missing: tuple[dict[str, str], ...] = ()
+    trace: tuple[dict[str, object], ...] = ()
+
+
+def cells_of(output: Table | Listing | Figure) -> list[tuple[str, str, object]]:
+    """Every printed text of an output as ``(row, column, text)``: the column headers
+    (row ``header``), spanning headers (row ``group header``) and body cells (row = the
+    body row's 1-based number, column = the column key) of a table, or a figure's
+    traced texts."""
+    if isinstance(output, Figure):
+        return list(output.trace)
+    out: list[tuple[str, str, object]] = [("header", c.key, c.header) for c in output.columns]
+    out += [("group header", g.keys[0], g.header) for g in output.column_groups]
+    if isinstance(output, Listing):
+        return out  # records, not statistics
+    keys = [c.key for c in output.columns]
+    for i, row in enumerate(output.body):
+        out += [(str(i + 1), keys[j] if row.kind == "data" else "section", cell)
+                for j, cell in enumerate(row.cells)]
+    return out
 
 
 def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
-                  adam: Mapping[str, pd.DataFrame], out_dir: Path) -> list[BuiltOutput]:
+                  adam: Mapping[str, pd.DataFrame], out_dir: Path,
+                  plan: AnalysisPlan | None = None,
+                  study: Study | None = None) -> list[BuiltOutput]:
     """Lay out and render every output of ``specs``.
 
     Parameters
@@ -50,6 +81,10 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
     out_dir : pathlib.Path
         Written to: ``<name>.docx``, ``<name>.xlsx`` (tables, listings), ``<name>.png``
         (figures); every file atomically.
+    plan : AnalysisPlan, optional
+        The study's analyses (populations of listings, options of analyses).
+    study : Study, optional
+        The study (arm order of listings).
 
     Returns
     -------
@@ -61,7 +96,7 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         A spec names a layout that does not exist.
     """
     registry = layouts()
-    ctx = Context(ard=ard, adam=adam, out_dir=Path(out_dir))
+    ctx = Context(ard=ard, adam=adam, out_dir=Path(out_dir), plan=plan, study=study)
     built: list[BuiltOutput] = []
     for spec in specs:
         layout = registry.get(spec.layout)
@@ -77,8 +112,14 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
             files.append(output.image_png)
         else:
             files.append(write_xlsx(output, ctx.out_dir / f"{spec.name}.xlsx"))
-        built.append(BuiltOutput(spec, tuple(files), missing))
+        trace = tuple(trace_rows(spec.name, cells_of(output), ctx.view))
+        built.append(BuiltOutput(spec, tuple(files), missing, trace))
     return built
+
+
+def trace_frame(built: Sequence[BuiltOutput]) -> pd.DataFrame:
+    """The trace of every output: one row per printed number (:data:`TRACE_COLUMNS`)."""
+    return pd.DataFrame([row for b in built for row in b.trace], columns=list(TRACE_COLUMNS))
 
 
 def index_frame(built: Sequence[BuiltOutput], root: Path) -> pd.DataFrame:

@@ -8,7 +8,7 @@ An output is composed of a few frozen dataclasses, in the manner of rtflite:
 * :class:`Table`, :class:`Listing` and :class:`Figure`: the outputs themselves.
 
 The content is what is printed. Cells hold display strings — numbers already formatted
-by the caller (see :mod:`tlf.format`), headers already reading "PTC (N=108)". Renderers
+by the caller (see :mod:`tlf.format`), headers already reading "Placebo (N=86)". Renderers
 (:mod:`tlf.render_docx`, :mod:`tlf.render_xlsx`) only lay the content out; they compute
 nothing. A cell may also hold an ``int`` or ``float``: the spreadsheet renderer keeps
 it numeric, the Word renderer prints ``str(value)``. ``None`` is an empty cell.
@@ -94,7 +94,7 @@ class Column:
         Identifies the column: the name of the DataFrame column that holds its values
         when the rows are given as a DataFrame, and what :class:`ColumnGroup` refers to.
     header : str
-        The header text as printed, e.g. ``"PTC (N=108)"``; ``"\\n"`` breaks the line.
+        The header text as printed, e.g. ``"Placebo (N=86)"``; ``"\\n"`` breaks the line.
     width : float, default 1.0
         Relative width: the renderers share the page width in proportion to it.
     align : {"left", "center", "right"}, default "left"
@@ -122,7 +122,7 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class ColumnGroup:
-    """A spanning header printed above adjacent columns, e.g. "Pertuzumab arm".
+    """A spanning header printed above adjacent columns, e.g. "Xanomeline arms".
 
     Parameters
     ----------
@@ -383,6 +383,10 @@ class Figure:
     footnotes : sequence of str, default ()
     source : str, default ""
     landscape : bool, default False
+    trace : sequence of (str, str, str), default ()
+        Every text the image prints that holds numbers, as ``(element, position,
+        text)`` (e.g. ``("at risk", "Placebo @ 20", "52")``): how the figure's numbers trace
+        to ARD rows (:class:`tlf.outputs.cells.Text`). Not rendered.
     """
 
     title: TitleBlock
@@ -390,6 +394,7 @@ class Figure:
     footnotes: Sequence[str] = ()
     source: str = ""
     landscape: bool = False
+    trace: Sequence[tuple[str, str, str]] = ()
 
     kind_name = "Figure"
 

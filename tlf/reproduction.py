@@ -1,19 +1,48 @@
-"""Reproduction report: every published number of the study next to the ARD's value.
+"""Reproduction report: every published number of a study next to the ARD's value.
 
-For each number of the published targets (``precious-targets.yaml``) the report names
-the ARD row that reproduces it, rounds that row's full-precision value half up (SAS
-ROUND) to the precision the publication printed, and says whether the two agree. Where
-the publication's label and the analysis that reproduces it differ, or a number cannot
-be reached, the ``note`` column says why. The report reads the ARD only.
+A study that declares published targets (``targets:`` in study.yaml, a YAML file of
+numbers) says in ``tlf/reproduction/map.yaml`` which ARD row reproduces each of them.
+The report rounds that row's full-precision value half up (SAS ROUND) to the precision
+the publication printed and says whether the two agree; where a number cannot be
+reached, or the publication's label and the analysis that reproduces it differ, the
+``note`` column says why. The report reads the ARD only.
+
+The map is a list of rules, tried in order for every number of the targets file (a
+"leaf", named by its path: ``efs_itt.median.Drug[1]``); the first rule whose ``target``
+pattern matches it gives its ARD row::
+
+    arms: [Drug, Placebo]                  # what position i of an arm list stands for
+    decimals: {efs_itt.hr.hr: 2}     # printed precision YAML cannot keep (0.80 -> 0.8)
+    notes: {item: why}               # printed in the note column
+    known_misses: [item, ...]        # expected mismatches (each needs a note)
+    rules:
+      - {target: "study.**", skip: true}
+      - target: "populations.{name}[{arm}]"
+        ard: {analysis_id: populations, group1_level: "{arm}", variable: "{name}",
+              stat_name: n}
+      - target: "{a}.median.{arm}[{i}]"
+        only: {a: [efs_itt, death_itt]}
+        bind: {param: {from: a, values: {efs_itt: EFS, death_itt: DEATH}}}
+        map: {i: {0: median, 1: median_lcl, 2: median_ucl}}
+        ard: {analysis_id: "{a}", group1_level: "{arm}", variable: "{param}",
+              stat_name: "{i}"}
+
+In a pattern ``{x}`` matches one key, ``[{x}]`` one list position (``[{arm}]`` binds the
+arm of :data:`arms` at that position), ``*`` any one step and ``**`` the rest of the
+path. ``only`` restricts what a placeholder may match, ``map`` rewrites a bound value,
+``bind`` derives a new one; the ``ard`` template fills the ARD key columns (missing
+ones are blank). A number that no rule maps is an error: nothing is left out silently.
+Text in the targets file (notes, footnotes) is not a number and is not compared.
 
 Written as ``reproduction.xlsx`` (one row per number: analysis, item, published,
-computed, match, note) with a one-line console summary.
+computed, match, note, ard key) with a one-line console summary.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,52 +54,56 @@ from openpyxl.packaging.core import DocumentProperties
 from openpyxl.xml.functions import tostring
 
 from tlf._package import build_time, read_zip, write_zip
-from tlf.analyses import ARMS, COMPARISON
-from tlf.ard import ANALYSIS_ORDER
+from tlf.analyses.base import KEY
+from tlf.spec import check_document
+from trialflow.errors import SpecError
 from trialflow.io import write_atomic
 from trialflow.safetext import xlsx_text_cell
 from trialflow.spec import read_yaml
 from trialflow.stats import round_half_up
 
-__all__ = ["COLUMNS", "KNOWN_MISSES", "Target", "console_summary",
+__all__ = ["COLUMNS", "MAP_SCHEMA", "Target", "TargetMap", "console_summary", "load_map",
            "load_targets", "reproduce", "targets", "write_report"]
 
-COLUMNS: tuple[str, ...] = ("analysis", "item", "published", "computed", "match", "note")
+COLUMNS: tuple[str, ...] = ("analysis", "item", "published", "computed", "match", "note",
+                            "ard_key")
+#: Where a study folder keeps the map of its published targets to ARD rows.
+MAP_FILE = Path("tlf") / "reproduction" / "map.yaml"
 
-# YAML drops trailing zeros (0.490 loads as 0.49): the printed precision of these
-# numbers is restored by hand.
-_DECIMALS: dict[str, int] = {
-    "pfs_tdm1_latest.hr_unstratified.hr": 2,
-    "table2_response.duration_of_response.hr_unstratified.hr": 3,
-    "table3_safety.death_due_to_ae.p": 3,
-    "table3_safety.dose_reduction_due_to_grade3_ae.p": 3,
+_RULE: dict[str, Any] = {
+    "target": {"type": "string", "required": True},
+    "skip": {"type": "boolean", "default": False},
+    "only": {"type": "dict", "valuesrules": {"type": "list"}},
+    "map": {"type": "dict", "valuesrules": {"type": "dict"}},
+    "bind": {"type": "dict", "valuesrules": {"type": "dict", "schema": {
+        "from": {"type": "string", "required": True},
+        "values": {"type": "dict", "required": True},
+    }}},
+    "ard": {"type": "dict", "schema": {k: {"type": "string"} for k in KEY}},
 }
-_SE_FLOOR = ("published as stratified, but reproduced by the unstratified Cox model: its "
-             "standard error is the floor 2/sqrt(184 events) that no model with the 16 "
-             "STRAT1R-STRAT4R strata reaches")
-_NOTES: dict[str, str] = {
-    "pfs_itt.hr_stratified.hr": _SE_FLOOR,
-    "pfs_itt.hr_stratified.upper": _SE_FLOOR,
-    "ttd_bt_oi.hr_stratified_two_sided.hr": _SE_FLOOR.replace("184", "97"),
-    "ttd_bt_oi.hr_stratified_two_sided.low": _SE_FLOOR.replace("184", "97"),
-    "ttd_bt_oi.hr_stratified_two_sided.high": _SE_FLOOR.replace("184", "97"),
-    "table3_safety.discontinuation_due_to_ae.p": (
-        "known unreachable: Fisher exact two-sided for 19/105 vs 11/108 is 0.116, so the "
-        "published 0.115 cannot be reproduced from the published counts"),
+#: The schema of ``tlf/reproduction/map.yaml``.
+MAP_SCHEMA: dict[str, Any] = {
+    "arms": {"type": "list", "schema": {"type": "string"}, "default": []},
+    "decimals": {"type": "dict", "valuesrules": {"type": "integer", "min": 0}, "default": {}},
+    "notes": {"type": "dict", "valuesrules": {"type": "string"}, "default": {}},
+    "known_misses": {"type": "list", "schema": {"type": "string"}, "default": []},
+    "rules": {"type": "list", "required": True, "minlength": 1,
+              "schema": {"type": "dict", "schema": _RULE}},
 }
-#: The log-rank test behind each published p-value (the project's decisions: stratified
-#: for the ITT PFS and the time to deterioration, unstratified for the T-DM1 subgroup and
-#: OS).
-_P_VALUES: dict[str, tuple[str, str]] = {
-    "pfs_itt.p_stratified_logrank_one_sided": ("stratified", "p_1s"),
-    "pfs_tdm1_latest.p_one_sided": ("unstratified", "p_1s"),
-    "os_itt.p_one_sided": ("unstratified", "p_1s"),
-    "ttd_bt_oi.p_logrank_two_sided": ("stratified", "p_2s"),
-}
-#: Items whose mismatch is expected (and explained in the note).
-KNOWN_MISSES: frozenset[str] = frozenset({"table3_safety.discontinuation_due_to_ae.p"})
 
-Key = tuple[str, str, str, str]  # group, variable, level, stat
+Key = tuple[str, ...]  # the ARD key of :data:`KEY`
+
+
+@dataclass(frozen=True)
+class TargetMap:
+    """A checked map: the rules and the notes of the published targets."""
+
+    arms: tuple[str, ...]
+    decimals: dict[str, int]
+    notes: dict[str, str]
+    known_misses: frozenset[str]
+    rules: tuple[dict[str, Any], ...]
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,142 +117,156 @@ class Target:
     decimals: int
 
 
-def _decimals(path: str, value: Any) -> int:
-    """Printed decimals: hand-set for dropped trailing zeros, else as YAML holds it."""
-    if path in _DECIMALS:
-        return _DECIMALS[path]
+def load_map(path: Path) -> TargetMap:
+    """Read and check a map of published targets to ARD rows.
+
+    Raises
+    ------
+    SpecError
+        Not valid YAML, not the schema, a rule without ``ard`` that is not a skip, or a
+        known miss without a note.
+    """
+    path = Path(path)
+    doc = check_document(read_yaml(path), MAP_SCHEMA, path, "reproduction map")
+    for i, rule in enumerate(doc["rules"]):
+        if not rule.get("skip") and not rule.get("ard"):
+            raise SpecError(str(path), f"rules[{i + 1}] ({rule['target']}): give ard: or "
+                            "skip: true")
+    unexplained = [m for m in doc["known_misses"] if m not in doc["notes"]]
+    if unexplained:
+        raise SpecError(str(path), f"known miss {unexplained[0]} needs a note saying why")
+    return TargetMap(tuple(doc["arms"]), dict(doc["decimals"]), dict(doc["notes"]),
+                     frozenset(doc["known_misses"]), tuple(doc["rules"]), path)
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every number (or null) of the targets tree with its path of keys and indices."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+    elif node is None or (isinstance(node, int | float) and not isinstance(node, bool)):
+        yield path, node
+
+
+_STEP = re.compile(r"\[[^\]]*\]|[^.\[]+")
+
+
+def _steps(pattern: str) -> list[str]:
+    """``"a.{b}[{arm}]"`` -> ``["a", "{b}", "[{arm}]"]``."""
+    return _STEP.findall(pattern)
+
+
+def _match(steps: list[str], path: tuple[Any, ...], arms: tuple[str, ...]
+           ) -> dict[str, Any] | None:
+    """The bindings of ``path`` under a pattern's steps, or None."""
+    bound: dict[str, Any] = {}
+    for i, step in enumerate(steps):
+        if step == "**":
+            return bound
+        if i >= len(path):
+            return None
+        part = path[i]
+        if step.startswith("["):
+            if not isinstance(part, int):
+                return None
+            inner = step[1:-1]
+            if inner == "*":
+                continue
+            if inner.startswith("{") and inner.endswith("}"):
+                name = inner[1:-1]
+                if name == "arm":
+                    if part >= len(arms):
+                        return None
+                    bound[name] = arms[part]
+                else:
+                    bound[name] = part
+                continue
+            if inner != str(part):
+                return None
+            continue
+        if isinstance(part, int):
+            return None
+        if step == "*":
+            continue
+        if step.startswith("{") and step.endswith("}"):
+            bound[step[1:-1]] = part
+        elif step != part:
+            return None
+    return bound if len(steps) == len(path) else None
+
+
+def _item(path: tuple[Any, ...], bound: Mapping[str, Any]) -> str:
+    """The path as text; a list position that stands for an arm shows the arm."""
+    text = ""
+    for i, part in enumerate(path):
+        if isinstance(part, int):
+            text += f"[{bound['arm']}]" if i == bound.get("_arm_at") else f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text
+
+
+def _decimals(item: str, value: Any, overrides: Mapping[str, int]) -> int:
+    """Printed decimals: set by the map for dropped trailing zeros, else as YAML holds it."""
+    if item in overrides:
+        return overrides[item]
     if value is None or isinstance(value, int):
         return 0
     text = repr(float(value))
     return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
-def _arm_pair(path: str, values: list[Any], variable: str, level: str, stat: str
-              ) -> Iterator[tuple[str, Any, Key]]:
-    """[PTC, TC] lists: one target per arm."""
-    for arm, value in zip(ARMS, values, strict=True):
-        yield f"{path}[{arm}]", value, (arm, variable, level, stat)
+def targets(published: Mapping[str, Any], mapping: TargetMap) -> list[Target]:
+    """Every published number of the targets file with its ARD key and precision.
 
-
-def _km_triples(path: str, medians: Mapping[str, list[Any]], variable: str
-                ) -> Iterator[tuple[str, Any, Key]]:
-    """{arm: [median, lcl, ucl]} of a Kaplan-Meier median."""
-    for arm, triple in medians.items():
-        for stat, value in zip(("median", "median_lcl", "median_ucl"), triple, strict=True):
-            yield f"{path}.{arm}.{stat}", value, (arm, variable, "", stat)
-
-
-def _hr(path: str, spec: Mapping[str, Any], model: str) -> Iterator[tuple[str, Any, Key]]:
-    names = {"hr": "hr", "upper": "hr_upper_1s", "low": "hr_lcl", "high": "hr_ucl"}
-    for name, value in spec.items():
-        yield f"{path}.{name}", value, (COMPARISON, model, "", names[name])
-
-
-def _walk(analysis: str, spec: Mapping[str, Any]) -> Iterator[tuple[str, Any, Key]]:
-    """Targets of one analysis: (item path, published value, ARD key)."""
-    a = analysis
-    if a == "populations":
-        for name, values in spec.items():
-            if isinstance(values, list) and name != "notes":
-                yield from _arm_pair(f"{a}.{name}", values, name, "", "n")
-    elif a == "follow_up_months":
-        for group, stats in spec.items():
-            if group == "p_between_arms":
-                yield f"{a}.{group}", stats, (COMPARISON, "OS AVAL (months)", "", "p_2s")
-                continue
-            for stat, value in stats.items():
-                g = "Total" if group == "overall" else group
-                yield f"{a}.{group}.{stat}", value, (g, "OS AVAL (months)", "", stat)
-    elif a == "table1_baseline":
-        for name, value in spec.items():
-            if name == "age_years":
-                for arm, stats in value.items():
-                    for stat, v in stats.items():
-                        yield f"{a}.{name}.{arm}.{stat}", v, (arm, name, "", stat)
-            elif isinstance(value, list):
-                yield from _arm_pair(f"{a}.{name}", value, name, "", "n")
-            elif isinstance(value, dict):
-                for level, values in value.items():
-                    yield from _arm_pair(f"{a}.{name}.{level}", values, name, level, "n")
-    elif a in ("pfs_itt", "pfs_tdm1_latest", "os_itt", "ttd_bt_oi"):
-        variable = {"os_itt": "OS", "ttd_bt_oi": "TTDBTOI"}.get(a, "PFS")
-        per_arm = {"events": ("", "events"), "deaths": ("", "events"), "n": ("", "n"),
-                   "population": ("", "n"), "event_pct": ("", "pct"),
-                   "death_pct": ("", "pct"),
-                   "clinical_progression_events": ("Clinical progression", "n"),
-                   "clinical_progression_pct_of_events": ("Clinical progression", "pct")}
-        for name, value in spec.items():
-            path = f"{a}.{name}"
-            if name in per_arm:
-                yield from _arm_pair(path, value, variable, *per_arm[name])
-            elif name == "median":
-                yield from _km_triples(path, value, variable)
-            elif name.startswith("hr_"):
-                # The published "stratified" hazard ratios are the unstratified model's
-                # (see the note); p-values keep the test the publication names.
-                yield from _hr(path, value, "unstratified")
-            elif name.startswith("p_"):
-                model, stat = _P_VALUES[path]
-                yield path, value, (COMPARISON, model, "", stat)
-    elif a == "table2_response":
-        for level, values in spec["best_overall_response"].items():
-            yield from _arm_pair(f"{a}.best_overall_response.{level}", values, "BOR", level, "n")
-        for level, values in spec["pct_of_measurable"].items():
-            yield from _arm_pair(f"{a}.pct_of_measurable.{level}", values, "BOR", level, "pct")
-        for name, stat in (("n", "n"), ("pct", "pct"), ("upper", "upper_1s")):
-            yield from _arm_pair(f"{a}.orr.{name}", spec["orr"][name], "ORR", "", stat)
-        for name, stat in (("or", "or"), ("upper", "or_upper_1s")):
-            yield f"{a}.odds_ratio.{name}", spec["odds_ratio"][name], (COMPARISON, "ORR", "",
-                                                                       stat)
-        dor = spec["duration_of_response"]
-        for name, stat in (("n", "n"), ("median_months", "median"),
-                           ("median_upper", "median_ucl")):
-            yield from _arm_pair(f"{a}.duration_of_response.{name}", dor[name], "DOR", "",
-                                 stat)
-        for name in ("hr_unstratified", "hr_stratified"):
-            yield from _hr(f"{a}.duration_of_response.{name}", dor[name],
-                           name.removeprefix("hr_"))
-    elif a == "exposure":
-        for arm, triple in spec["cycles_median_min_max"].items():
-            for stat, value in zip(("median", "min", "max"), triple, strict=True):
-                yield f"{a}.cycles_median_min_max.{arm}.{stat}", value, (arm, "cycles", "",
-                                                                         stat)
-    elif a == "table3_safety":
-        for name, value in spec.items():
-            if name == "special_interest":
-                for term, arms in value.items():
-                    for arm, (all_grades, grade3) in arms.items():
-                        yield f"{a}.{name}.{term}.{arm}.all", all_grades, (
-                            arm, term, "all grades", "n")
-                        yield f"{a}.{name}.{term}.{arm}.grade3", grade3, (
-                            arm, term, "grade >=3", "n")
-            elif isinstance(value, dict):
-                for stat in ("n", "pct"):
-                    yield from _arm_pair(f"{a}.{name}.{stat}", value[stat], name, "", stat)
-                yield f"{a}.{name}.p", value["p"], (COMPARISON, name, "", "p_2s")
-
-
-def targets(published: Mapping[str, Any]) -> list[Target]:
-    """Every published number of the targets file, with its ARD key and precision.
-
-    Parameters
-    ----------
-    published : mapping
-        The parsed targets file (top-level keys are the ARD's ``analysis``).
-
-    Returns
-    -------
-    list of Target
+    Raises
+    ------
+    SpecError
+        A number that no rule of the map matches.
     """
-    out = []
-    for analysis in ANALYSIS_ORDER:
-        for path, value, key in _walk(analysis, published.get(analysis) or {}):
-            out.append(Target(analysis, path, math.nan if value is None else float(value),
-                              key, _decimals(path, value)))
+    out: list[Target] = []
+    where = str(mapping.path or "reproduction map")
+    for path, value in _leaves(published):
+        for rule in mapping.rules:
+            steps = _steps(rule["target"])
+            bound = _match(steps, path, mapping.arms)
+            if bound is None:
+                continue
+            if any(str(bound.get(k)) not in map(str, allowed)
+                   for k, allowed in (rule.get("only") or {}).items()):
+                continue
+            bound["_arm_at"] = next((i for i, s in enumerate(steps) if s == "[{arm}]"), None)
+            item = _item(path, bound)
+            if rule.get("skip"):
+                break
+            for name, table in (rule.get("map") or {}).items():
+                if name in bound:
+                    lookup = {str(k): v for k, v in table.items()}
+                    bound[name] = lookup.get(str(bound[name]), bound[name])
+            for name, how in (rule.get("bind") or {}).items():
+                lookup = {str(k): v for k, v in how["values"].items()}
+                source = str(bound.get(how["from"]))
+                if source not in lookup:
+                    raise SpecError(where, f"{item}: bind {name} has no value for "
+                                    f"{how['from']} = {source}")
+                bound[name] = lookup[source]
+            fields = {k: str(v) for k, v in bound.items() if not k.startswith("_")}
+            key = tuple(str(rule["ard"].get(k, "")).format(**fields) for k in KEY)
+            out.append(Target(str(path[0]), item,
+                              math.nan if value is None else float(value), key,
+                              _decimals(item, value, mapping.decimals)))
+            break
+        else:
+            raise SpecError(where, f"no rule maps the published number "
+                            f"{_item(path, {})} = {value!r}: add a rule (or a skip)")
     return out
 
 
-def reproduce(ard: pd.DataFrame, published: Mapping[str, Any]) -> pd.DataFrame:
+def reproduce(ard: pd.DataFrame, published: Mapping[str, Any], mapping: TargetMap
+              ) -> pd.DataFrame:
     """Compare each published number with its ARD row, rounded to the printed precision.
 
     Returns
@@ -228,19 +275,20 @@ def reproduce(ard: pd.DataFrame, published: Mapping[str, Any]) -> pd.DataFrame:
         Columns :data:`COLUMNS`; ``computed`` is NaN when the ARD has no such row or
         the value is not estimable (a published null, "not reached", matches NaN).
     """
-    values = ard.set_index(["analysis", "group", "variable", "level", "stat"])["value"]
+    values = ard.set_index(list(KEY))["stat"]
     values = values[~values.index.duplicated()]
     records = []
-    for t in targets(published):
-        raw = values.get((t.analysis, *t.key), math.nan)
+    for t in targets(published, mapping):
+        raw = values.get(t.key, math.nan)
         computed = float(round_half_up(raw, t.decimals))
         both_nan = math.isnan(computed) and math.isnan(t.published)
         match = both_nan or computed == float(round_half_up(t.published, t.decimals))
-        note = _NOTES.get(t.item, "")
+        note = mapping.notes.get(t.item, "")
         if not match and not note and math.isnan(raw):
-            note = f"no ARD row {t.analysis}/{'/'.join(t.key)}"
+            note = f"no ARD row {'/'.join(k for k in t.key if k)}"
         records.append({"analysis": t.analysis, "item": t.item, "published": t.published,
-                        "computed": computed, "match": bool(match), "note": note})
+                        "computed": computed, "match": bool(match), "note": note,
+                        "ard_key": " / ".join(t.key)})
     return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
 
@@ -258,8 +306,9 @@ def write_report(report: pd.DataFrame, path: Path) -> Path:
     """Write the report as one XLSX sheet, atomically and with a fixed build time."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("reproduction")
-    ws.append(list(COLUMNS))
-    for row in report.itertuples(index=False):
+    columns = [c for c in COLUMNS if c in report]
+    ws.append(columns)
+    for row in report[columns].itertuples(index=False):
         # A NaN cell cannot be stored; blank means "not estimable" (e.g. not reached).
         # Items and notes come from the targets file: text cells stay text, never a
         # formula.

@@ -4,12 +4,13 @@ Independent of tlf/ and trialflow.stats: counts with pandas, Kaplan-Meier median
 own product-limit estimate with SAS's median rule, the stratified Cox model with
 statsmodels' PHReg (Breslow ties, as SAS PROC PHREG's default).
 
-Rows produced (ARD keys analysis, group, variable, level, stat):
+Rows produced (keys analysis, group, variable, level, stat: the ARD's analysis_id,
+group1_level, variable, variable_level and stat_name):
 
 * populations: randomised, itt, fas, safety, measurable_disease, hrqol,
   tdm1_latest_regimen per arm (n);
-* table1_baseline: ECOG 0, ER positive, visceral disease, measurable disease per arm
-  (n and N, ITT);
+* table1_baseline: ECOG 0 (ECOGBL), ER positive (ERSTAT), visceral disease (VISCFL Y),
+  measurable disease (MEASFL Y) per arm (n and N, ITT);
 * pfs_itt / os_itt: n, events, KM median (months) per arm; for PFS the Cox HR stratified
   by the 16 strata of STRAT1R-STRAT4R with its two-sided 95 % and one-sided 95 % limits;
 * table2_response: ORR n (CR + PR), N (known best response) and percent per arm.
@@ -135,10 +136,10 @@ def derive_ard(adsl: pd.DataFrame, adtte: pd.DataFrame, adrs: pd.DataFrame
 
     # Table 1 (ITT, % of the arm's N).
     big_n = itt.groupby("TRT01P").size().reindex(ARMS, fill_value=0)
-    table1 = {("ecog_ps", "0"): itt["ECOGBL"] == 0,
-              ("estrogen_receptor", "positive"): itt["ERSTAT"] == "POSITIVE",
-              ("visceral_disease", ""): itt["VISCFL"] == "Y",
-              ("measurable_disease", ""): itt["MEASFL"] == "Y"}
+    table1 = {("ECOGBL", "0"): itt["ECOGBL"] == 0,
+              ("ERSTAT", "POSITIVE"): itt["ERSTAT"] == "POSITIVE",
+              ("VISCFL", "Y"): itt["VISCFL"] == "Y",
+              ("MEASFL", "Y"): itt["MEASFL"] == "Y"}
     for (variable, level), flag in table1.items():
         counts = itt[flag].groupby("TRT01P").size().reindex(ARMS, fill_value=0)
         for arm in ARMS:
@@ -158,7 +159,7 @@ def derive_ard(adsl: pd.DataFrame, adtte: pd.DataFrame, adrs: pd.DataFrame
                      _row(analysis, arm, param, "", "median",
                           km_median(one["AVAL"].to_numpy(), event) / MONTH)]
     pfs = tte[tte["PARAMCD"] == "PFS"]
-    rows += [_row("pfs_itt", "PTC vs TC", "stratified", "", stat, value)
+    rows += [_row("pfs_itt", "PTC vs TC", "PFS", "stratified", stat, value)
              for stat, value in stratified_cox(pfs).items()]
 
     # ORR among the measurable ITT patients with a known best response (the paper:
@@ -182,10 +183,14 @@ KEYS = ["analysis", "group", "variable", "level", "stat"]
 
 
 def production_rows(ard: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
-    """The production ARD rows with the keys of the QC rows (value as float).
+    """The production ARD rows (read as text from ard.csv) with the keys of the QC rows
+    (value as float); rows of a subgroup (group2) are not QC'd here.
 
     A QC row without a production row then shows as "only in compare".
     """
+    ard = ard[ard["group2"] == ""].rename(columns={
+        "analysis_id": "analysis", "group1_level": "group", "variable_level": "level",
+        "stat_name": "stat", "stat": "value"})
     prod = ard.merge(qc[KEYS], on=KEYS, how="inner")
     value = pd.to_numeric(prod["value"].replace("", np.nan), errors="coerce")
     return prod[KEYS].assign(value=value.astype("float64"))

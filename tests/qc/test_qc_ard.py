@@ -25,11 +25,11 @@ def test_ard_covers_the_requested_numbers(qc_build) -> None:
     got = set(map(tuple, qc_build.ard[KEYS].to_numpy().tolist()))
     for arm in ("PTC", "TC"):
         assert ("populations", arm, "itt", "", "n") in got
-        assert ("table1_baseline", arm, "ecog_ps", "0", "n") in got
+        assert ("table1_baseline", arm, "ECOGBL", "0", "n") in got
         assert ("pfs_itt", arm, "PFS", "", "median") in got
         assert ("os_itt", arm, "OS", "", "median") in got
         assert ("table2_response", arm, "ORR", "", "pct") in got
-    assert ("pfs_itt", "PTC vs TC", "stratified", "", "hr") in got
+    assert ("pfs_itt", "PTC vs TC", "PFS", "stratified", "hr") in got
 
 
 def test_km_median_smallest_time_below_half() -> None:

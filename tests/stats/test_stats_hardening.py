@@ -19,15 +19,37 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from tlf.analyses import ARMS, COMPARISON
+from tlf.analyses.base import AnalysisContext, Population
 from tlf.analyses.tte import (
     N_MISSING_STRATA,
     comparison_rows,
     km_rows,
     missing_strata_findings,
     survival_at,
+    tte_frame,
 )
+from tlf.spec import load_analysis
+from trialflow import SPECS
+from trialflow.spec import load_study
 from trialflow.stats import complete_strata, fit_cox, fit_km, logrank_test
+
+ARMS = ("PTC", "TC")
+COMPARISON = "PTC vs TC"
+
+
+def _context(data: pd.DataFrame, **keys: object) -> tuple[AnalysisContext, pd.DataFrame]:
+    """A time-to-event analysis of ``data`` (an ADTTE with TRT01P) with the bundled
+    example's arms, and its records."""
+    from pathlib import Path
+
+    doc = {"id": "pfs_itt", "family": "tte", "population": "all", "dataset": "ADTTE",
+           "parameter": "PFS", "group": {"variable": "TRT01P"}, "time_unit": "months",
+           **keys}
+    data = data.assign(PARAMCD="PFS")
+    adam = {"ADSL": data[["USUBJID", "TRT01P"]], "ADTTE": data}
+    ctx = AnalysisContext(load_analysis(doc, Path("inline.yaml")), Population("all", "all"),
+                          load_study(SPECS / "study.yaml"), adam)
+    return ctx, tte_frame(ctx)
 
 # --------------------------------------------------------------------------- missing strata
 
@@ -86,28 +108,32 @@ def _adtte(n: int = 80, seed: int = 11) -> pd.DataFrame:
 
 
 def test_the_stratified_analysis_leaves_out_blank_strata_and_says_how_many() -> None:
+    strata = [f"STRAT{i}R" for i in range(1, 5)]
     data = _adtte()
     blank = data.index[:: 7][:10]
     data.loc[blank, "STRAT2R"] = ""
-    out = pd.DataFrame(comparison_rows("pfs_itt", "Table X", data))
-    got = out.set_index(["variable", "stat"])["value"]
-    complete = _adtte().drop(index=blank)
-    expected = pd.DataFrame(comparison_rows("pfs_itt", "Table X", complete)).set_index(
-        ["variable", "stat"])["value"]
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(comparison_rows(*_context(frame, strata=strata)))
+
+    out = rows(data)
+    got = out.set_index(["variable_level", "stat_name"])["stat"]
+    expected = rows(_adtte().drop(index=blank)).set_index(
+        ["variable_level", "stat_name"])["stat"]
     for stat in ("hr", "hr_lcl", "hr_ucl", "hr_upper_1s", "p_2s", "p_1s"):
         assert got[("stratified", stat)] == expected[("stratified", stat)], stat
     # The unstratified analysis keeps every record.
-    whole = pd.DataFrame(comparison_rows("pfs_itt", "Table X", _adtte())).set_index(
-        ["variable", "stat"])["value"]
+    whole = rows(_adtte()).set_index(["variable_level", "stat_name"])["stat"]
     assert got[("unstratified", "hr")] == whole[("unstratified", "hr")]
     assert got[("stratified", N_MISSING_STRATA)] == 10.0
-    assert (N_MISSING_STRATA not in
-            set(pd.DataFrame(comparison_rows("pfs_itt", "T", _adtte()))["stat"]))
+    assert N_MISSING_STRATA not in set(rows(_adtte())["stat_name"])
     found = missing_strata_findings(out)
     assert [(f.source, f.variable, f.value, f.rule, f.severity) for f in found] == [
-        ("Table X", "pfs_itt", "10", "missing_stratum", "warning")]
-    assert found[0].message.startswith("10 records of pfs_itt have a missing stratification")
-    assert (out.loc[out["stat"] == N_MISSING_STRATA, "group"] == COMPARISON).all()
+        ("pfs_itt", COMPARISON, "10", "missing_stratum", "warning")]
+    assert found[0].message.startswith("10 records of pfs_itt (PTC vs TC) have a missing "
+                                       "stratification")
+    assert (out.loc[out["stat_name"] == N_MISSING_STRATA, "group1_level"]
+            == COMPARISON).all()
 
 
 # --------------------------------------------------------------------------- p-values
@@ -172,9 +198,11 @@ def test_the_landmark_rate_of_an_arm_whose_curve_reached_zero_is_zero() -> None:
     data = pd.DataFrame({"TRT01P": [ARMS[0]] * 4 + [ARMS[1]] * 4,
                          "AVAL": [10, 40, 70, 100, 50, 100, 400, 500],
                          "CNSR": [0, 0, 0, 0, 0, 0, 1, 0]})
-    rows = pd.DataFrame(km_rows("x", "X", data, "PFS")).set_index(["group", "stat"])["value"]
-    assert rows[(ARMS[0], "rate_6m")] == 0.0 and rows[(ARMS[0], "rate_12m")] == 0.0
-    assert np.isnan(rows[(ARMS[0], "rate_6m_lcl")])
+    data = data.assign(USUBJID=[f"S{i}" for i in range(8)])
+    rows = pd.DataFrame(km_rows(*_context(data, landmarks=[6, 12]))).set_index(
+        ["group1_level", "variable_level", "stat_name"])["stat"]
+    assert rows[(ARMS[0], "6", "rate")] == 0.0 and rows[(ARMS[0], "12", "rate")] == 0.0
+    assert np.isnan(rows[(ARMS[0], "6", "rate_lcl")])
     # The other arm is still followed at 6 months (S = 3/4 * 2/3... known up to 500 days).
-    assert rows[(ARMS[1], "rate_6m")] == pytest.approx(100 * 0.5)
-    assert 500 / days > 12 and rows[(ARMS[1], "rate_12m")] == pytest.approx(100 * 0.5)
+    assert rows[(ARMS[1], "6", "rate")] == pytest.approx(100 * 0.5)
+    assert 500 / days > 12 and rows[(ARMS[1], "12", "rate")] == pytest.approx(100 * 0.5)

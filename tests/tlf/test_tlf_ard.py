@@ -1,27 +1,35 @@
-"""The ARD: hand-checkable values from small ADaM tables, and the full study's ARD
-against the published targets."""
+"""The ARD: the bundled example's analysis specs on small ADaM tables (numbers worked out
+by hand), the ARD's shape, and the full study's ARD against the published targets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from tlfkit import PRECIOUS_STUDY, precious_ard, precious_plan, value
 
-from tlf.analyses import ARD_COLUMNS, DAYS_PER_MONTH
+from tlf.analyses import ARD_COLUMNS, KEY
 from tlf.ard import build_ard, read_adam, read_ard, write_ard
-from tlf.reproduction import KNOWN_MISSES, load_targets, reproduce, targets
+from tlf.reproduction import load_map, load_targets, reproduce, targets
+from trialflow import SPECS
 
 TARGETS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / \
     "precious-targets.yaml"
+MAP = SPECS / "tlf" / "reproduction" / "map.yaml"
+MONTH = 30.4375
 
 _ADSL_DEFAULTS: dict[str, object] = {
     "STUDYID": "S", "RANDFL": "Y", "ITTFL": "Y", "FASFL": "Y", "SAFFL": "Y", "MEASFL": "Y",
     "QOLFL": "Y", "TDM1LFL": "N", "AGE": 50.0, "ECOGBL": 0.0, "ERSTAT": "POSITIVE",
     "VISCFL": "Y", "METLUNFL": "N", "METLIVFL": "N", "METBONFL": "N", "METBRAFL": "N",
     "NPRREG": 2.0, "PPERLINE": 1.0, "PPERDURC": ">=180", "PRPERFL": "Y", "PRTRAFL": "Y",
-    "PRTDM1FL": "Y", "PRLAPFL": "N", "PROTHFL": "N", "CYCLES": 4.0, "LVEFDFL": "N",
-    "STRAT1R": "POSITIVE", "STRAT2R": "LONG", "STRAT3R": "2", "STRAT4R": "VISCERAL",
+    "PRTDM1FL": "Y", "PRLAPFL": "N", "PROTHFL": "N", "CYCLES": 4.0, "TRTDURD": 84.0,
+    "CHEMOA": "ERIBULIN", "LVEFDFL": "N", "STRAT1R": "POSITIVE", "STRAT2R": "LONG",
+    "STRAT3R": "2", "STRAT4R": "VISCERAL", "EOTSTT": "DISCONTINUED",
+    "DCTREAS": "PROGRESSIVE DISEASE", "EOSSTT": "ONGOING", "DCSREAS": "", "DTHFL": "",
+    "DTHCAUS": "", "DTHDT": np.nan, "TRTEDT": 100.0,
 }
 
 
@@ -39,11 +47,12 @@ def adam() -> dict[str, pd.DataFrame]:
     months = [1, 2, 3, 4, 1, 2, 3, 4]
     cnsr = [0, 0, 0, 0, 0, 1, 0, 0]
     tte = adsl[["USUBJID", "TRT01P", "ITTFL", "MEASFL", "QOLFL", "TDM1LFL", "STRAT1R",
-                "STRAT2R", "STRAT3R", "STRAT4R"]]
+                "STRAT2R", "STRAT3R", "STRAT4R", "ERSTAT", "PPERDURC", "VISCFL"]].assign(
+        AGEGR1="<65", ECOGGR1="0", NPRREGGR="2")
     adtte = pd.concat([
-        tte.assign(PARAMCD="PFS", AVAL=[m * DAYS_PER_MONTH for m in months], CNSR=cnsr,
+        tte.assign(PARAMCD="PFS", AVAL=[m * MONTH for m in months], CNSR=cnsr,
                    EVNTDESC=["Clinical progression"] + ["Death"] * 7),
-        tte.assign(PARAMCD="OS", AVAL=[m * DAYS_PER_MONTH * 3 for m in months], CNSR=cnsr,
+        tte.assign(PARAMCD="OS", AVAL=[m * MONTH * 3 for m in months], CNSR=cnsr,
                    EVNTDESC="Death"),
     ], ignore_index=True)
     adrs = adsl[["USUBJID", "TRT01P"]].assign(
@@ -57,79 +66,93 @@ def adam() -> dict[str, pd.DataFrame]:
         "AEGR3FL": ["Y", "Y", "Y", "Y", "N", "N", "N"],
         "AESER": ["N", "N", "N", "N", "Y", "Y", "Y"],
         "AEFATFL": "N", "AEDISCFL": "N", "AERED3FL": "N",
+        "AEBODSYS": "Blood", "AEDECOD": "Anaemia",
         **{f"CQ0{k}NAM": "" for k in range(1, 8)},
     })
     return {"ADSL": adsl, "ADTTE": adtte, "ADRS": adrs, "ADAE": adae}
 
 
-def _value(ard: pd.DataFrame, analysis: str, group: str, variable: str, level: str,
-           stat: str) -> float:
-    hit = ard[(ard["analysis"] == analysis) & (ard["group"] == group)
-              & (ard["variable"] == variable) & (ard["level"] == level)
-              & (ard["stat"] == stat)]
-    assert len(hit) == 1, (analysis, group, variable, level, stat)
-    return float(hit["value"].iloc[0])
-
-
-def test_ard_columns_and_methods(adam: dict[str, pd.DataFrame]) -> None:
-    ard = build_ard(adam)
+def test_ard_columns_keys_and_methods(adam: dict[str, pd.DataFrame]) -> None:
+    ard = precious_ard(adam)
     assert tuple(ard.columns) == ARD_COLUMNS
-    assert ard["method"].ne("").all()
-    assert set(ard["group"]) <= {"PTC", "TC", "Total", "PTC vs TC"}
-    median = ard[(ard["analysis"] == "pfs_itt") & (ard["stat"] == "median")]
+    assert not ard.duplicated(list(KEY)).any()
+    assert ard["method"].ne("").all() and ard["stat_label"].ne("").all()
+    assert set(ard["group1"]) == {"TRT01P"}
+    assert set(ard["group1_level"]) <= {"PTC", "TC", "Total", "PTC vs TC"}
+    median = ard[(ard["analysis_id"] == "pfs_itt") & (ard["stat_name"] == "median")]
     assert set(median["method"]) == {"KM, Brookmeyer-Crowley log-log CI"}
+    assert set(ard["analysis_id"]) == set(precious_plan().analyses)
 
 
 def test_km_median_by_hand(adam: dict[str, pd.DataFrame]) -> None:
-    ard = build_ard(adam)
-    assert _value(ard, "pfs_itt", "PTC", "PFS", "", "median") == pytest.approx(2.5)
-    assert _value(ard, "pfs_itt", "TC", "PFS", "", "median") == pytest.approx(3.0)
-    assert _value(ard, "pfs_itt", "TC", "PFS", "", "events") == 3
-    assert _value(ard, "pfs_itt", "TC", "PFS", "", "pct") == pytest.approx(75.0)
+    ard = precious_ard(adam)
+    assert value(ard, "pfs_itt", "PTC", "PFS", "median") == pytest.approx(2.5)
+    assert value(ard, "pfs_itt", "TC", "PFS", "median") == pytest.approx(3.0)
+    assert value(ard, "pfs_itt", "TC", "PFS", "events") == 3
+    assert value(ard, "pfs_itt", "TC", "PFS", "pct") == pytest.approx(75.0)
     # One of the four PTC events was clinical progression.
-    assert _value(ard, "pfs_itt", "PTC", "PFS", "Clinical progression", "pct") == 25.0
+    assert value(ard, "pfs_itt", "PTC", "EVNTDESC", "pct_events",
+                 "Clinical progression") == 25.0
     # One stratum: the stratified and unstratified comparisons coincide.
-    assert _value(ard, "pfs_itt", "PTC vs TC", "stratified", "", "hr") == pytest.approx(
-        _value(ard, "pfs_itt", "PTC vs TC", "unstratified", "", "hr"))
+    assert value(ard, "pfs_itt", "PTC vs TC", "PFS", "hr", "stratified") == pytest.approx(
+        value(ard, "pfs_itt", "PTC vs TC", "PFS", "hr", "unstratified"))
 
 
 def test_counts_pct_and_fisher_by_hand(adam: dict[str, pd.DataFrame]) -> None:
-    ard = build_ard(adam)
-    assert _value(ard, "table3_safety", "PTC", "grade3_plus", "", "n") == 4
-    assert _value(ard, "table3_safety", "TC", "grade3_plus", "", "pct") == 0.0
-    assert _value(ard, "table3_safety", "PTC vs TC", "grade3_plus", "", "p_2s") == \
+    ard = precious_ard(adam)
+    assert value(ard, "table3_safety", "PTC", "AEGR3FL", "n") == 4
+    assert value(ard, "table3_safety", "TC", "AEGR3FL", "pct") == 0.0
+    assert value(ard, "table3_safety", "PTC vs TC", "AEGR3FL", "p_2s") == \
         pytest.approx(2 / 70)
     # Subjects, not events: S-5 had two serious AEs.
-    assert _value(ard, "table3_safety", "TC", "serious", "", "n") == 2
-    assert _value(ard, "table3_safety", "TC", "serious", "", "pct") == 50.0
-    assert _value(ard, "table1_baseline", "PTC", "ecog_ps", "1, 2", "n") == 2
-    assert _value(ard, "table1_baseline", "TC", "age_years", "", "median") == 40.0
+    assert value(ard, "table3_safety", "TC", "AESER", "n") == 2
+    assert value(ard, "table3_safety", "TC", "AESER", "pct") == 50.0
+    assert value(ard, "table1_baseline", "PTC", "ECOGBL", "n", "1, 2") == 2
+    assert value(ard, "table1_baseline", "TC", "AGE", "median") == 40.0
 
 
 def test_response_by_hand(adam: dict[str, pd.DataFrame]) -> None:
-    ard = build_ard(adam)
+    ard = precious_ard(adam)
     # PTC: PR, SD, NE, PD -> 1 responder of 3 with a known BOR; 1 of 4 measurable.
-    assert _value(ard, "table2_response", "PTC", "ORR", "", "N") == 3
-    assert _value(ard, "table2_response", "PTC", "ORR", "", "pct") == pytest.approx(100 / 3)
-    assert _value(ard, "table2_response", "PTC", "BOR", "unknown", "pct") == 25.0
+    assert value(ard, "table2_response", "PTC", "ORR", "N") == 3
+    assert value(ard, "table2_response", "PTC", "ORR", "pct") == pytest.approx(100 / 3)
+    assert value(ard, "table2_response", "PTC", "BOR", "pct", "NE") == 25.0
     # Woolf OR on all measurable: (1 * 3) / (3 * 1) = 1.
-    assert _value(ard, "table2_response", "PTC vs TC", "ORR", "", "or") == pytest.approx(1.0)
+    assert value(ard, "table2_response", "PTC vs TC", "ORR", "or") == pytest.approx(1.0)
 
 
 def test_write_and_read_back(adam: dict[str, pd.DataFrame], tmp_path: Path) -> None:
-    ard = build_ard(adam)
+    ard = precious_ard(adam)
     path = write_ard(ard, tmp_path / "tlf" / "ard.csv")
     back = read_ard(path)
     assert list(back.columns) == list(ARD_COLUMNS)
     pd.testing.assert_frame_equal(back, ard)
 
 
+def test_adam_without_subjects_gives_zero_counts(adam: dict[str, pd.DataFrame]) -> None:
+    ard = precious_ard({name: frame.iloc[0:0] for name, frame in adam.items()})
+    assert value(ard, "populations", "PTC", "itt", "n") == 0
+    assert value(ard, "populations", "PTC", "USUBJID", "N") == 0
+    # No estimate can be made: medians and comparisons are not estimable (NaN, or no
+    # row at all), so the outputs print NE.
+    assert ard.loc[ard["stat_name"] == "median", "stat"].isna().all()
+    assert ard.loc[ard["stat_name"].isin(["hr", "p_1s", "p_2s", "or"]), "stat"].isna().all()
+
+
 def test_every_target_has_an_ard_key() -> None:
     if not TARGETS.is_file():
         pytest.skip(f"{TARGETS} not present")
-    found = targets(load_targets(TARGETS))
-    assert len(found) > 200
+    found = targets(load_targets(TARGETS), load_map(MAP))
+    assert len(found) == 241
     assert len({t.item for t in found}) == len(found)
+
+
+def test_the_map_refuses_a_number_no_rule_maps(tmp_path: Path) -> None:
+    from trialflow.errors import SpecError
+
+    mapping = load_map(MAP)
+    with pytest.raises(SpecError, match="no rule maps the published number new.thing"):
+        targets({"new": {"thing": 1.5}}, mapping)
 
 
 @pytest.fixture(scope="module")
@@ -144,19 +167,16 @@ def full_run(study_build) -> Path:
 def test_full_run_reproduces_the_publication(full_run: Path) -> None:
     ard = read_ard(full_run / "tlf" / "ard.csv")
     assert (full_run / "tlf" / "reproduction.xlsx").is_file()
-    report = reproduce(ard, load_targets(TARGETS))
+    mapping = load_map(MAP)
+    report = reproduce(ard, load_targets(TARGETS), mapping)
+    assert len(report) == 241
     missed = set(report.loc[~report["match"], "item"])
-    assert missed == set(KNOWN_MISSES), report[~report["match"]].to_string()
+    assert missed == set(mapping.known_misses), report[~report["match"]].to_string()
 
 
 def test_full_run_ard_reads_adam_only(full_run: Path) -> None:
-    ard = build_ard(read_adam(full_run / "adam"))
-    pd.testing.assert_frame_equal(read_ard(full_run / "tlf" / "ard.csv"), ard)
-
-
-def test_adam_without_subjects_gives_zero_counts(adam: dict[str, pd.DataFrame]) -> None:
-    ard = build_ard({name: frame.iloc[0:0] for name, frame in adam.items()})
-    assert _value(ard, "populations", "PTC", "itt", "", "n") == 0
-    # No estimate can be made: medians are not estimable and no comparison is made.
-    assert ard.loc[ard["stat"] == "median", "value"].isna().all()
-    assert not ard["stat"].isin(["hr", "p_1s", "p_2s", "or"]).any()
+    plan = precious_plan()
+    ard = build_ard(plan, PRECIOUS_STUDY, read_adam(full_run / "adam", plan.datasets()))
+    written = read_ard(full_run / "tlf" / "ard.csv")
+    pd.testing.assert_frame_equal(written.drop(columns="output_id"),
+                                  ard.drop(columns="output_id"))

@@ -11,41 +11,42 @@ import openpyxl
 import pandas as pd
 import pytest
 from docx.enum.section import WD_ORIENT
+from tlfkit import PRECIOUS_STUDY, precious_plan
+from tlfkit import spec as _spec
 
-from tlf.analyses import ARD_COLUMNS, ARMS
+from tlf.analyses import ARD_COLUMNS
 from tlf.ard import read_adam
 from tlf.document import Listing
-from tlf.outputs import Context
-from tlf.outputs.listings import (
-    AE_COLUMNS,
-    BOR_COLUMNS,
-    DEATH_COLUMNS,
-    iso_date,
-    layout_ae_disc,
-    layout_bor,
-    layout_deaths,
-    layout_sae,
-    study_day,
-)
-from tlf.spec import TLF_SPECS, OutputSpec, load_output_spec
+from tlf.outputs import Context, check_outputs
+from tlf.outputs.listings import iso_date, layout_listing, study_day
+from tlf.spec import OutputSpec
 from trialflow.errors import SpecError
 
+ARMS = ("PTC", "TC")
 #: SAS dates used below: 2018-01-01 and days after it.
 JAN1 = float((pd.Timestamp("2018-01-01") - pd.Timestamp("1960-01-01")).days)
 
 
 def spec(name: str) -> OutputSpec:
-    return load_output_spec(TLF_SPECS / f"{name}.yaml")
+    return _spec(name)
 
 
 def context(**adam: pd.DataFrame) -> Context:
-    return Context(pd.DataFrame(columns=list(ARD_COLUMNS)), adam, Path("."))
+    if "ADSL" not in adam:  # the subjects of the records, with their population flags
+        adam["ADSL"] = adam["ADAE"][["USUBJID", "SAFFL"]].drop_duplicates("USUBJID")
+    return Context(pd.DataFrame(columns=list(ARD_COLUMNS)), adam, Path("."),
+                   precious_plan(), PRECIOUS_STUDY)
 
 
-def cells(listing: Listing, *keys: str) -> list[tuple[object, ...]]:
-    """The body cells of the columns ``keys`` (all columns if none), row by row."""
-    index = [c.key for c in listing.columns]
-    picks = [index.index(k) for k in keys] if keys else list(range(len(index)))
+def listing_of(name: str, **adam: pd.DataFrame) -> Listing:
+    return layout_listing(spec(name), context(**adam))
+
+
+def cells(listing: Listing, *variables: str, name: str = "") -> list[tuple[object, ...]]:
+    """The body cells of the columns of ``variables`` (all if none), row by row."""
+    shown = [c["variable"] for c in spec(name).parameters["columns"]] if name else []
+    picks = [shown.index(v) for v in variables] if variables else list(
+        range(len(listing.columns)))
     return [tuple(r.cells[i] for i in picks) for r in listing.body]
 
 
@@ -87,8 +88,8 @@ def adsl() -> pd.DataFrame:
 
 
 def test_deaths_rows_exactly(adsl: pd.DataFrame) -> None:
-    listing = layout_deaths(spec("l_16_2_1_deaths"), context(ADSL=adsl))
-    assert [c.key for c in listing.columns] == [c.key for c in DEATH_COLUMNS]
+    listing = listing_of("l_16_2_1_deaths", ADSL=adsl.assign(RANDFL="Y"))
+    assert [c.header for c in listing.columns][:3] == ["Subject", "Arm", "Actual\narm"]
     assert cells(listing) == [
         ("S-2", "PTC", "PTC", 45, "2018-01-01", "2018-01-04", "2018-03-02",
          "2018-04-02 (D)", 92, "DISEASE PROGRESSION", "N"),
@@ -101,9 +102,9 @@ def test_deaths_rows_exactly(adsl: pd.DataFrame) -> None:
 
 def test_deaths_30_day_flag_bounds(adsl: pd.DataFrame) -> None:
     # 30 days after the last dose is within 30 days; 31 is not; never dosed is blank.
-    listing = layout_deaths(spec("l_16_2_1_deaths"), context(ADSL=adsl))
-    assert dict(cells(listing, "USUBJID", "DTH30FL")) == {"S-1": "Y", "S-2": "N",
-                                                          "S-4": None}
+    listing = listing_of("l_16_2_1_deaths", ADSL=adsl.assign(RANDFL="Y"))
+    assert dict(cells(listing, "USUBJID", "DTH30FL", name="l_16_2_1_deaths")) == {
+        "S-1": "Y", "S-2": "N", "S-4": None}
 
 
 # ------------------------------------------------------------------------ AE listings
@@ -143,8 +144,8 @@ def adae() -> pd.DataFrame:
 
 
 def test_sae_listing_rows_exactly(adae: pd.DataFrame) -> None:
-    listing = layout_sae(spec("l_16_2_2_sae"), context(ADAE=adae))
-    assert [c.key for c in listing.columns] == [c.key for c in AE_COLUMNS]
+    listing = listing_of("l_16_2_2_sae", ADAE=adae)
+    assert len(listing.columns) == 14
     assert cells(listing) == [
         ("S-2", "PTC", "PTC", "Gastrointestinal disorders", "Nausea", "nausea",
          "2018-02-01 (D)", 32, "2018-03-01 (D)", 60, 2, "RELATED", "DOSE NOT CHANGED",
@@ -160,14 +161,14 @@ def test_sae_listing_rows_exactly(adae: pd.DataFrame) -> None:
 
 def test_sae_listing_keeps_only_serious_events_of_the_safety_population(
         adae: pd.DataFrame) -> None:
-    listing = layout_sae(spec("l_16_2_2_sae"), context(ADAE=adae))
-    assert cells(listing, "USUBJID", "AEDECOD") == [
+    listing = listing_of("l_16_2_2_sae", ADAE=adae)
+    assert cells(listing, "USUBJID", "AEDECOD", name="l_16_2_2_sae") == [
         ("S-2", "Nausea"), ("S-2", "Neutrophil count decreased"), ("S-1", "Cardiac failure")]
 
 
 def test_discontinuation_listing_takes_the_flag_or_drug_withdrawn(adae: pd.DataFrame) -> None:
-    listing = layout_ae_disc(spec("l_16_2_3_ae_disc"), context(ADAE=adae))
-    assert cells(listing, "USUBJID", "AEDECOD", "AEACN") == [
+    listing = listing_of("l_16_2_3_ae_disc", ADAE=adae)
+    assert cells(listing, "USUBJID", "AEDECOD", "AEACN", name="l_16_2_3_ae_disc") == [
         ("S-2", "Neutrophil count decreased", "DRUG WITHDRAWN"),
         ("S-3", "Weight decreased", "DRUG WITHDRAWN"),
     ]
@@ -175,16 +176,27 @@ def test_discontinuation_listing_takes_the_flag_or_drug_withdrawn(adae: pd.DataF
 
 def test_same_start_date_sorted_by_aeseq(adae: pd.DataFrame) -> None:
     adae = adae.assign(AESER="Y", SAFFL="Y")
-    listing = layout_sae(spec("l_16_2_2_sae"), context(ADAE=adae))
-    s2 = [r for r in cells(listing, "USUBJID", "AEDECOD") if r[0] == "S-2"]
+    listing = listing_of("l_16_2_2_sae", ADAE=adae)
+    s2 = [r for r in cells(listing, "USUBJID", "AEDECOD", name="l_16_2_2_sae")
+          if r[0] == "S-2"]
     # Nausea (day 32) first, then Diarrhoea (AESEQ 1) before Neutrophils (AESEQ 3).
     assert [r[1] for r in s2] == ["Nausea", "Diarrhoea", "Neutrophil count decreased"]
 
 
-def test_a_misspelt_population_flag_is_an_error(adae: pd.DataFrame) -> None:
-    bad = replace(spec("l_16_2_2_sae"), parameters={"population_flags": ["SAFEFL"]})
-    with pytest.raises(SpecError, match="SAFEFL"):
-        layout_sae(bad, context(ADAE=adae))
+def test_a_misspelt_flag_is_an_error(adae: pd.DataFrame) -> None:
+    sae = spec("l_16_2_2_sae")
+    bad = replace(sae, parameters={**sae.parameters, "where": {"AESERFL": "Y"}})
+    with pytest.raises(SpecError, match="AESERFL"):
+        layout_listing(bad, context(ADAE=adae))
+
+
+def test_an_undeclared_population_or_parameter_is_an_error(adae: pd.DataFrame) -> None:
+    sae = spec("l_16_2_2_sae")
+    with pytest.raises(SpecError, match="population 'safe'"):
+        layout_listing(replace(sae, parameters={**sae.parameters, "population": "safe"}),
+                       context(ADAE=adae))
+    with pytest.raises(SpecError, match="unknown key 'sorted'"):
+        check_outputs([replace(sae, parameters={**sae.parameters, "sorted": ["X"]})], None)
 
 
 # ------------------------------------------------------------------------------ BOR
@@ -218,8 +230,8 @@ def response_adam(adsl: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def test_bor_listing_rows_exactly(response_adam: dict[str, pd.DataFrame]) -> None:
-    listing = layout_bor(spec("l_16_2_4_bor"), context(**response_adam))
-    assert [c.key for c in listing.columns] == [c.key for c in BOR_COLUMNS]
+    listing = listing_of("l_16_2_4_bor", **response_adam)
+    assert len(listing.columns) == 13
     assert cells(listing) == [
         ("S-2", "PTC", "PTC", "WEEK 6", "2018-02-12", 43, "SD", "Y", "SD", "SD", None, None,
          None),
@@ -236,8 +248,8 @@ def test_bor_listing_rows_exactly(response_adam: dict[str, pd.DataFrame]) -> Non
 
 def test_bor_listing_excludes_subjects_without_measurable_disease(
         response_adam: dict[str, pd.DataFrame]) -> None:
-    listing = layout_bor(spec("l_16_2_4_bor"), context(**response_adam))
-    assert "S-3" not in {r[0] for r in cells(listing, "USUBJID")}
+    listing = listing_of("l_16_2_4_bor", **response_adam)
+    assert "S-3" not in {r[0] for r in cells(listing, "USUBJID", name="l_16_2_4_bor")}
 
 
 # ---------------------------------------------------------------- the study's listings
@@ -247,7 +259,7 @@ LISTINGS = ("l_16_2_1_deaths", "l_16_2_2_sae", "l_16_2_3_ae_disc", "l_16_2_4_bor
 
 @pytest.fixture(scope="module")
 def study_adam(study_build) -> dict[str, pd.DataFrame]:
-    return read_adam(study_build.out / "adam")
+    return read_adam(study_build.out / "adam", ("ADSL", "ADAE", "ADRS"))
 
 
 def xlsx_body(path: Path) -> tuple[list[str], list[tuple[object, ...]]]:

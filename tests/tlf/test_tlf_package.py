@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from docx.enum.section import WD_ORIENT
 
-from tlf.outputs import ArdView, layouts
+from tlf.outputs import ArdView, At, layouts
 from tlf.spec import TLF_SPECS, load_output_spec, load_output_specs
 from trialflow import SPECS as SPECS_DIR
 from trialflow.cli import main
@@ -98,7 +98,7 @@ def test_a_spec_whose_name_is_not_its_file_is_refused(tmp_path: Path) -> None:
 def test_a_spec_without_a_title_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "t_9_9_other.yaml"
     bad.write_text("name: t_9_9_other\nkind: table\nnumber: '9.9'\npopulation: ITT\n"
-                   "layout: populations\nsource: ADSL\n")
+                   "layout: summary\nsource: ADSL\n")
     with pytest.raises(SpecError, match="title"):
         load_output_spec(bad)
 
@@ -119,19 +119,23 @@ def test_the_study_prints_no_ne_for_want_of_an_ard_row(study_build) -> None:
 
 
 def test_a_row_not_computed_prints_ne_and_is_recorded() -> None:
-    ard = pd.DataFrame({"analysis": ["pfs_itt"], "output": ["x"], "group": ["PTC"],
-                        "variable": ["PFS"], "level": [""], "stat": ["median"],
-                        "value": [5.25], "method": ["KM"]})
+    ard = pd.DataFrame([{"analysis_id": "pfs_itt", "output_id": "", "population": "itt",
+                         "group1": "TRT01P", "group1_level": "PTC", "group2": "",
+                         "group2_level": "", "variable": "PFS", "variable_level": "",
+                         "stat_name": "median", "stat_label": "Median", "stat": 5.25,
+                         "method": "KM"}])
     view = ArdView(ard)
-    assert view.value("pfs_itt", "PTC", "PFS", "median") == 5.25
+    assert view.value(At("pfs_itt", "PTC", "PFS"), "median") == 5.25
     assert not view.missing
-    assert math.isnan(view.value("pfs_itt", "PTC vs TC", "stratified", "hr"))
-    assert view.count("populations", "TC", "itt") == 0
+    assert math.isnan(view.value(At("pfs_itt", "PTC vs TC", "PFS", "stratified"), "hr"))
+    text = view.text(At("populations", "TC", "itt"), "n", 0)
+    assert text == "NE" and text.refs[0].row is None
     assert view.missing == [
-        {"analysis": "pfs_itt", "group": "PTC vs TC", "variable": "stratified", "level": "",
-         "stat": "hr"},
-        {"analysis": "populations", "group": "TC", "variable": "itt", "level": "",
-         "stat": "n"}]
+        {"analysis_id": "pfs_itt", "group1_level": "PTC vs TC", "group2": "",
+         "group2_level": "", "variable": "PFS", "variable_level": "stratified",
+         "stat_name": "hr"},
+        {"analysis_id": "populations", "group1_level": "TC", "group2": "",
+         "group2_level": "", "variable": "itt", "variable_level": "", "stat_name": "n"}]
 
 
 def test_a_small_study_builds_every_output_with_ne_and_warnings(

@@ -1,19 +1,23 @@
 """Layouts: turn ARD rows (and, for listings, ADaM records) into documents.
 
-One module per output family (``tables_tte.py``, ``figure_km.py``, ``listings.py``, ...).
-Each module exposes ``LAYOUTS``, a dict from a layout name (what a spec's ``layout``
-says) to a function ``layout(spec, ctx) -> Table | Listing | Figure``. The registry
-:func:`layouts` gathers them from every module of this package, so adding an output
-family is adding a module; a spec can only name a registered function (no code in specs).
+One module per output family (``tables_summary.py``, ``tables_tte.py``, ``figure_km.py``,
+``listings.py``, ...). Each module exposes ``LAYOUTS``, a dict from a layout name (what a
+spec's ``layout`` says) to a function ``layout(spec, ctx) -> Table | Listing | Figure``,
+and ``PARAMETERS``, the cerberus schema of each layout's ``parameters`` (checked when
+the specs are loaded, :func:`check_outputs`). The registry :func:`layouts` gathers them
+from every module of this package, so adding an output family is adding a module; a
+spec can only name a registered function (no code in specs).
 
-Layouts compute nothing: every number comes from the ARD through :class:`ArdView`, and
-is formatted with :mod:`tlf.format`. Listings print ADaM records as they are (a listing
-shows data, not statistics). Figures draw with matplotlib from ARD rows and save their
-PNG with :func:`save_png` (deterministic bytes).
+Layouts compute nothing: every number comes from the ARD through
+:class:`~tlf.outputs.cells.ArdView` as a :class:`~tlf.outputs.cells.Text` that knows its
+ARD rows, so every printed number traces to one ARD row. Layouts know no study: arms,
+labels, rows and parameters come from the specs and the ARD. Listings print ADaM
+records as they are. Figures draw with matplotlib from ARD rows and save their PNG with
+:func:`save_png` (deterministic bytes).
 
 Example
 -------
->>> ctx = Context(read_ard(path), read_adam(adam_dir), Path("build/tlf"))  # doctest: +SKIP
+>>> ctx = Context(read_ard(path), adam, Path("build/tlf"), plan, study)  # doctest: +SKIP
 >>> table = layouts()["tte_summary"](spec, ctx)  # doctest: +SKIP
 """
 
@@ -22,92 +26,26 @@ from __future__ import annotations
 import importlib
 import io
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from tlf.analyses import ARMS
-from tlf.document import Figure, Listing, Table, TitleBlock
-from tlf.spec import OutputSpec
-from trialflow.errors import SpecError, TrialflowError
+from tlf.analyses.base import TOTAL
+from tlf.document import Column, Figure, Listing, Table, TitleBlock
+from tlf.outputs.cells import ArdView, At, Text, cat
+from tlf.spec import AnalysisPlan, OutputSpec, check_document
+from trialflow.errors import SpecError
 from trialflow.io import write_atomic
+from trialflow.spec import Study
 
-__all__ = ["ArdView", "Context", "Layout", "arm_columns_n", "layouts", "program_of",
-           "save_png", "source_line", "title_block"]
+__all__ = ["ArdView", "At", "Context", "Layout", "analysis_groups", "check_outputs",
+           "comparisons_of", "group_columns", "header_text", "layouts", "parameter_schemas",
+           "program_of", "save_png", "source_line", "title_block"]
 
 Output = Table | Listing | Figure
-
-
-class ArdView:
-    """Look up ARD values by their identifying columns, with clear errors.
-
-    Parameters
-    ----------
-    ard : pandas.DataFrame
-        The ARD (:func:`tlf.ard.read_ard`), columns ``analysis, output, group,
-        variable, level, stat, value, method``.
-
-    Examples
-    --------
-    >>> view = ArdView(ard)  # doctest: +SKIP
-    >>> view.value("pfs_itt", "PTC", "PFS", "median")  # doctest: +SKIP
-    5.3
-    """
-
-    KEY = ("analysis", "group", "variable", "level", "stat")
-
-    def __init__(self, ard: pd.DataFrame) -> None:
-        self.frame = ard
-        #: The rows asked for but absent, in order; see :meth:`value`.
-        self.missing: list[dict[str, str]] = []
-        self._index = pd.Series(ard["value"].to_numpy(),
-                                index=pd.MultiIndex.from_frame(ard[list(self.KEY)]))
-        if not self._index.index.is_unique:
-            dup = self._index.index[self._index.index.duplicated()][0]
-            where = dict(zip(self.KEY, dup, strict=True))
-            raise TrialflowError(f"the ARD has two rows for {where}")
-
-    def value(self, analysis: str, group: str, variable: str, stat: str,
-              level: str = "") -> float:
-        """The value of one ARD row; NaN means not estimable.
-
-        A row the analyses did not compute — an estimate without the data for it, such
-        as a comparison in a study where one arm has no events — is NaN too, so it
-        prints as "NE", and is recorded in :attr:`missing`: the build reports each one,
-        and the tests require none for the study.
-        """
-        key = (analysis, group, variable, level, stat)
-        try:
-            return float(self._index.loc[key])
-        except KeyError:
-            self.missing.append(dict(zip(self.KEY, key, strict=True)))
-            return float("nan")
-
-    def count(self, analysis: str, group: str, variable: str, stat: str = "n",
-              level: str = "") -> int:
-        """A count (``n`` or ``N``) as an int; 0 for a row not computed (recorded in
-        :attr:`missing`, as by :meth:`value`)."""
-        value = self.value(analysis, group, variable, stat, level)
-        return 0 if value != value else int(value)
-
-    def has(self, analysis: str, group: str, variable: str, stat: str,
-            level: str = "") -> bool:
-        """Whether the ARD holds that row."""
-        return (analysis, group, variable, level, stat) in self._index.index
-
-    def rows(self, analysis: str, **where: str) -> pd.DataFrame:
-        """The ARD rows of ``analysis`` matching every ``column=value`` of ``where``,
-        in ARD order."""
-        keep = self.frame["analysis"] == analysis
-        for column, wanted in where.items():
-            keep &= self.frame[column] == wanted
-        return self.frame[keep]
-
-    def population_n(self, population: str, arm: str) -> int:
-        """Subjects of ``arm`` in ``population`` (``itt``, ``safety``, ``fas``, ...)."""
-        return self.count("populations", arm, population)
 
 
 @dataclass
@@ -122,6 +60,10 @@ class Context:
         ADaM datasets by upper-case name (listings only).
     out_dir : pathlib.Path
         Where figures save their PNG.
+    plan : AnalysisPlan or None
+        The study's analyses (a layout may read an analysis's declared options).
+    study : Study or None
+        The study (arms, month length).
     view : ArdView
         Lookup into ``ard``, built on construction.
     """
@@ -129,6 +71,8 @@ class Context:
     ard: pd.DataFrame
     adam: Mapping[str, pd.DataFrame]
     out_dir: Path
+    plan: AnalysisPlan | None = None
+    study: Study | None = None
     view: ArdView = field(init=False)
 
     def __post_init__(self) -> None:
@@ -153,14 +97,50 @@ def program_of(layout: Layout) -> str:
 
 
 def source_line(spec: OutputSpec, layout: Layout) -> str:
-    """``"Program: tlf/outputs/x.py; Dataset: ADTTE; ARD: build/tlf/ard.csv"``."""
+    """``"Program: tlf/outputs/x.py; Dataset: ADTTE"``."""
     return f"Program: {program_of(layout)}; Dataset: {spec.source}"
 
 
-def arm_columns_n(view: ArdView, population: str) -> dict[str, str]:
-    """Column headers per arm, ``{"PTC": "PTC\\n(N=108)", ...}``, N from the ARD's
-    populations."""
-    return {arm: f"{arm}\n(N={view.population_n(population, arm)})" for arm in ARMS}
+def analysis_groups(view: ArdView, analysis: str) -> tuple[list[str], bool]:
+    """The arm levels of an analysis in display order, and whether it has ``Total``
+    (from its population N rows, variable USUBJID)."""
+    found = view.rows(analysis, variable="USUBJID", stat_name="N")
+    if found.empty:
+        raise SpecError("outputs", f"the ARD has no analysis {analysis!r} (or no N rows "
+                        "for it)")
+    levels = list(dict.fromkeys(found["group1_level"]))
+    return [lv for lv in levels if lv != TOTAL], TOTAL in levels
+
+
+def comparisons_of(view: ArdView, analysis: str) -> list[str]:
+    """The comparison levels (``"A vs B"``) of an analysis, in ARD order."""
+    arms, _ = analysis_groups(view, analysis)
+    levels = view.rows(analysis)["group1_level"]
+    return [lv for lv in dict.fromkeys(levels) if lv not in arms and lv != TOTAL]
+
+
+def header_text(view: ArdView, analysis: str, group: str, header_n: bool = True,
+                label: str | None = None, stat_at: At | None = None,
+                stat: str = "N") -> Text | str:
+    """``"Placebo\\n(N=86)"``: a group's label and its N from the ARD (``stat`` of
+    ``stat_at``, default the analysis's population N)."""
+    label = group if label is None else label
+    if not header_n:
+        return label
+    at = stat_at or At(analysis, group, "USUBJID")
+    return cat(label, "\n(N=", view.text(at, stat, 0), ")")
+
+
+def group_columns(view: ArdView, analysis: str, *, total: bool = True,
+                  header_n: bool = True, width: float = 1.0,
+                  labels: Mapping[str, str] | None = None) -> list[Column]:
+    """One centred column per arm of the analysis (and ``Total`` when it has one and
+    ``total``), headed by the group and its N."""
+    arms, has_total = analysis_groups(view, analysis)
+    groups = [*arms, TOTAL] if total and has_total else arms
+    labels = labels or {}
+    return [Column(g, header_text(view, analysis, g, header_n, labels.get(g)), width=width,
+                   align="center") for g in groups]
 
 
 def save_png(figure: object, path: Path, dpi: int = 150) -> Path:
@@ -175,11 +155,12 @@ def save_png(figure: object, path: Path, dpi: int = 150) -> Path:
     return write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
-def _discover() -> dict[str, Layout]:
+def _discover() -> tuple[dict[str, Layout], dict[str, dict[str, Any]]]:
     found: dict[str, Layout] = {}
+    schemas: dict[str, dict[str, Any]] = {}
     where: dict[str, str] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or info.name == "cells":
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for name, layout in getattr(module, "LAYOUTS", {}).items():
@@ -187,10 +168,12 @@ def _discover() -> dict[str, Layout]:
                 raise SpecError(module.__name__, f"layout {name!r} is also defined in "
                                 f"{where[name]}")
             found[name], where[name] = layout, module.__name__
-    return found
+            schemas[name] = getattr(module, "PARAMETERS", {}).get(name, {})
+    return found, schemas
 
 
 _REGISTRY: dict[str, Layout] = {}
+_SCHEMAS: dict[str, dict[str, Any]] = {}
 
 
 def layouts() -> dict[str, Layout]:
@@ -200,5 +183,58 @@ def layouts() -> dict[str, Layout]:
     imported while it is being initialised.
     """
     if not _REGISTRY:
-        _REGISTRY.update(_discover())
+        found, schemas = _discover()
+        _REGISTRY.update(found)
+        _SCHEMAS.update(schemas)
     return _REGISTRY
+
+
+def parameter_schemas() -> dict[str, dict[str, Any]]:
+    """The cerberus schema of each layout's ``parameters``, by layout name."""
+    layouts()
+    return dict(_SCHEMAS)
+
+
+def check_outputs(specs: Sequence[OutputSpec], plan: AnalysisPlan | None) -> list[OutputSpec]:
+    """``specs`` with their parameters checked (and defaults filled in) against their
+    layout's schema, and every analysis they name declared in ``plan``.
+
+    Raises
+    ------
+    SpecError
+        An unknown layout, a parameter the layout does not take or of the wrong type,
+        or an analysis id no analysis spec declares.
+    """
+    registry = layouts()
+    schemas = parameter_schemas()
+    checked = []
+    for spec in specs:
+        path = Path(spec.path or spec.name)
+        if spec.layout not in registry:
+            raise SpecError(str(path), f"unknown layout {spec.layout!r}; known: "
+                            f"{', '.join(sorted(registry))}")
+        params = check_document(spec.parameters, schemas[spec.layout], path,
+                                f"parameters of layout {spec.layout}")
+        for key, value in _analysis_ids(params):
+            if plan is not None and value not in plan.analyses:
+                raise SpecError(str(path), f"parameters.{key}: no analysis {value!r} "
+                                f"(declared: {', '.join(plan.analyses) or 'none'})")
+        checked.append(spec.with_parameters(params))
+    return checked
+
+
+def _analysis_ids(doc: Any, trail: str = "") -> list[tuple[str, str]]:
+    """Every ``analysis`` (or ``*_analysis``) value inside a parameters document."""
+    found: list[tuple[str, str]] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            here = f"{trail}.{key}" if trail else str(key)
+            if (key == "analysis" or str(key).endswith("_analysis")) and isinstance(
+                    value, str):
+                found.append((here, value))
+            else:
+                found += _analysis_ids(value, here)
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            found += _analysis_ids(value, f"{trail}[{i + 1}]")
+    return found

@@ -1,95 +1,90 @@
-"""Section 16.2 patient listings: deaths, serious AEs, AEs leading to discontinuation and
-best overall response.
+"""Patient listings of any ADaM dataset: declared columns, order and filter.
 
 Listings print ADaM records as they are, one row per qualifying record, and compute no
-statistics. What they do derive is display only: numeric SAS dates as ISO 8601 text
-(an imputed date followed by its ADaM imputation flag, e.g. ``"2018-07-01 (D)"``),
-study days where ADaM has none (no day 0, as ADaM ``--DY``), days as months for
-duration of response, and Y/N flags.
+statistics. What they may derive is display only, declared per column (``format``):
+numeric SAS dates as ISO 8601 text (an imputed date followed by its imputation flag,
+``"2018-07-01 (D)"``), whole numbers, numbers to fixed decimals, a time in another unit,
+a study day from two dates (no day 0, as ADaM ``--DY``), and Y/N flags from a condition
+or from the days between two dates. Parameters::
 
-Every listing is built from a DataFrame with pandas operations, whatever its length, and
-sorted explicitly by randomised arm (in :data:`~tlf.analyses.ARMS` order), subject and
-date; the subject identifier is repeated on every row so that a reviewer can filter the
-spreadsheet. The population is the subjects whose ADaM flags of the spec's
-``parameters.population_flags`` are all Y (none: every record).
+    layout: listing
+    parameters:
+      dataset: ADAE                 # the records listed
+      population: safety            # a declared population (tlf/analyses): its subjects
+      where: {AESER: "Y"}           # which records
+      merge:                        # values of other datasets, by subject
+        - {dataset: ADSL, columns: {DTHDT: DTHDT}}
+        - {dataset: ADCM, where: {CMCAT: PRIOR}, columns: {CMDECOD: CMDECOD}, records: true}
+      group: TRT01P                 # rows in arm order (study.yaml), then
+      sort: [USUBJID, ASTDT, AESEQ] # these, missing last
+      columns:
+        - {variable: USUBJID, header: Subject, width: 1.76}
+        - {variable: ASTDT, header: "Start\\ndate", format: date, flag: ASTDTF}
+        - {variable: ASTDY, header: "Study\\nday", align: right, format: integer}
+        - {variable: DTHDY, header: "Study\\nday", format: study_day, date: DTHDT,
+           reference: RANDDT}
+        - {variable: DTH30FL, header: Within 30 days, format: within_days,
+           from: TRTEDT, to: DTHDT, days: 30}
+
+A merge without ``records`` takes one record per subject (the first); with ``records:
+true`` it adds the subject's records (one row each; a subject without any keeps one row
+with the merged columns blank). Every listing is built with pandas operations, whatever
+its length; the subject identifier is repeated on every row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
-from tlf.analyses import ARMS, DAYS_PER_MONTH, is_yes
+from tlf.analyses.base import text_values
 from tlf.document import Column, Listing
 from tlf.format import est
 from tlf.outputs import Context, title_block
 from tlf.spec import OutputSpec
+from trialflow.conditions import ConditionError, select
 from trialflow.errors import SpecError
 from trialflow.xpt import sas_date_text
 
-__all__ = ["AE_COLUMNS", "BOR_COLUMNS", "DEATH_COLUMNS", "SUBJECT_COLUMNS", "dated", "iso_date",
-           "layout_ae_disc", "layout_bor", "layout_deaths", "layout_sae",
-           "led_to_discontinuation", "population", "serious", "sort_listing", "study_day",
+__all__ = ["FORMATS", "LAYOUTS", "PARAMETERS", "iso_date", "layout_listing", "study_day",
            "whole", "yes_no"]
 
-# Column widths are relative; 1.0 is about 50 pt of a 9 pt landscape letter page, so
-# that the 14 columns of the AE listings fit: a subject id needs about 85 pt, an ISO
-# date 48 pt, on one line.
-
-#: The first columns of every listing: who the row is about.
-SUBJECT_COLUMNS: tuple[Column, ...] = (
-    Column("USUBJID", "Subject", 1.76),
-    Column("TRT01P", "Arm", 0.6, "center"),
-    Column("TRT01A", "Actual\narm", 0.6, "center"),
-)
-
-
-def dated(date_key: str, day_key: str, event: str) -> tuple[Column, Column]:
-    """A date column headed "<event> date" and the study-day column that follows it."""
-    return (Column(date_key, f"{event}\ndate", 0.96),
-            Column(day_key, "Study\nday", 0.56, "right"))
-
-
-DEATH_COLUMNS: tuple[Column, ...] = (
-    *SUBJECT_COLUMNS,
-    Column("AGE", "Age\n(years)", 0.66, "right"),
-    Column("RANDDT", "Date of\nrandomisation", 1.16),
-    Column("TRTSDT", "First dose\ndate", 0.96),
-    Column("TRTEDT", "Last dose\ndate", 0.96),
-    *dated("DTHDT", "DTHDY", "Death"),
-    Column("DTHCAUS", "Cause of death", 2.0),
-    Column("DTH30FL", "Death within\n30 days of\nlast dose", 1.0, "center"),
-)
-
-AE_COLUMNS: tuple[Column, ...] = (
-    *SUBJECT_COLUMNS,
-    Column("AEBODSYS", "System organ class", 1.2),
-    Column("AEDECOD", "Preferred term", 1.04),
-    Column("AETERM", "Verbatim term", 1.04),
-    *dated("ASTDT", "ASTDY", "Start"),
-    *dated("AENDT", "AENDY", "End"),
-    Column("ATOXGRN", "Grade", 0.56, "center"),
-    Column("AEREL", "Relationship", 0.92),
-    Column("AEACN", "Action taken", 1.12),
-    Column("AEOUT", "Outcome", 1.12),
-)
-
-BOR_COLUMNS: tuple[Column, ...] = (
-    *SUBJECT_COLUMNS,
-    Column("AVISIT", "Visit", 0.9),
-    *dated("ADT", "ADY", "Assessment"),
-    Column("AVALC", "Overall\nresponse", 1.0, "center"),
-    Column("ANL01FL", "Counts\nfor BOR", 0.7, "center"),
-    Column("BOR", "Best overall\nresponse", 1.0, "center"),
-    Column("CBOR", "Best\nconfirmed\nresponse", 0.96, "center"),
-    Column("RSPDT", "First\nresponse\ndate", 0.96),
-    Column("DOR", "DoR\n(months)", 0.7, "right"),
-    Column("DORCNSR", "DoR\ncensored", 0.8, "center"),
-)
-
-
-# --------------------------------------------------------------------- shared helpers
+#: Display formats of a listing column.
+FORMATS: tuple[str, ...] = ("text", "date", "integer", "decimals", "time", "study_day",
+                            "within_days", "yes_no")
+_COLUMN: dict[str, Any] = {
+    "variable": {"type": "string", "required": True},
+    "header": {"type": "string", "required": True},
+    "width": {"type": "number", "min": 0.1, "default": 1.0},
+    "align": {"type": "string", "allowed": ["left", "center", "right"], "default": "left"},
+    "format": {"type": "string", "allowed": list(FORMATS), "default": "text"},
+    "flag": {"type": "string"},
+    "decimals": {"type": "integer", "min": 0, "default": 1},
+    "divide_by": {"type": "number", "min": 0.0001},
+    "date": {"type": "string"},
+    "reference": {"type": "string"},
+    "from": {"type": "string"},
+    "to": {"type": "string"},
+    "days": {"type": "integer"},
+    "where": {"type": "dict"},
+}
+PARAMETERS: dict[str, dict[str, Any]] = {"listing": {
+    "dataset": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]*$"},
+    "population": {"type": "string", "nullable": True, "default": None},
+    "where": {"type": "dict", "nullable": True, "default": None},
+    "merge": {"type": "list", "default": [], "schema": {"type": "dict", "schema": {
+        "dataset": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]*$"},
+        "where": {"type": "dict", "nullable": True, "default": None},
+        "columns": {"type": "dict", "required": True, "valuesrules": {"type": "string"}},
+        "records": {"type": "boolean", "default": False},
+    }}},
+    "group": {"type": "string", "nullable": True, "default": None},
+    "sort": {"type": "list", "default": ["USUBJID"], "schema": {"type": "string"}},
+    "columns": {"type": "list", "required": True, "minlength": 1,
+                "schema": {"type": "dict", "schema": _COLUMN}},
+}}
 
 
 def iso_date(days: pd.Series, flags: pd.Series | None = None) -> pd.Series:
@@ -103,17 +98,13 @@ def iso_date(days: pd.Series, flags: pd.Series | None = None) -> pd.Series:
         The date's ADaM imputation flag (``--DTF``); a non-blank flag is printed after
         the date in parentheses, ``"2018-07-01 (D)"``.
 
-    Returns
-    -------
-    pandas.Series of object
-
     Examples
     --------
     >>> iso_date(pd.Series([0.0, 21366.0, None]), pd.Series(["", "D", ""])).tolist()
     ['1960-01-01', '2018-07-01 (D)', None]
     """
-    text = pd.Series(sas_date_text(days.astype(float).to_numpy()), index=days.index,
-                     dtype=object)
+    text = pd.Series(sas_date_text(pd.to_numeric(days, errors="coerce").astype(float)
+                                   .to_numpy()), index=days.index, dtype=object)
     if flags is not None:
         flag = flags.fillna("").astype(str).str.strip()
         text = text.where(flag.eq(""), text + " (" + flag + ")")
@@ -121,17 +112,15 @@ def iso_date(days: pd.Series, flags: pd.Series | None = None) -> pd.Series:
 
 
 def study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    """Study day of ``dates`` relative to ``reference`` (day 1), with no day 0.
-
-    The rule of ADaM ``--DY`` (specs/adam MT.ADY): the difference in days, plus 1 on or
-    after the reference date. Missing where either date is.
+    """Study day of ``dates`` relative to ``reference`` (day 1), with no day 0: the rule
+    of ADaM ``--DY``. Missing where either date is.
 
     Examples
     --------
     >>> study_day(pd.Series([10.0, 9.0, 8.0, None]), pd.Series([9.0] * 4)).tolist()
     [2, 1, -1, <NA>]
     """
-    diff = dates.astype(float) - reference.astype(float)
+    diff = pd.to_numeric(dates, errors="coerce") - pd.to_numeric(reference, errors="coerce")
     return (diff + (diff >= 0)).astype("Int64")
 
 
@@ -144,149 +133,117 @@ def yes_no(condition: pd.Series, known: pd.Series | None = None) -> pd.Series:
 def whole(values: pd.Series) -> pd.Series:
     """Whole numbers (ages, days, grades) as nullable integers: the spreadsheet keeps
     them numeric and the document prints no ``.0``."""
-    return values.astype(float).round().astype("Int64")
+    return pd.to_numeric(values, errors="coerce").astype(float).round().astype("Int64")
 
 
-def population(frame: pd.DataFrame, spec: OutputSpec) -> pd.DataFrame:
-    """The records of ``frame`` whose flags of ``parameters.population_flags`` are Y.
-
-    Raises
-    ------
-    SpecError
-        ``frame`` lacks a flag the spec names (a misspelt flag would otherwise list
-        nobody).
-    """
-    flags = spec.parameter("population_flags", [])
-    missing = [f for f in flags if f not in frame.columns]
+def _need(frame: pd.DataFrame, names: list[str], spec: OutputSpec, what: str) -> None:
+    missing = [n for n in names if n and n not in frame]
     if missing:
-        raise SpecError(str(spec.path or spec.name), f"population flag(s) {missing} are not "
-                        "variables of the dataset listed")
-    keep = pd.Series(True, index=frame.index)
-    for flag in flags:
-        keep &= is_yes(frame, flag)
-    return frame[keep]
+        raise SpecError(str(spec.path or spec.name), f"{what}: the listing's records have "
+                        f"no {', '.join(missing)}")
 
 
-def sort_listing(frame: pd.DataFrame, *by: str) -> pd.DataFrame:
-    """``frame`` sorted by randomised arm (:data:`ARMS` order, others after), USUBJID,
-    then ``by`` (missing values last); stable, index reset."""
-    rank = frame["TRT01P"].map({arm: i for i, arm in enumerate(ARMS)}).fillna(len(ARMS))
-    return (frame.assign(_ARMRANK=rank)
-            .sort_values(["_ARMRANK", "USUBJID", *by], kind="mergesort", na_position="last")
-            .drop(columns="_ARMRANK").reset_index(drop=True))
+def _display(frame: pd.DataFrame, column: Mapping[str, Any], spec: OutputSpec) -> pd.Series:
+    """The values a column prints."""
+    name, how = column["variable"], column.get("format", "text")
+    if how == "study_day":
+        _need(frame, [column.get("date", ""), column.get("reference", "")], spec, name)
+        return study_day(frame[column["date"]], frame[column["reference"]])
+    if how == "within_days":
+        _need(frame, [column.get("from", ""), column.get("to", "")], spec, name)
+        days = (pd.to_numeric(frame[column["to"]], errors="coerce")
+                - pd.to_numeric(frame[column["from"]], errors="coerce"))
+        return yes_no(days <= int(column.get("days", 0)), known=days.notna())
+    _need(frame, [name], spec, name)
+    values = frame[name]
+    if how == "date":
+        flag = column.get("flag")
+        return iso_date(values, frame[flag] if flag and flag in frame else None)
+    if how == "integer":
+        return whole(values)
+    if how in ("decimals", "time"):
+        number = pd.to_numeric(values, errors="coerce").astype(float)
+        if how == "time":
+            number = number / float(column.get("divide_by") or 1.0)
+        decimals = int(column.get("decimals", 1))
+        # Formatting one value at a time with est keeps the rounding rule of every output.
+        return number.map(lambda v: est(v, decimals)).where(number.notna(), None)
+    if how == "yes_no":
+        try:
+            hit = select(frame, column.get("where"))
+        except ConditionError as exc:
+            raise SpecError(str(spec.path or spec.name), f"column {name}: {exc}") from None
+        return yes_no(hit, known=values.notna() & text_values(values).ne(""))
+    return values
 
 
-def _listing(spec: OutputSpec, columns: Sequence[Column], frame: pd.DataFrame) -> Listing:
-    return Listing(title_block(spec), columns, frame, footnotes=spec.footnotes,
+def _records(ctx: Context, spec: OutputSpec) -> pd.DataFrame:
+    """The listed records: the dataset's records of the population, meeting ``where``,
+    with the merged columns."""
+    name = spec.parameter("dataset")
+    frame = ctx.adam.get(name)
+    if frame is None:
+        raise SpecError(str(spec.path or spec.name), f"the listing needs {name}, which the "
+                        "ADaM folder does not have")
+    population = spec.parameter("population", None)
+    where = spec.parameter("where", None)
+    try:
+        if population is not None:
+            if ctx.plan is None or population not in ctx.plan.populations:
+                raise SpecError(str(spec.path or spec.name), f"population {population!r} "
+                                "is not declared in tlf/analyses")
+            adsl = ctx.adam["ADSL"]
+            subjects = adsl.loc[select(adsl, ctx.plan.populations[population].where),
+                                "USUBJID"]
+            frame = frame[frame["USUBJID"].isin(subjects)]
+        frame = frame[select(frame, where)]
+        for merge in spec.parameter("merge", []):
+            other = ctx.adam.get(merge["dataset"])
+            if other is None:
+                raise SpecError(str(spec.path or spec.name), f"merge needs "
+                                f"{merge['dataset']}, which the ADaM folder does not have")
+            other = other[select(other, merge.get("where"))]
+            columns = dict(merge["columns"])
+            _need(other, list(columns), spec, f"merge of {merge['dataset']}")
+            part = other[["USUBJID", *columns]].rename(columns=columns)
+            if not merge.get("records"):
+                part = part.drop_duplicates("USUBJID")
+            # A merged name replaces the listed dataset's variable of the same name.
+            frame = frame.drop(columns=[c for c in columns.values() if c in frame])
+            frame = frame.merge(part, on="USUBJID", how="left",
+                                validate="many_to_many" if merge.get("records")
+                                else "many_to_one")
+    except ConditionError as exc:
+        raise SpecError(str(spec.path or spec.name), str(exc)) from None
+    return frame
+
+
+def _sorted(frame: pd.DataFrame, spec: OutputSpec, ctx: Context) -> pd.DataFrame:
+    """Rows by arm (study order; other values after), then the spec's sort keys."""
+    keys = list(spec.parameter("sort", ["USUBJID"]))
+    _need(frame, keys, spec, "sort")
+    group = spec.parameter("group", None)
+    if group is not None and ctx.study is not None:
+        _need(frame, [group], spec, "group")
+        arms = sorted(ctx.study.arms, key=lambda a: a.number)
+        rank = {**{a.name: i for i, a in enumerate(arms)},
+                **{a.code: i for i, a in enumerate(arms)}}
+        frame = frame.assign(_ARMRANK=text_values(frame[group]).map(rank).fillna(len(arms)))
+        keys = ["_ARMRANK", *keys]
+    ordered = frame.sort_values(keys, kind="mergesort", na_position="last")
+    return ordered.drop(columns=["_ARMRANK"], errors="ignore").reset_index(drop=True)
+
+
+def layout_listing(spec: OutputSpec, ctx: Context) -> Listing:
+    """The listing the spec declares (see the module docstring)."""
+    frame = _sorted(_records(ctx, spec), spec, ctx)
+    specs = spec.parameter("columns")
+    shown = pd.DataFrame({f"c{i}": _display(frame, c, spec).reset_index(drop=True)
+                          for i, c in enumerate(specs)}, index=range(len(frame)))
+    columns = [Column(f"c{i}", c["header"], c.get("width", 1.0), c.get("align", "left"))
+               for i, c in enumerate(specs)]
+    return Listing(title_block(spec), columns, shown, footnotes=spec.footnotes,
                    landscape=spec.landscape)
 
 
-# --------------------------------------------------------------------------- listings
-
-
-def layout_deaths(spec: OutputSpec, ctx: Context) -> Listing:
-    """Listing 16.2.1: one row per subject who died (ADSL DTHFL = Y).
-
-    Study day of death counts from randomisation. The 30-day flag is Y when death came
-    no more than 30 days after the last dose (DTHDT - TRTEDT <= 30), blank for subjects
-    never dosed or without a date of death.
-    """
-    adsl = population(ctx.adam["ADSL"], spec)
-    dead = sort_listing(adsl[is_yes(adsl, "DTHFL")], "DTHDT")
-    after_last_dose = dead["DTHDT"].astype(float) - dead["TRTEDT"].astype(float)
-    frame = dead.assign(
-        AGE=whole(dead["AGE"]),
-        RANDDT=iso_date(dead["RANDDT"]),
-        TRTSDT=iso_date(dead["TRTSDT"]),
-        TRTEDT=iso_date(dead["TRTEDT"]),
-        DTHDT=iso_date(dead["DTHDT"], dead["DTHDTF"]),
-        DTHDY=study_day(dead["DTHDT"], dead["RANDDT"]),
-        DTH30FL=yes_no(after_last_dose <= 30, known=after_last_dose.notna()),
-    )
-    return _listing(spec, DEATH_COLUMNS, frame)
-
-
-def _ae_listing(spec: OutputSpec, ctx: Context,
-                selected: Callable[[pd.DataFrame], pd.Series]) -> Listing:
-    """The AE listing of the ADAE records ``selected`` picks, sorted by arm, subject,
-    start date and AESEQ."""
-    adae = population(ctx.adam["ADAE"], spec)
-    ae = sort_listing(adae[selected(adae)], "ASTDT", "AESEQ")
-    frame = ae.assign(
-        ASTDT=iso_date(ae["ASTDT"], ae["ASTDTF"]),
-        AENDT=iso_date(ae["AENDT"], ae["AENDTF"]),
-        ASTDY=whole(ae["ASTDY"]),
-        AENDY=whole(ae["AENDY"]),
-        ATOXGRN=whole(ae["ATOXGRN"]),
-    )
-    return _listing(spec, AE_COLUMNS, frame)
-
-
-def serious(adae: pd.DataFrame) -> pd.Series:
-    """ADAE records of serious adverse events (AESER = Y)."""
-    return is_yes(adae, "AESER")
-
-
-def led_to_discontinuation(adae: pd.DataFrame) -> pd.Series:
-    """ADAE records of AEs that led to treatment discontinuation: AEDISCFL = Y or
-    AEACN = DRUG WITHDRAWN (what AEDISCFL is derived from), so that a record whose flag
-    disagrees with its action taken is listed all the same."""
-    return is_yes(adae, "AEDISCFL") | adae["AEACN"].astype(str).str.strip().eq(
-        "DRUG WITHDRAWN")
-
-
-def layout_sae(spec: OutputSpec, ctx: Context) -> Listing:
-    """Listing 16.2.2: serious adverse events, one row per ADAE record."""
-    return _ae_listing(spec, ctx, serious)
-
-
-def layout_ae_disc(spec: OutputSpec, ctx: Context) -> Listing:
-    """Listing 16.2.3: adverse events leading to treatment discontinuation."""
-    return _ae_listing(spec, ctx, led_to_discontinuation)
-
-
-def _subject_param(adrs: pd.DataFrame, paramcd: str, columns: dict[str, str]) -> pd.DataFrame:
-    """The subject-level ADRS parameter ``paramcd``: USUBJID and ``columns`` renamed."""
-    records = adrs.loc[adrs["PARAMCD"] == paramcd, ["USUBJID", *columns]]
-    return records.drop_duplicates("USUBJID").rename(columns=columns)
-
-
-def layout_bor(spec: OutputSpec, ctx: Context) -> Listing:
-    """Listing 16.2.4: every overall response assessment with the subject's best overall
-    response, best confirmed response, first response date and duration of response.
-
-    One row per ADRS OVR record of a subject of the population; a subject without any
-    assessment has one row with the assessment columns blank. The subject-level columns
-    repeat on each of the subject's rows. DoR is ADTTE DOR AVAL (days) in months,
-    printed for responders only.
-    """
-    adrs, adtte = ctx.adam["ADRS"], ctx.adam["ADTTE"]
-    subjects = population(ctx.adam["ADSL"], spec)[["USUBJID", "TRT01P", "TRT01A"]]
-    responders = adrs[(adrs["PARAMCD"] == "RSP") & is_yes(adrs, "AVALC")]
-    dor = adtte.loc[adtte["PARAMCD"] == "DOR", ["USUBJID", "AVAL", "CNSR"]].drop_duplicates(
-        "USUBJID")
-    # One DoR per responder, not per row: formatting them one by one with est keeps the
-    # rounding rule of every output at little cost.
-    dor = dor.assign(DOR=(dor["AVAL"].astype(float) / DAYS_PER_MONTH).map(lambda m: est(m, 1)),
-                     DORCNSR=yes_no(dor["CNSR"].astype(float) > 0))
-    per_subject = (subjects
-                   .merge(_subject_param(adrs, "BOR", {"AVALC": "BOR"}), "left", "USUBJID")
-                   .merge(_subject_param(adrs, "CBOR", {"AVALC": "CBOR"}), "left", "USUBJID")
-                   .merge(_subject_param(responders, "RSP", {"ADT": "RSPDT"}), "left",
-                          "USUBJID")
-                   .merge(dor[["USUBJID", "DOR", "DORCNSR"]], "left", "USUBJID"))
-    ovr = adrs.loc[adrs["PARAMCD"] == "OVR",
-                   ["USUBJID", "AVISIT", "AVISITN", "ADT", "ADY", "AVALC", "ANL01FL"]]
-    rows = sort_listing(per_subject.merge(ovr, "left", "USUBJID", validate="one_to_many"),
-                        "ADT", "AVISITN")
-    frame = rows.assign(ADT=iso_date(rows["ADT"]), ADY=whole(rows["ADY"]),
-                        RSPDT=iso_date(rows["RSPDT"]))
-    return _listing(spec, BOR_COLUMNS, frame)
-
-
-LAYOUTS = {
-    "listing_deaths": layout_deaths,
-    "listing_sae": layout_sae,
-    "listing_ae_disc": layout_ae_disc,
-    "listing_bor": layout_bor,
-}
+LAYOUTS = {"listing": layout_listing}

@@ -1,120 +1,123 @@
-"""Tables 14.3.3-14.3.5: TEAEs by SOC and PT (any grade, by maximum grade) and deaths.
+"""Adverse events by system organ class and preferred term, from an ``ae_terms``
+analysis: subjects n (%) per group (layout ``ae_terms``), or by maximum grade or
+severity per arm (layout ``ae_terms_grade``, landscape).
 
-The rows come from the ARD analyses of :mod:`tlf.analyses.ae_catalog` in the order the
-analysis gives them (overall, then system organ classes and their preferred terms by
-descending frequency); the layouts only format the counts. Layouts:
+The rows are the analysis's items in ARD (display) order: the overall row, each SOC and
+its terms indented under it. Parameters::
 
-* ``ae_soc_pt``: subjects n (%) per arm and in total;
-* ``ae_soc_pt_grade``: subjects n (%) by maximum CTCAE grade, per arm (landscape);
-* ``deaths``: deaths by cause and by timing against the last dose.
-
-Spec parameter ``population`` (default ``safety``; ``itt`` for deaths) names the ARD
-population whose N heads the arm columns.
+    analysis: ae_soc_pt
+    any_label: Any TEAE
+    stub_header: "System organ class\\n  Preferred term"
+    total: true          # the Total column (ae_terms), when the analysis has one
+    events: false        # ae_terms: a second line per group with the number of events
+    grade_labels: {"1": Grade 1, ...}   # ae_terms_grade: column headers per level
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from tlf.analyses import ARMS
-from tlf.analyses.ae_catalog import ANY, GRADES, GROUPS
+from tlf.analyses.ae_terms import ANY
 from tlf.document import Column, ColumnGroup, Row, Table
-from tlf.format import n_pct
-from tlf.outputs import ArdView, Context, arm_columns_n, title_block
+from tlf.outputs import At, Context, analysis_groups, group_columns, title_block
+from tlf.outputs.cells import cat
 from tlf.spec import OutputSpec
 
-#: The label of the overall row.
-ANY_LABEL = "Any TEAE"
-_TERM_HEADER = "System organ class\n  Preferred term"
+__all__ = ["LAYOUTS", "PARAMETERS", "layout_ae_terms", "layout_ae_terms_grade"]
 
-
-def _wide(view: ArdView, analysis: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The analysis's items in ARD (display) order, and their values by (group, stat)."""
-    frame = view.rows(analysis)
-    items = frame[["variable", "level"]].drop_duplicates().reset_index(drop=True)
-    wide = frame.pivot_table(index=["variable", "level"], columns=["group", "stat"],
-                             values="value", aggfunc="first", dropna=False)
-    return items, wide
-
-
-def _cell(wide: pd.DataFrame, item: tuple[str, str], group: str, n: str = "n") -> str:
-    return n_pct(int(wide.at[item, (group, n)]), int(wide.at[item, (group, "N")]))
-
-
-def _headers(ctx: Context, spec: OutputSpec, analysis: str, variable: str,
-             default: str) -> dict[str, str]:
-    """``PTC\\n(N=105)`` per arm from the population, and Total from the analysis's N."""
-    headers = arm_columns_n(ctx.view, spec.parameter("population", default))
-    total = ctx.view.count(analysis, "Total", variable, "N")
-    return {**headers, "Total": f"Total\n(N={total})"}
-
-
-def _term_label(item: tuple[str, str]) -> tuple[str, int]:
-    """The printed label and indent of an item: overall, a SOC, or a PT under its SOC."""
-    variable, level = item
-    if variable == ANY:
-        return ANY_LABEL, 0
-    return (level, 1) if level else (variable, 0)
-
-
-def layout_ae_soc_pt(spec: OutputSpec, ctx: Context) -> Table:
-    """Subjects with a TEAE by SOC and PT, n (%) per arm and in total."""
-    items, wide = _wide(ctx.view, "ae_soc_pt")
-    headers = _headers(ctx, spec, "ae_soc_pt", ANY, "safety")
-    columns = [Column("label", _TERM_HEADER, width=3.0)] + [
-        Column(g, headers[g], align="center") for g in GROUPS]
-    rows = []
-    for item in items.itertuples(index=False, name=None):
-        label, indent = _term_label(item)
-        rows.append(Row((label, *(_cell(wide, item, g) for g in GROUPS)), indent=indent))
-    return Table(title_block(spec), columns, rows, footnotes=spec.footnotes,
-                 landscape=spec.landscape)
-
-
-def layout_ae_soc_pt_grade(spec: OutputSpec, ctx: Context) -> Table:
-    """Subjects with a TEAE by SOC, PT and maximum CTCAE grade, n (%) per arm."""
-    items, wide = _wide(ctx.view, "ae_soc_pt_grade")
-    headers = _headers(ctx, spec, "ae_soc_pt_grade", ANY, "safety")
-    grades = [(f"n_g{g}", f"Grade {g}") for g in GRADES] + [("n", "Any grade")]
-    columns = [Column("label", _TERM_HEADER, width=2.6)] + [
-        Column(f"{arm}_{stat}", header, width=0.75, align="center")
-        for arm in ARMS for stat, header in grades]
-    groups = [ColumnGroup(headers[arm].replace("\n", " "),
-                          tuple(f"{arm}_{stat}" for stat, _ in grades)) for arm in ARMS]
-    rows = []
-    for item in items.itertuples(index=False, name=None):
-        label, indent = _term_label(item)
-        rows.append(Row((label, *(_cell(wide, item, arm, stat)
-                                  for arm in ARMS for stat, _ in grades)), indent=indent))
-    return Table(title_block(spec), columns, rows, footnotes=spec.footnotes,
-                 landscape=spec.landscape, column_groups=groups)
-
-
-def layout_deaths(spec: OutputSpec, ctx: Context) -> Table:
-    """Deaths per arm and in total: all, by primary cause, by timing against last dose."""
-    items, wide = _wide(ctx.view, "deaths")
-    headers = _headers(ctx, spec, "deaths", "deaths", "itt")
-    columns = [Column("label", "", width=3.0)] + [
-        Column(g, headers[g], align="center") for g in GROUPS]
-    sections = {"DTHCAUS": "Primary cause of death",
-                "timing": "Time of death relative to the last dose of study treatment"}
-    rows: list[Row] = []
-    for item in items.itertuples(index=False, name=None):
-        variable, level = item
-        if variable == "deaths":
-            label, indent = "Subjects who died, n (%)", 0
-        else:
-            if variable in sections:
-                rows.append(Row.section(sections.pop(variable)))
-            # DTHCAUS is upper-case controlled terminology; print it in sentence case.
-            label, indent = (level.capitalize() if variable == "DTHCAUS" else level), 1
-        rows.append(Row((label, *(_cell(wide, item, g) for g in GROUPS)), indent=indent))
-    return Table(title_block(spec), columns, rows, footnotes=spec.footnotes,
-                 landscape=spec.landscape)
-
-
-LAYOUTS = {
-    "ae_soc_pt": layout_ae_soc_pt,
-    "ae_soc_pt_grade": layout_ae_soc_pt_grade,
-    "deaths": layout_deaths,
+_COMMON: dict[str, Any] = {
+    "analysis": {"type": "string", "required": True},
+    "any_label": {"type": "string", "default": "Any adverse event"},
+    "stub_header": {"type": "string", "default": "System organ class\n  Preferred term"},
+    "stub_width": {"type": "number", "min": 0.1, "default": 3.0},
 }
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "ae_terms": {**_COMMON, "total": {"type": "boolean", "default": True},
+                 "events": {"type": "boolean", "default": False}},
+    "ae_terms_grade": {**_COMMON,
+                       "stub_width": {"type": "number", "min": 0.1, "default": 2.6},
+                       "grade_labels": {"type": "dict", "default": {},
+                                        "valuesrules": {"type": "string"}},
+                       "column_width": {"type": "number", "min": 0.1, "default": 0.75}},
+}
+
+
+def _items(ctx: Context, analysis: str) -> pd.DataFrame:
+    """The analysis's items (group2, group2_level, variable, variable_level) in ARD
+    order, without the population N rows."""
+    frame = ctx.view.rows(analysis, stat_name="n")
+    return frame[["group2", "group2_level", "variable", "variable_level"]].drop_duplicates(
+        ).reset_index(drop=True)
+
+
+def _label(item: tuple[str, str, str, str], any_label: str) -> tuple[str, int]:
+    """The printed label and indent of an item: overall, a SOC, or a term under one."""
+    group2, _, variable, level = item
+    if variable == ANY:
+        return any_label, 0
+    return (level, 1) if group2 else (level, 0)
+
+
+def layout_ae_terms(spec: OutputSpec, ctx: Context) -> Table:
+    """Subjects with an event by SOC and term, n (%) per group (and events)."""
+    analysis = spec.parameter("analysis")
+    groups = group_columns(ctx.view, analysis, total=spec.parameter("total", True))
+    columns = [Column("label", spec.parameter("stub_header"),
+                      width=spec.parameter("stub_width", 3.0)), *groups]
+    events = spec.parameter("events", False)
+    rows = []
+    for item in _items(ctx, analysis).itertuples(index=False, name=None):
+        label, indent = _label(item, spec.parameter("any_label"))
+        at = At(analysis, "", item[2], item[3], item[0], item[1])
+        template = "{n:npct} [{events:0}]" if events else "{n:npct}"
+        rows.append(Row((label, *(ctx.view.fill(template, at.but(group=c.key))
+                                  for c in groups)), indent=indent))
+    return Table(title_block(spec), columns, rows, footnotes=spec.footnotes,
+                 landscape=spec.landscape)
+
+
+def _grade_levels(ctx: Context, analysis: str) -> list[str]:
+    """The grade statistics of the analysis (``n_g1`` ...) in ARD order."""
+    names = ctx.view.rows(analysis)["stat_name"]
+    return [s for s in dict.fromkeys(names) if s.startswith("n_")]
+
+
+def _level(stat: str) -> str:
+    """The grade level of a statistic: ``3`` of ``n_g3``, ``MILD`` of ``n_MILD``."""
+    level = stat.split("_", 1)[1]
+    return level[1:] if level.startswith("g") and level[1:].isdigit() else level
+
+
+def _default_label(stat: str) -> str:
+    level = _level(stat)
+    return f"Grade {level}" if level.isdigit() else level.capitalize()
+
+
+def layout_ae_terms_grade(spec: OutputSpec, ctx: Context) -> Table:
+    """Subjects by SOC, term and maximum grade, n (%) per arm, then any grade."""
+    analysis = spec.parameter("analysis")
+    arms, _ = analysis_groups(ctx.view, analysis)
+    labels = spec.parameter("grade_labels", {})
+    grades = [(stat, labels.get(_level(stat), _default_label(stat)))
+              for stat in _grade_levels(ctx, analysis)] + [("n", "Any grade")]
+    width = spec.parameter("column_width", 0.75)
+    columns = [Column("label", spec.parameter("stub_header"),
+                      width=spec.parameter("stub_width", 2.6))] + [
+        Column(f"{arm}_{stat}", header, width=width, align="center")
+        for arm in arms for stat, header in grades]
+    column_groups = [ColumnGroup(cat(arm, " (N=", ctx.view.text(At(analysis, arm, "USUBJID"),
+                                                                 "N", 0), ")"),
+                                 tuple(f"{arm}_{stat}" for stat, _ in grades)) for arm in arms]
+    rows = []
+    for item in _items(ctx, analysis).itertuples(index=False, name=None):
+        label, indent = _label(item, spec.parameter("any_label"))
+        at = At(analysis, "", item[2], item[3], item[0], item[1])
+        rows.append(Row((label, *(ctx.view.text(at.but(group=arm), stat, "npct")
+                                  for arm in arms for stat, _ in grades)), indent=indent))
+    return Table(title_block(spec), columns, rows, footnotes=spec.footnotes,
+                 landscape=spec.landscape, column_groups=column_groups)
+
+
+LAYOUTS = {"ae_terms": layout_ae_terms, "ae_terms_grade": layout_ae_terms_grade}

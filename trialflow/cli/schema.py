@@ -3,7 +3,9 @@
 Every spec is checked when it is loaded, against cerberus schemas that live beside the
 code that reads it (:mod:`trialflow.spec` for study, raw forms, codelists, dictionaries
 and datasets; :mod:`adam.engine` and :mod:`adam.verbs` for ADaM derivations;
-:mod:`tlf.spec` for outputs). :func:`json_schemas` converts those same schemas into
+:mod:`tlf.spec`, :mod:`tlf.analyses` and :mod:`tlf.outputs` for analyses and outputs,
+:mod:`tlf.reproduction` for the map of published targets). :func:`json_schemas` converts
+those same schemas into
 JSON Schema (draft 2020-12), so that an editor with a YAML language server (a spec's
 first line ``# yaml-language-server: $schema=<path>``) completes keys and marks a
 misspelt one while it is typed, with the rules trialflow applies when it runs.
@@ -29,7 +31,8 @@ __all__ = ["KINDS", "SCHEMAS", "convert", "json_schemas", "schema_of", "write_sc
 #: Where the schemas are (package data).
 SCHEMAS = PACKAGE / "schemas"
 #: The kinds of spec file, by the schema file name.
-KINDS: tuple[str, ...] = ("study", "form", "codelist", "dictionary", "dataset", "output")
+KINDS: tuple[str, ...] = ("study", "form", "codelist", "dictionary", "dataset", "output",
+                          "analyses", "reproduction")
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -62,6 +65,8 @@ def convert(rule: Mapping[str, Any]) -> dict[str, Any]:
     >>> convert({"type": "list", "minlength": 1, "schema": {"type": "integer", "min": 0}})
     {'type': 'array', 'minItems': 1, 'items': {'type': 'integer', 'minimum': 0}}
     """
+    if "anyof" in rule:
+        return {"anyOf": [convert(r) for r in rule["anyof"]]}
     out = _type(rule)
     kinds = out.get("type")
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
@@ -84,7 +89,9 @@ def convert(rule: Mapping[str, Any]) -> dict[str, Any]:
         if "array" in kinds:
             out["items"] = convert(inner)
         elif "object" in kinds:
-            out.update(_object(inner))
+            fields = _object(inner)
+            fields.pop("type")  # keep the rule's own type (a nullable mapping: or null)
+            out.update(fields)
     if "keysrules" in rule:
         out["propertyNames"] = convert(rule["keysrules"])
     if "valuesrules" in rule:
@@ -119,6 +126,29 @@ def _engine_derivation() -> dict[str, Any]:
     return out
 
 
+def _analyses() -> dict[str, Any]:
+    """A file of ``tlf/analyses/``: populations, and analyses each of one method family
+    with the common keys and the family's own."""
+    from tlf.analyses import families
+    from tlf.spec import ANALYSIS_FILE_SCHEMA, ANALYSIS_SCHEMA
+
+    body = _object({k: v for k, v in ANALYSIS_FILE_SCHEMA.items() if k != "analyses"})
+    # An analysis may take keys from the file's defaults: required keys are checked once
+    # merged (when loaded), so here none is required.
+    variants = []
+    for name, module in sorted(families().items()):
+        item = _object({**ANALYSIS_SCHEMA, **module.SCHEMA})
+        item.pop("required", None)
+        item["required"] = ["id", "family"]
+        item["properties"]["family"] = {"const": name}
+        # group: TRT01P is short for group: {variable: TRT01P}.
+        item["properties"]["group"] = {"anyOf": [{"type": "string"},
+                                                 item["properties"]["group"]]}
+        variants.append(item)
+    body["properties"]["analyses"] = {"type": "array", "items": {"oneOf": variants}}
+    return body
+
+
 def schema_of(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind of spec file (see :data:`KINDS`)."""
     from trialflow import spec
@@ -145,9 +175,21 @@ def schema_of(kind: str) -> dict[str, Any]:
                 "not": {"required": ["builder"]}}}},
             "then": {"properties": {"derivation": _engine_derivation()}}}]
     elif kind == "output":
+        from tlf.outputs import parameter_schemas
         from tlf.spec import OUTPUT_SCHEMA
 
         body = _object(OUTPUT_SCHEMA)
+        # The parameters are those of the layout the spec names.
+        body["allOf"] = [
+            {"if": {"properties": {"layout": {"const": name}}, "required": ["layout"]},
+             "then": {"properties": {"parameters": _object(params)}}}
+            for name, params in sorted(parameter_schemas().items())]
+    elif kind == "analyses":
+        body = _analyses()
+    elif kind == "reproduction":
+        from tlf.reproduction import MAP_SCHEMA
+
+        body = _object(MAP_SCHEMA)
     else:
         raise ValueError(f"unknown kind of spec {kind!r}; one of {', '.join(KINDS)}")
     return {"$schema": _DRAFT, "$id": f"https://trialflow.dev/schemas/{kind}.schema.json",

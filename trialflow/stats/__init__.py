@@ -14,7 +14,13 @@ module docstring, the SAS procedure and options it reproduces:
 """
 
 from trialflow.stats._inputs import complete_strata
-from trialflow.stats.binomial import clopper_pearson, fisher_exact_2s, woolf_odds_ratio
+from trialflow.stats.binomial import (
+    clopper_pearson,
+    cmh_2x2_p,
+    fisher_exact_2s,
+    risk_difference_wald,
+    woolf_odds_ratio,
+)
 from trialflow.stats.cox import CoxResult, fit_cox
 from trialflow.stats.descriptive import (
     round_half_up,
@@ -30,12 +36,14 @@ __all__ = [
     "KMResult",
     "LogRankResult",
     "clopper_pearson",
+    "cmh_2x2_p",
     "complete_strata",
     "fisher_exact_2s",
     "fit_cox",
     "fit_km",
     "logrank_test",
     "reverse_km_median",
+    "risk_difference_wald",
     "round_half_up",
     "sas_percentile",
     "sas_quartiles",

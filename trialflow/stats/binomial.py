@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import beta, fisher_exact, norm
 
-__all__ = ["clopper_pearson", "fisher_exact_2s", "woolf_odds_ratio"]
+__all__ = ["clopper_pearson", "cmh_2x2_p", "fisher_exact_2s", "risk_difference_wald",
+           "woolf_odds_ratio"]
 
 
 def _check_count(x: int, n: int) -> None:
@@ -139,3 +140,88 @@ def fisher_exact_2s(x1: int, n1: int, x2: int, n2: int) -> float:
     _check_count(x2, n2)
     table = [[x1, n1 - x1], [x2, n2 - x2]]
     return float(fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def risk_difference_wald(
+    x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """Difference of proportions x1/n1 - x2/n2 with Wald limits, as PROC FREQ's
+    ``RISKDIFF`` prints them by default (column 1 risk, asymptotic limits).
+
+    Parameters
+    ----------
+    x1, n1, x2, n2 : int
+        Responders and subjects of group 1 (test) and group 2 (comparator).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    (diff, lcl, ucl)
+        diff -/+ z_{1-alpha/2} sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2).
+
+    Examples
+    --------
+    >>> d, lcl, ucl = risk_difference_wald(5, 10, 2, 10)
+    >>> round(d, 4), round(lcl, 4), round(ucl, 4)
+    (0.3, -0.0969, 0.6969)
+    """
+    _check_count(x1, n1)
+    _check_count(x2, n2)
+    p1, p2 = x1 / n1, x2 / n2
+    se = float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
+    z = norm.ppf(1.0 - alpha / 2.0)
+    diff = p1 - p2
+    return float(diff), float(diff - z * se), float(diff + z * se)
+
+
+def cmh_2x2_p(group: npt.ArrayLike, response: npt.ArrayLike,
+              strata: object | None = None) -> float:
+    """Cochran-Mantel-Haenszel p-value of a 2 x 2 table stratified by ``strata``, as
+    PROC FREQ ``TABLES strata * group * response / CMH`` prints it ("General
+    Association", which equals the other two CMH statistics for 2 x 2 tables; no
+    continuity correction).
+
+    Q = (sum_k (a_k - E a_k))^2 / sum_k V_k with E a_k = n1k m1k / N_k and
+    V_k = n1k n2k m1k m2k / (N_k^2 (N_k - 1)); p = P(chi-square_1 > Q). A stratum with
+    fewer than two subjects adds nothing.
+
+    Parameters
+    ----------
+    group, response : array_like of bool
+        Per subject: in group 1 (test); a responder.
+    strata : array_like or pandas.DataFrame, optional
+        Stratum labels (several columns: their combinations). None: one stratum (then Q
+        is the Mantel-Haenszel chi-square, (N - 1) / N times Pearson's).
+
+    Returns
+    -------
+    float
+        NaN when no stratum varies in both group and response.
+
+    Examples
+    --------
+    >>> round(cmh_2x2_p([1, 1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 1, 0, 0, 0]), 4)
+    0.1859
+    """
+    import pandas as pd
+    from scipy.stats import chi2
+
+    g = np.asarray(group, dtype=bool).ravel()
+    r = np.asarray(response, dtype=bool).ravel()
+    if strata is None:
+        codes = np.zeros(g.size, dtype=int)
+    else:
+        frame = strata if isinstance(strata, pd.DataFrame) else pd.DataFrame(
+            {"s": np.asarray(strata, dtype=object).ravel()})
+        codes = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+    table = pd.DataFrame({"k": codes, "a": g & r, "n1": g, "m1": r, "one": 1}).groupby(
+        "k").sum()
+    n = table["one"].astype(float)
+    n1, m1, a = table["n1"].astype(float), table["m1"].astype(float), table["a"].astype(float)
+    use = n > 1
+    expected = (n1 * m1 / n)[use]
+    var = (n1 * (n - n1) * m1 * (n - m1) / (n * n * (n - 1)))[use]
+    if var.sum() <= 0:
+        return float("nan")
+    q = float((a[use] - expected).sum() ** 2 / var.sum())
+    return float(chi2.sf(q, 1))
