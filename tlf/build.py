@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tlf.document import Figure
-from tlf.outputs import Context, layouts, source_line
-from tlf.render_docx import write_docx
-from tlf.render_xlsx import write_xlsx
+from tlf.documents import Documents
+from tlf.outputs import Context, layouts, program_of, source_line
 from tlf.spec import OutputSpec
 from trialflow.errors import SpecError
 
@@ -36,7 +34,8 @@ class BuiltOutput:
 
 
 def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
-                  adam: Mapping[str, pd.DataFrame], out_dir: Path) -> list[BuiltOutput]:
+                  adam: Mapping[str, pd.DataFrame], out_dir: Path,
+                  documents: Documents | None = None) -> list[BuiltOutput]:
     """Lay out and render every output of ``specs``.
 
     Parameters
@@ -50,6 +49,9 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
     out_dir : pathlib.Path
         Written to: ``<name>.docx``, ``<name>.xlsx`` (tables, listings), ``<name>.png``
         (figures); every file atomically.
+    documents : Documents, optional
+        Renders each output (DOCX, RTF, XLSX or PNG+SVG) on the study's page and keeps
+        them for the book (:mod:`tlf.documents`); default today's page.
 
     Returns
     -------
@@ -72,11 +74,9 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         output = layout(spec, ctx)
         output = replace(output, source=source_line(spec, layout))
         missing = tuple(ctx.view.missing[asked:])
-        files = [write_docx(output, ctx.out_dir / f"{spec.name}.docx")]
-        if isinstance(output, Figure):
-            files.append(output.image_png)
-        else:
-            files.append(write_xlsx(output, ctx.out_dir / f"{spec.name}.xlsx"))
+        # Issue 15 hook: every file of the output on the study's page (tlf/documents.py).
+        files = (documents or Documents()).render(output, spec.name, program_of(layout),
+                                                  ctx.out_dir)
         built.append(BuiltOutput(spec, tuple(files), missing))
     return built
 

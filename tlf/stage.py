@@ -21,6 +21,8 @@ from pathlib import Path
 from tlf.analyses.tte import missing_strata_findings
 from tlf.ard import build_ard, read_adam, read_ard, write_ard
 from tlf.build import build_outputs, index_frame
+from tlf.documents import Documents
+from tlf.page import page_style
 from tlf.reproduction import console_summary, load_targets, reproduce, write_report
 from tlf.spec import load_output_specs
 from trialflow.console import say
@@ -60,7 +62,8 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     outputs = [write_ard(build_ard(adam), out / ARD)]
     ard = read_ard(out / ARD)
     say(f"  wrote {len(ard)} analysis results to {out / ARD}")
-    built = build_outputs(specs, ard, adam, out)
+    documents = Documents(page_style(study.study))
+    built = build_outputs(specs, ard, adam, out, documents=documents)
     # An estimate the data cannot give prints as NE; say which, so NE is never a silent
     # surprise.
     not_computed = [
@@ -77,8 +80,11 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     outputs += [f for b in built for f in b.files] + [index]
     kinds = Counter(b.spec.kind for b in built)
     say(f"  wrote {len(built)} outputs ({', '.join(f'{n} {k}s' for k, n in kinds.items())})"
-        f" to {out}/: DOCX for each, XLSX for tables and listings, PNG for figures; "
-        f"contents in {out / TLF_INDEX}")
+        f" to {out}/: DOCX and RTF for each, XLSX for tables and listings, PNG and SVG for "
+        f"figures; contents in {out / TLF_INDEX}")
+    book = documents.write_book(out)
+    outputs += book
+    say(f"  wrote the TLF book: {', '.join(str(b) for b in book)}")
     if published is not None:
         report = reproduce(ard, published)
         outputs.append(write_report(report, out / REPRODUCTION))

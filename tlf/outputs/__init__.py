@@ -31,6 +31,7 @@ import pandas as pd
 from tlf.analyses import ARMS
 from tlf.document import Figure, Listing, Table, TitleBlock
 from tlf.spec import OutputSpec
+from tlf.vector import save_svg
 from trialflow.errors import SpecError, TrialflowError
 from trialflow.io import write_atomic
 
@@ -172,6 +173,7 @@ def save_png(figure: object, path: Path, dpi: int = 150) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # type: ignore[attr-defined]
     data = buffer.getvalue()
+    save_svg(figure, Path(path).with_suffix(".svg"))  # issue 15 hook: vector twin (tlf/vector.py)
     return write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
