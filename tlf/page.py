@@ -81,8 +81,8 @@ DEFAULT_FOOTER: tuple[str, ...] = (
 _PAGE_POINTS: dict[str, tuple[float, float]] = {"letter": (612.0, 792.0), "a4": (595.3, 841.9)}
 #: Distance of the header (footer) from the top (bottom) edge of the page, points.
 EDGE = 36.0
-#: Padding at each side of a table cell, points (about 1 mm).
-CELL_PAD = 2.9
+#: Padding at each side of a table cell, points (0.7 mm).
+CELL_PAD = 2.0
 #: Indentation step of a row level, points (1/8 inch).
 INDENT_STEP = 9.0
 #: Line height as a multiple of the font size: a little over what Times and Liberation
@@ -90,7 +90,10 @@ INDENT_STEP = 9.0
 LINE_FACTOR = 1.25
 #: Extra width given to measured text, so that a word processor whose font is a metric
 #: twin with minute differences (or that rounds widths up) never needs to break it.
-_SLACK = 1.03
+_SLACK = 1.02
+#: The smallest font a listing is set in to fit its columns without breaking words,
+#: points (when the study's font is larger; a smaller study font is kept).
+SMALLEST_LISTING_FONT = 8.0
 
 _TEMPLATE = string.Formatter()
 
@@ -431,11 +434,18 @@ class ColumnLayout:
         Which columns are decimal-aligned (tables only).
     indents : dict of int to list of float
         For each decimal-aligned column, the left indent of each body row's cell.
+    font_size : float
+        The size of the table's text (headers and body), points.
+    fits : bool
+        Whether every column is at least as wide as its longest word (or, for numbers,
+        its longest cell): no word is broken.
     """
 
     widths: list[float]
     numeric: list[bool]
     indents: dict[int, list[float]]
+    font_size: float = 9.0
+    fits: bool = True
 
 
 def _unique_texts(values: Iterable[object]) -> set[str]:
@@ -491,6 +501,7 @@ def column_layout(output: object, text_width: float, metrics: TextMetrics) -> Co
         natural[j] = max(nat, head_nat, low) * _SLACK + pad
     # Section rows span the table: they need no column of their own.
     widths = _share(minimum, natural, text_width)
+    fits = sum(minimum) <= text_width
     for j in range(ncol):
         if numeric[j]:
             texts = [r.cells[j] for r in body]
@@ -500,7 +511,7 @@ def column_layout(output: object, text_width: float, metrics: TextMetrics) -> Co
                 numeric[j] = False
             else:
                 indents[j] = found
-    return ColumnLayout(widths, numeric, indents)
+    return ColumnLayout(widths, numeric, indents, metrics.size, fits)
 
 
 def _share(minimum: list[float], natural: list[float], total: float) -> list[float]:
@@ -593,9 +604,23 @@ def compose(output: object, style: PageStyle, name: str = "", program: str = "")
     note_lines = sum(metrics.lines(n, width) for n in notes)
     footer_height = (note_lines + (0.5 if notes else 0) + len(footer)) * metrics.line
     geometry = style.geometry(output.landscape, header_lines, footer_height)  # type: ignore[attr-defined]
-    columns = None if isinstance(output, Figure) else column_layout(output, geometry.text_width,
-                                                                   metrics)
+    columns = None if isinstance(output, Figure) else _fitted(output, geometry.text_width,
+                                                             metrics)
     return Composition(geometry, header, title, notes, footer, columns, name)
+
+
+def _fitted(output: object, width: float, metrics: TextMetrics) -> ColumnLayout:
+    """The column layout of a table, or of a listing in the largest font, down to
+    :data:`SMALLEST_LISTING_FONT` in half points, whose words all fit unbroken."""
+    from tlf.document import Listing
+
+    layout = column_layout(output, width, metrics)
+    size = metrics.size
+    floor = min(size, SMALLEST_LISTING_FONT)
+    while isinstance(output, Listing) and not layout.fits and size - 0.5 >= floor:
+        size -= 0.5
+        layout = column_layout(output, width, TextMetrics(metrics.font, size))
+    return layout
 
 
 def split_page_fields(text: str) -> list[str]:

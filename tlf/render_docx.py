@@ -48,6 +48,7 @@ from xml.sax.saxutils import escape
 import docx
 from docx.document import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
 from docx.image.image import Image
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
@@ -128,9 +129,9 @@ def _display(value: str | int | float | None) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _ppr(align: str, indent: int = 0, extra: str = "") -> str:
-    """Paragraph properties in schema order (keepNext, ind, jc)."""
-    body = extra
+def _ppr(align: str, indent: int = 0, extra: str = "", pstyle: str = "") -> str:
+    """Paragraph properties in schema order (pStyle, keepNext, ind, jc)."""
+    body = pstyle + extra
     if indent:
         body += f'<w:ind w:left="{indent}"/>'
     if align != "left":
@@ -175,18 +176,20 @@ def _line_xml(parts: tuple[LinePart, ...], width: int, pages: str) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def _header_cell(text: str, width: int, span: int, align: str, border: bool) -> str:
+def _header_cell(text: str, width: int, span: int, align: str, border: bool,
+                 pstyle: str = "") -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
     if span > 1:
         tcpr += f'<w:gridSpan w:val="{span}"/>'
     if border:
         tcpr += f"<w:tcBorders>{_BORDER.format(side='bottom')}</w:tcBorders>"
     tcpr += '<w:vAlign w:val="bottom"/>'
-    return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{_ppr(align)}{_text_xml(text)}</w:p></w:tc>"
+    return (f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{_ppr(align, pstyle=pstyle)}"
+            f"{_text_xml(text)}</w:p></w:tc>")
 
 
 def _table_skeleton(table: Table | Listing, widths: list[int], index: int,
-                    numeric: list[bool]) -> str:
+                    numeric: list[bool], pstyle: str = "") -> str:
     """The ``w:tbl`` with its properties and header rows; the body is a marker comment."""
     total = sum(widths)
     borders = _BORDER.format(side="top") + _BORDER.format(side="bottom")
@@ -209,18 +212,18 @@ def _table_skeleton(table: Table | Listing, widths: list[int], index: int,
         xml.append(header_tr)
         for first, span, text in table.group_spans():
             xml.append(_header_cell(text, sum(widths[first:first + span]), span, "center",
-                                    border=bool(text)))
+                                    border=bool(text), pstyle=pstyle))
         xml.append("</w:tr>")
     xml.append(header_tr)
     for j, (col, width) in enumerate(zip(table.columns, widths, strict=True)):
         xml.append(_header_cell(col.header, width, 1, "center" if numeric[j] else col.align,
-                                border=True))
+                                border=True, pstyle=pstyle))
     xml.append("</w:tr>")
     xml.append(f"<!--{_marker(index)}--></w:tbl>")
     return "".join(xml)
 
 
-def _body_xml(table: Table | Listing, comp: Composition) -> Iterator[bytes]:
+def _body_xml(table: Table | Listing, comp: Composition, pstyle: str) -> Iterator[bytes]:
     """The body rows of ``table`` as UTF-8 WordprocessingML, in blocks of rows.
 
     This is the hot loop of a long listing: per cell it does one ``isprintable`` check,
@@ -231,7 +234,7 @@ def _body_xml(table: Table | Listing, comp: Composition) -> Iterator[bytes]:
     assert comp.columns is not None
     ncol = len(table.columns)
     aligns = [c.align for c in table.columns]
-    open_cell = [f"<w:tc><w:p>{_ppr(a)}" for a in aligns]
+    open_cell = [f"<w:tc><w:p>{_ppr(a, pstyle=pstyle)}" for a in aligns]
     nowrap = "<w:tc><w:tcPr><w:noWrap/></w:tcPr><w:p>"
     indents = comp.columns.indents
     open_run = '<w:r><w:t xml:space="preserve">'
@@ -245,9 +248,9 @@ def _body_xml(table: Table | Listing, comp: Composition) -> Iterator[bytes]:
         text = _display(value)
         if j in indents:
             ind = twips(indents[j][i])
-            head = nowrap + (f'<w:pPr><w:ind w:left="{ind}"/></w:pPr>' if ind else "")
+            head = nowrap + _ppr("left", ind, pstyle=pstyle)
         elif j == 0 and indent:
-            head = f"<w:tc><w:p>{_ppr(aligns[0], indent * step)}"
+            head = f"<w:tc><w:p>{_ppr(aligns[0], indent * step, pstyle=pstyle)}"
         else:
             head = open_cell[j]
         if not text:
@@ -268,7 +271,7 @@ def _body_xml(table: Table | Listing, comp: Composition) -> Iterator[bytes]:
         if row.kind == "section":
             text = _display(row.cells[0])
             return (f"{row_open}<w:tc>{span}<w:p>"
-                    f"{_ppr('left', row.indent * step, '<w:keepNext/>')}"
+                    f"{_ppr('left', row.indent * step, '<w:keepNext/>', pstyle)}"
                     f"{_text_xml(text, _BOLD)}</w:p></w:tc></w:tr>")
         i = data_index[k]
         return row_open + "".join(
@@ -506,7 +509,7 @@ def write_docx(doc: Output | Sequence[Output], path: Path,
     _set_styles(document, style)
     _set_properties(document, outputs)
     body = document.element.body
-    bodies: dict[str, tuple[Table | Listing, Composition]] = {}
+    bodies: dict[str, tuple[Table | Listing, Composition, str]] = {}
     first = True
     if contents:
         section = _start_section(document, first=True)
@@ -535,9 +538,10 @@ def write_docx(doc: Output | Sequence[Output], path: Path,
         else:
             assert comp.columns is not None
             widths = _twips_widths(comp.columns.widths)
+            pstyle = _size_style(document, style, comp.columns.font_size)
             body.sectPr.addprevious(parse_xml(
-                _table_skeleton(output, widths, i, comp.columns.numeric)))
-            bodies[_marker(i)] = (output, comp)
+                _table_skeleton(output, widths, i, comp.columns.numeric, pstyle)))
+            bodies[_marker(i)] = (output, comp, pstyle)
             body.sectPr.addprevious(parse_xml(_end_paragraph()))
 
     buffer = io.BytesIO()
@@ -553,6 +557,20 @@ def write_docx(doc: Output | Sequence[Output], path: Path,
     return write_atomic(Path(path), lambda tmp: write_zip(tmp, package(), when))
 
 
+def _size_style(document: Document, style: PageStyle, size: float) -> str:
+    """The ``w:pStyle`` of table text set in ``size`` points, when it is not the study's
+    size (a listing made smaller to fit its columns); the style is added once."""
+    half = int(round(size * 2))
+    if half == style.half_points:
+        return ""
+    name = f"TFText{half}"
+    if name not in [s.name for s in document.styles]:
+        added = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        added.base_style = document.styles["Normal"]
+        added.font.size = Pt(half / 2)
+    return f'<w:pStyle w:val="{name}"/>'
+
+
 def _twips_widths(points: Sequence[float]) -> list[int]:
     """Column widths in twips summing exactly to the total's twips."""
     total = twips(sum(points))
@@ -562,7 +580,8 @@ def _twips_widths(points: Sequence[float]) -> list[int]:
 
 
 def _splice_bodies(document_xml: bytes,
-                   bodies: dict[str, tuple[Table | Listing, Composition]]) -> Iterator[bytes]:
+                   bodies: dict[str, tuple[Table | Listing, Composition, str]]
+                   ) -> Iterator[bytes]:
     """``document.xml`` with each body marker replaced by that table's streamed rows."""
     pattern = re.compile(rb"<!--(tf-rows:\d+)-->")
     found = pattern.findall(document_xml)

@@ -300,7 +300,10 @@ def write_rtf(doc: Output | Sequence[Output], path: Path, style: PageStyle | Non
             if isinstance(output, Figure):
                 yield _figure(output, comp, base)
             else:
-                yield from _table(output, comp, base)
+                assert comp.columns is not None
+                # A listing may be set smaller than the study's font to fit its columns.
+                yield from _table(output, comp,
+                                  f"\\f0\\fs{int(round(comp.columns.font_size * 2))}")
                 # A table must be followed by a paragraph; as small as can be.
                 yield f"\\pard\\plain{base}\\fs2\\sl-20\\slmult0 \\par\n"
         yield "}\n"
