@@ -63,7 +63,7 @@ class Documents:
             if svg.is_file():
                 files.append(svg)
         else:
-            files.append(write_xlsx(output, out_dir / f"{name}.xlsx"))
+            files.append(write_xlsx(output, out_dir / f"{name}.xlsx", self.style.page_size))
         done = Rendered(name, program, output, tuple(files))
         self.rendered.append(done)
         return done.files

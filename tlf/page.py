@@ -293,6 +293,11 @@ class PageStyle:
                              f"got {self.page_size!r}")
         for line in (*self.header, *self.footer):
             _check_template(line)
+        # Fields the caller did not give print empty (the status and run date, as ever).
+        given = dict(self.fields)
+        object.__setattr__(self, "fields", {
+            **{f: "" for f in FIELDS}, "status": self.status.upper(),
+            "run_date": given.get("run_date") or run_date(), **given})
         if not any("{page}" in line for line in (*self.header, *self.footer)):
             object.__setattr__(self, "footer", (*self.footer, " | Page {page} of {pages}"))
 
@@ -311,8 +316,15 @@ class PageStyle:
         values = {**self.fields, "output": output, "program": program,
                   "page": "{page}", "pages": "{pages}"}
         templates = self.header if which == "header" else self.footer
-        return [tuple(LinePart(p.text.format_map(values), p.align) for p in _parts(line))
-                for line in templates]
+        lines = []
+        for line in templates:
+            # A part whose fields are all empty (a study without a data cut-off, a
+            # document made outside a study) is left out rather than printed half.
+            parts = tuple(LinePart(p.text.format_map(values), p.align) for p in _parts(line)
+                          if not _empty(p.text, values))
+            if parts:
+                lines.append(parts)
+        return lines
 
     def geometry(self, landscape: bool, header_lines: int, footer_height: float) -> Geometry:
         """The page of an output: landscape if its spec or the study says so; top and
@@ -326,6 +338,11 @@ class PageStyle:
         top = max(top, EDGE + (header_lines + 1) * line)
         bottom = max(bottom, EDGE + footer_height + line)
         return Geometry(width, height, top, bottom, left, right, wide)
+
+
+def _empty(template: str, values: Mapping[str, str]) -> bool:
+    names = [name for _, name, _, _ in _TEMPLATE.parse(template) if name is not None]
+    return bool(names) and not any(values.get(n) for n in names)
 
 
 def _check_template(line: str) -> None:
