@@ -15,8 +15,8 @@ from docx.oxml.ns import qn
 from tlf.document import Column, Figure, Listing, Row, Table, TitleBlock
 from tlf.page import PageStyle, TextMetrics, page_style
 from tlf.render_docx import bookmark_name, write_docx
-from trialflow.spec import OutputStyle
 from trialflow.errors import TrialflowError
+from trialflow.spec import OutputStyle
 
 
 def cell_texts(tr) -> list[str]:  # noqa: ANN001 - a python-docx CT_Row
@@ -103,7 +103,8 @@ def test_numbers_are_decimal_aligned_and_do_not_wrap(table: Table, tmp_path: Pat
 def test_page_x_of_y_and_study_lines_in_the_header(table: Table, tmp_path: Path) -> None:
     style = page_style(None, OutputStyle(status="draft"), when="2024-01-02")
     style = PageStyle(**{**{f: getattr(style, f) for f in style.__dataclass_fields__},
-                         "fields": {**style.fields, "protocol": "P-1", "data_cutoff": "2023-12-31"}})
+                         "fields": {**style.fields, "protocol": "P-1",
+                                    "data_cutoff": "2023-12-31"}})
     d = docx.Document(str(write_docx(table, tmp_path / "t.docx", style=style,
                                      names=["t_14_1_1_dm"], programs=["t_dm.py"])))
     section = d.sections[0]
