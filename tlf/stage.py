@@ -23,7 +23,7 @@ from tlf.ard import build_ard, read_adam, read_ard, write_ard
 from tlf.build import build_outputs, index_frame
 from tlf.documents import Documents
 from tlf.page import page_style
-from tlf.reproduction import console_summary, load_targets, reproduce, write_report
+from tlf.reproduction import console_summary, load_targets, reproduce
 from tlf.spec import load_output_specs
 from trialflow.console import say
 from trialflow.findings import Finding
@@ -31,6 +31,7 @@ from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
 from trialflow.stages import SHOW_FINDINGS
 from trialflow.study import StudyFolder
+from trialflow.xlsxreport import write_frame_xlsx
 
 __all__ = ["ARD", "REPRODUCTION", "TLF_INDEX", "build"]
 
@@ -87,7 +88,12 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     say(f"  wrote the TLF book: {', '.join(str(b) for b in book)}")
     if published is not None:
         report = reproduce(ard, published)
-        outputs.append(write_report(report, out / REPRODUCTION))
+        # A report with its title, widths, frozen header and filters (trialflow/xlsxreport.py).
+        outputs.append(write_frame_xlsx(
+            report, out / REPRODUCTION, "reproduction",
+            f"{study.study.id}: reproduction of the published results",
+            notes=[f"Published targets: {Path(target_file).name}. A blank computed value "
+                   "was not estimable."]))
         print(console_summary(report))
         say(f"  wrote {len(report)} comparisons to {out / REPRODUCTION}")
     return StageResult(rows=len(ard), findings=not_computed, outputs=outputs)
