@@ -185,11 +185,12 @@ def write_book_pdf(rendered: Sequence[Rendered], style: PageStyle, path: Path,
         writer = PdfWriter()
         for p in toc_reader.pages:
             writer.add_page(p)
-        writer.add_outline_item("Table of Contents", 0)
+        writer.add_outline_item(title="Table of Contents", page_number=0)
         for r, reader, start in zip(rendered, readers, starts, strict=True):
             for p in reader.pages:
                 writer.add_page(p)
-            writer.add_outline_item(f"{r.output.label} {r.output.title.title}", start - 1)
+            writer.add_outline_item(title=f"{r.output.label} {r.output.title.title}",
+                                    page_number=start - 1)
         when = build_time()
         writer.add_metadata({"/Title": f"{style.fields.get('study') or 'TLF'} TLF book",
                              "/Creator": "trialflow", "/Producer": "trialflow",
