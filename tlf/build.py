@@ -16,10 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from tlf.document import Figure, Listing, Table
-from tlf.outputs import Context, layouts, source_line
+from tlf.documents import Documents
+from tlf.outputs import Context, layouts, program_of, source_line
 from tlf.outputs.cells import trace_rows
-from tlf.render_docx import write_docx
-from tlf.render_xlsx import write_xlsx
 from tlf.spec import AnalysisPlan, OutputSpec
 from trialflow.errors import SpecError
 from trialflow.spec import Study
@@ -67,7 +66,8 @@ def cells_of(output: Table | Listing | Figure) -> list[tuple[str, str, object]]:
 def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
                   adam: Mapping[str, pd.DataFrame], out_dir: Path,
                   plan: AnalysisPlan | None = None,
-                  study: Study | None = None) -> list[BuiltOutput]:
+                  study: Study | None = None,
+                  documents: Documents | None = None) -> list[BuiltOutput]:
     """Lay out and render every output of ``specs``.
 
     Parameters
@@ -85,6 +85,9 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         The study's analyses (populations of listings, options of analyses).
     study : Study, optional
         The study (arm order of listings).
+    documents : Documents, optional
+        Renders each output (DOCX, RTF, XLSX or PNG+SVG) on the study's page and keeps
+        them for the book (:mod:`tlf.documents`); default today's page.
 
     Returns
     -------
@@ -107,11 +110,9 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         output = layout(spec, ctx)
         output = replace(output, source=source_line(spec, layout))
         missing = tuple(ctx.view.missing[asked:])
-        files = [write_docx(output, ctx.out_dir / f"{spec.name}.docx")]
-        if isinstance(output, Figure):
-            files.append(output.image_png)
-        else:
-            files.append(write_xlsx(output, ctx.out_dir / f"{spec.name}.xlsx"))
+        # Every file of the output on the study's page (DOCX, RTF, XLSX or PNG+SVG).
+        files = (documents or Documents()).render(output, spec.name, program_of(layout),
+                                                  ctx.out_dir)
         trace = tuple(trace_rows(spec.name, cells_of(output), ctx.view))
         built.append(BuiltOutput(spec, tuple(files), missing, trace))
     return built

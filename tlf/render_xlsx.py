@@ -6,10 +6,17 @@ has column groups, the column-header row, the body, a blank row, the footnotes a
 "Source: ..." line. Everything above the body is frozen, so the headers stay in view
 while scrolling, and repeats on every printed page.
 
-Cell values are written as given: display strings stay text — also ones that look like
-formulas ("=...") or error codes ("#N/A"), which Excel would otherwise interpret — and
-``int``/``float`` values stay numbers. Figures have no spreadsheet form; render them
-with :func:`tlf.render_docx.write_docx`.
+The workbook is data, not a picture of a page: a body cell whose display string is a
+plain number ("108", "0.022", "57.0") is stored as that number with the number format
+that prints it the same way ("0", "0.000", "0.0"), so it can be summed and sorted;
+``int``/``float`` values stay numbers; every other string stays text — also ones that
+look like formulas ("=...") or error codes ("#N/A"), which Excel would otherwise
+interpret (:mod:`trialflow.safetext`). Nothing is computed: the number is the one the
+string shows. Listings get a filter on their column headers; columns are as wide as
+their content (up to 60 characters); printing fits the width of one page, landscape or
+portrait as the output. Every font is named (bold included), so no cell falls back to
+another typeface. Figures have no spreadsheet form; render them with
+:func:`tlf.render_docx.write_docx`.
 
 Reproducibility: as for Word (:mod:`tlf._package`) — fixed document times from
 ``SOURCE_DATE_EPOCH`` or a fixed date, fixed zip entry times, byte-identical output.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from copy import copy
 from pathlib import Path
@@ -29,6 +37,7 @@ from openpyxl.packaging.core import DocumentProperties
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.xml.functions import tostring
 
 from tlf._package import build_time, read_zip, strip_xml_illegal, write_zip
@@ -49,7 +58,37 @@ _SHEET_NAME_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _CORE_PART = "docProps/core.xml"
 
 _THIN = Side(style="thin")
-_BOLD = Font(bold=True)
+# The workbook's own default font, named, so that bold text keeps the same typeface.
+_FONT = Font(name="Calibri", sz=11, family=2, scheme="minor")
+_BOLD = Font(name="Calibri", sz=11, family=2, scheme="minor", bold=True)
+#: The widest a column gets, in characters.
+_MAX_WIDTH = 60
+
+#: A display string that is a plain number: no leading zero (an identifier such as
+#: "0117" stays text), at most 15 significant digits (what a double holds exactly).
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,14})(?:\.(\d{1,10}))?")
+#: Number formats by decimals, one object each (style lookups go by identity).
+_FORMATS: dict[int, str] = {d: "0" if d == 0 else "0." + "0" * d for d in range(11)}
+
+
+def as_number(text: str) -> tuple[int | float, str] | None:
+    """``text`` as the number it shows and the format that shows it the same way, or
+    None when it is not a plain number.
+
+    Examples
+    --------
+    >>> as_number("108"), as_number("0.022"), as_number("57.0"), as_number("0117")
+    ((108, '0'), (0.022, '0.000'), (57.0, '0.0'), None)
+    >>> as_number("17 (18.9)"), as_number("<0.001"), as_number("-1.50")
+    (None, None, (-1.5, '0.00'))
+    """
+    m = _NUMBER.fullmatch(text)
+    if m is None:
+        return None
+    decimals = m.group(1)
+    if decimals is None:
+        return int(text), _FORMATS[0]
+    return float(text), _FORMATS[len(decimals)]
 
 
 def _sheet_name(label: str, taken: set[str]) -> str:
@@ -133,6 +172,14 @@ def _value_cell(ws: WriteOnlyWorksheet, value: CellValue, alignment: Alignment |
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        number = as_number(value)
+        if number is not None:
+            cell = WriteOnlyCell(ws, value=number[0])
+            style: dict[str, object] = {"number_format": number[1]}
+            if alignment is not None:
+                style["alignment"] = alignment
+            styles.apply(cell, style)
+            return cell
         if "\n" in value:
             alignment = styles.wrapped(alignment)
         if alignment is not None:
@@ -204,6 +251,18 @@ def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
                 ws, {"alignment": align})
         return kinds[key]
 
+    numbers: dict[tuple[int, int, str], int | None] = {}
+
+    def number_style(j: int, indent: int, fmt: str) -> int | None:
+        key = (j, indent, fmt)
+        if key not in numbers:
+            align = alignment(j, indent)
+            style: dict[str, object] = {"number_format": fmt}
+            if align is not None:
+                style["alignment"] = align
+            numbers[key] = styles.style_id(ws, style)
+        return numbers[key]
+
     parts: list[str] = []
     for i, row in enumerate(output.body):
         r = first + i
@@ -218,13 +277,31 @@ def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
             for j, v in enumerate(row.cells):
                 if v is None or v == "":
                     continue
+                number = as_number(v) if isinstance(v, str) else None
+                if number is not None:
+                    style = number_style(j, row.indent, number[1])
+                    parts.append(_cell_xml(f"{letters[j]}{r}", number[0], style))
+                    continue
                 style = style_of(j, row.indent, isinstance(v, str) and "\n" in v)
                 parts.append(_cell_xml(f"{letters[j]}{r}", v, style))
         parts.append("</row>")
     return "".join(parts)
 
 
-def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> tuple[str, str] | None:
+def _column_width(output: Table | Listing, j: int, share: float) -> float:
+    """A column's width in characters: its longest line of text (header included), at
+    least its share of the page, at most :data:`_MAX_WIDTH`."""
+    texts = {c if isinstance(c, str) else ("" if c is None else str(c))
+             for c in (r.cells[j] for r in output.body if r.kind == "data")}
+    texts.add(output.columns[j].header)
+    longest = max((len(line) for t in texts for line in t.split("\n")), default=0)
+    if j == 0:
+        longest += _INDENT_PER_LEVEL * max((r.indent for r in output.body), default=0)
+    return round(min(float(_MAX_WIDTH), max(share, longest + 2.0)), 2)
+
+
+def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing,
+                 page_size: str = "letter") -> tuple[str, str] | None:
     """Write one sheet; the body comes back as (placeholder rows, body XML) to be put in
     the saved sheet in place of the placeholder (None when openpyxl wrote it)."""
     columns = output.columns
@@ -232,14 +309,23 @@ def _write_sheet(ws: WriteOnlyWorksheet, output: Table | Listing) -> tuple[str, 
     scale = _TOTAL_WIDTH[output.landscape] / sum(c.width for c in columns)
     # Write-only sheets take column and page settings before the first row.
     for j, col in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = round(col.width * scale, 2)
+        ws.column_dimensions[get_column_letter(j)].width = _column_width(
+            output, j - 1, col.width * scale)
     ws.page_setup.orientation = "landscape" if output.landscape else "portrait"
+    ws.page_setup.paperSize = "9" if page_size == "a4" else "1"  # ECMA-376 paper codes
+    # Print as wide as one page, as long as it takes.
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
     ws.oddFooter.right.text = "Page &P of &N"
     t = output.title
     # Title lines, a blank row, the spanning-header row if any, the column headers.
     header_rows = (3 + bool(t.subtitle)) + 1 + bool(output.column_groups) + 1
     ws.freeze_panes = f"A{header_rows + 1}"
     ws.print_title_rows = f"1:{header_rows}"
+    if isinstance(output, Listing) and output.body:
+        ws.auto_filter.ref = (f"A{header_rows}:{get_column_letter(ncol)}"
+                              f"{header_rows + len(output.body)}")
 
     rows_written = 0
 
@@ -340,7 +426,8 @@ def _splice(sheet: bytes, body: tuple[str, str]) -> bytes:
     return sheet.replace(placeholder, xml)
 
 
-def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> Path:
+def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path,
+               page_size: str = "letter") -> Path:
     """Render one output, or several (one sheet each), to an Excel workbook.
 
     Parameters
@@ -350,6 +437,8 @@ def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> 
         ("Table 14.2.1"), made valid and unique for Excel.
     path : pathlib.Path
         The .xlsx file to write; written atomically (temporary file, then rename).
+    page_size : {"letter", "a4"}, default "letter"
+        The paper it prints on.
 
     Returns
     -------
@@ -363,7 +452,7 @@ def write_xlsx(doc: Table | Listing | Sequence[Table | Listing], path: Path) -> 
     spliced: list[tuple[WriteOnlyWorksheet, tuple[str, str]]] = []
     for output in outputs:
         ws = wb.create_sheet(_sheet_name(output.label, taken))
-        body = _write_sheet(ws, output)
+        body = _write_sheet(ws, output, page_size)
         if body is not None:
             spliced.append((ws, body))
     buffer = io.BytesIO()

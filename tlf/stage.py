@@ -28,15 +28,10 @@ from tlf.analyses.tte import missing_strata_findings
 from tlf.ard import build_ard, read_adam, read_ard, with_outputs, write_ard
 from tlf.ars import write_ars
 from tlf.build import build_outputs, index_frame, trace_frame
+from tlf.documents import Documents
 from tlf.outputs import check_outputs
-from tlf.reproduction import (
-    MAP_FILE,
-    console_summary,
-    load_map,
-    load_targets,
-    reproduce,
-    write_report,
-)
+from tlf.page import page_style
+from tlf.reproduction import MAP_FILE, console_summary, load_map, load_targets, reproduce
 from tlf.spec import ANALYSES_FOLDER, AnalysisPlan, load_analyses, load_output_specs
 from trialflow.console import say
 from trialflow.findings import Finding
@@ -44,6 +39,7 @@ from trialflow.io import write_csv_atomic
 from trialflow.pipeline import StageResult
 from trialflow.stages import SHOW_FINDINGS
 from trialflow.study import StudyFolder
+from trialflow.xlsxreport import write_frame_xlsx
 
 __all__ = ["ARD", "ARS", "REPRODUCTION", "TLF_INDEX", "TRACE", "build", "plan_of"]
 
@@ -103,7 +99,8 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     # holds.
     write_ard(build_ard(plan, study.study, adam), out / ARD)
     ard = read_ard(out / ARD)
-    built = build_outputs(specs, ard, adam, out, plan, study.study)
+    documents = Documents(page_style(study.study))
+    built = build_outputs(specs, ard, adam, out, plan, study.study, documents=documents)
     trace = trace_frame(built)
     # Each ARD row names the outputs that print it (the trace): same values, rewritten.
     printed = trace[trace["ard_row"] != ""]
@@ -132,11 +129,19 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     outputs += [f for b in built for f in b.files] + [index]
     kinds = Counter(b.spec.kind for b in built)
     say(f"  wrote {len(built)} outputs ({', '.join(f'{n} {k}s' for k, n in kinds.items())})"
-        f" to {out}/: DOCX for each, XLSX for tables and listings, PNG for figures; "
-        f"contents in {out / TLF_INDEX}")
+        f" to {out}/: DOCX and RTF for each, XLSX for tables and listings, PNG and SVG for "
+        f"figures; contents in {out / TLF_INDEX}")
+    book = documents.write_book(out)
+    outputs += book
+    say(f"  wrote the TLF book: {', '.join(str(b) for b in book)}")
     if published is not None and mapping is not None:
         report = reproduce(ard, published, mapping)
-        outputs.append(write_report(report, out / REPRODUCTION))
+        # A report with its title, widths, frozen header and filters (trialflow/xlsxreport.py).
+        outputs.append(write_frame_xlsx(
+            report, out / REPRODUCTION, "reproduction",
+            f"{study.study.id}: reproduction of the published results",
+            notes=[f"Published targets: {Path(target_file).name}. A blank computed value "
+                   "was not estimable."]))
         print(console_summary(report))
         say(f"  wrote {len(report)} comparisons to {out / REPRODUCTION}")
     return StageResult(rows=len(ard), findings=not_computed, outputs=outputs)

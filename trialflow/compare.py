@@ -58,6 +58,7 @@ from trialflow.errors import InputError, TrialflowError
 from trialflow.io import check_regular_file, read_regular_file, write_atomic
 from trialflow.isodates import iso_days, iso_seconds, outside_pandas_ns, sas_days
 from trialflow.safetext import console_text, force_text_cells, xlsx_safe_frame
+from trialflow.xlsxreport import finish_sheet
 from trialflow.xpt import SAS_EPOCH, XptDataset, read_xpt
 
 #: Differing records listed per variable, by default.
@@ -798,5 +799,8 @@ def write_report(result: CompareResult, path: Path) -> Path:
             for name, frame in frames.items():
                 frame.to_excel(xl, sheet_name=name, index=False)
             force_text_cells(xl.book.worksheets)
+            for sheet in xl.book.worksheets:
+                # Bold header, frozen, filters, widths, fitted to the page width.
+                finish_sheet(sheet)
 
     return write_atomic(Path(path), write)

@@ -36,6 +36,9 @@ from cerberus import Validator
 from trialflow import SPECS, STANDARDS
 from trialflow.errors import SpecError
 
+#: The sides of study.yaml's ``output.margins``, in the order of ``OutputStyle.margins``.
+_MARGIN_SIDES = ("top", "right", "bottom", "left")
+
 #: libyaml's safe loader parses the ~100 spec files in 0.1 s instead of 1.4 s; it builds
 #: the same plain types as ``yaml.SafeLoader``, which stays the fallback.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -141,6 +144,9 @@ STUDY_SCHEMA: dict[str, Any] = {
                     "status": {"type": "string", "allowed": ["draft", "final"]},
                     "header": {"type": "list", "schema": {"type": "string"}},
                     "footer": {"type": "list", "schema": {"type": "string"}},
+                    "margins": {"type": "dict", "schema": {
+                        side: {"type": "number", "min": 0.25, "max": 3}
+                        for side in _MARGIN_SIDES}},
                 },
             },
         },
@@ -401,15 +407,37 @@ class Inputs:
 
 @dataclass(frozen=True)
 class OutputStyle:
-    """How the study's documents look (issue-free defaults: today's look)."""
+    """How the study's documents look (``output:`` in study.yaml); the defaults are the
+    look documents had before a study could declare one.
+
+    Attributes
+    ----------
+    page_size : {"letter", "a4"}
+    orientation : {"portrait", "landscape"}
+        Of every output whose spec does not say ``landscape: true`` (those are landscape).
+    margins : (top, right, bottom, left)
+        Inches (study.yaml: ``margins: {top: 1, left: 0.75}``, sides left out are 1);
+        the top and bottom margins grow to hold the header and footer lines.
+    font : str
+    font_size : float
+        Points.
+    status : {"draft", "final"}
+        Printed on every page (DRAFT or FINAL).
+    header, footer : tuple of str
+        Line templates with fields such as ``{protocol}``, ``{data_cutoff}``,
+        ``{status}``, ``{output}``, ``{program}``, ``{run_date}``, ``{page}`` and
+        ``{pages}``; ``" | "`` separates left, centre and right parts (see
+        :mod:`tlf.page`). Empty: the default lines.
+    """
 
     page_size: str = "letter"
-    orientation: str = "landscape"
+    orientation: str = "portrait"
     font: str = "Times New Roman"
     font_size: float = 9
     status: str = "final"
     header: tuple[str, ...] = ()
     footer: tuple[str, ...] = ()
+    margins: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -772,7 +800,9 @@ def load_study(path: Path | None = None) -> Study:
         raise SpecError(str(path), "simulation: a simulated study also needs seed and "
                         "subjects")
     out_doc = doc.get("output", {})
-    output = OutputStyle(**{k: tuple(v) if isinstance(v, list) else v
+    output = OutputStyle(**{k: tuple(v) if isinstance(v, list) else
+                            (tuple(float(v.get(side, 1.0)) for side in _MARGIN_SIDES)
+                             if k == "margins" else v)
                             for k, v in out_doc.items()})
     known = {"id", "title", "data_cutoff", "month_length", "seed", "subjects", "arms",
              "strata", "inputs", "targets", "simulation", "output", "standards"}

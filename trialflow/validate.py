@@ -50,6 +50,7 @@ from trialflow.errors import InputError
 from trialflow.io import check_regular_file, write_atomic
 from trialflow.safetext import console_text, force_text_cells, has_controls, xlsx_safe_frame
 from trialflow.spec import Codelist, DatasetSpec
+from trialflow.xlsxreport import finish_sheet
 from trialflow.xpt import (
     MAX_CHAR_BYTES,
     MAX_LABEL,
@@ -611,11 +612,10 @@ def write_report(findings: list[ValidationFinding], summary: pd.DataFrame,
             xl.book.properties.created = created
             xl.book.properties.modified = created
             force_text_cells(xl.book.worksheets)
+            xl.book.properties.title = "Validation of the datasets against their specs"
             for sheet in xl.book.worksheets:
-                sheet.freeze_panes = "A2"
-                for col in sheet.columns:
-                    width = max(len(str(cell.value or "")) for cell in col[:200])
-                    sheet.column_dimensions[col[0].column_letter].width = min(80, width + 2)
+                # Bold header, frozen, filters, widths, fitted to the page width.
+                finish_sheet(sheet)
         _fix_zip_times(tmp, created)
 
     return write_atomic(path, write)

@@ -282,9 +282,18 @@ def _docx_rows(path: Path) -> list[tuple[str, ...]]:
 
 
 def _xlsx_rows(path: Path) -> list[tuple[str, ...]]:
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    return [tuple("" if v is None else str(v) for v in row)
-            for row in sheet.iter_rows(values_only=True)]
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+
+    def shown(cell) -> str:  # noqa: ANN001 - an openpyxl cell
+        """What a cell shows: a number as its number format prints it."""
+        v = cell.value
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            fmt = cell.number_format
+            decimals = len(fmt) - 2 if fmt.startswith("0.") else 0
+            return f"{v:.{decimals}f}" if fmt.startswith("0") else str(v)
+        return "" if v is None else str(v)
+
+    return [tuple(shown(c) for c in row) for row in sheet.iter_rows()]
 
 
 def _find(rows: list[tuple[str, ...]], label: str, after: str | None = None) -> tuple:

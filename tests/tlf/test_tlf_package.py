@@ -56,14 +56,20 @@ def test_index_lists_every_output_with_its_files(tlf_dir: Path) -> None:
 def test_rendered_docx_has_title_page_numbers_headers_and_source(spec, tlf_dir: Path) -> None:
     document = docx.Document(str(tlf_dir / f"{spec.name}.docx"))
     section = document.sections[0]
-    header = "\n".join(p.text for p in section.header.paragraphs)
+    header = "\n".join(p.text for p in section.first_page_header.paragraphs)
     assert f"{LABEL[spec.kind]} {spec.number}" in header
     assert spec.title in header and spec.population in header
-    footer_xml = section.footer._element.xml
-    assert "PAGE" in footer_xml and "NUMPAGES" in footer_xml
+    later = "\n".join(p.text for p in section.header.paragraphs)
+    assert f"{LABEL[spec.kind]} {spec.number} (continued)" in later
+    assert "Protocol: JBCRG-M05" in header and "Data cut-off: 2019-07-31" in header
+    assert "FINAL" in header
+    header_xml = section.first_page_header._element.xml
+    assert "PAGE" in header_xml and "NUMPAGES" in header_xml
     landscape = section.orientation == WD_ORIENT.LANDSCAPE
     assert landscape == spec.landscape
-    text = "\n".join(p.text for p in document.paragraphs)
+    # Footnotes, source and the study's footer line are at the foot of every page.
+    text = "\n".join(p.text for p in section.footer.paragraphs)
+    assert f"Output: {spec.name}" in text
     layout = layouts()[spec.layout]
     assert f"Program: {layout.__module__.replace('.', '/')}.py" in text
     for note in spec.footnotes:
@@ -151,4 +157,7 @@ def test_a_small_study_builds_every_output_with_ne_and_warnings(
     assert main(["tlf", "--adam", str(small), "--out", str(tmp_path / "tlf")]) == 0
     err = capsys.readouterr().err
     assert "prints NE: the ARD has no" in err
-    assert len(list((tmp_path / "tlf").glob("*.docx"))) == len(SPECS)
+    # One DOCX and one RTF per output, and the book.
+    assert len(list((tmp_path / "tlf").glob("*.docx"))) == len(SPECS) + 1
+    assert len(list((tmp_path / "tlf").glob("*.rtf"))) == len(SPECS)
+    assert (tmp_path / "tlf" / "book.docx").is_file()

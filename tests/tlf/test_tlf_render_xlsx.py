@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from tlf.document import Column, Figure, Listing, Table, TitleBlock
-from tlf.render_xlsx import write_xlsx
+from tlf.render_xlsx import as_number, write_xlsx
 
 
 def sheet_rows(ws) -> list[tuple]:  # noqa: ANN001 - an openpyxl worksheet
@@ -37,14 +37,24 @@ def test_table_layout_and_values(table: Table, tmp_path: Path) -> None:
     body = rows[7:7 + len(table.body)]
     for got, row in zip(body, table.body, strict=True):
         want = list(row.cells) + [None] * (len(table.columns) - len(row.cells))
-        assert list(got) == [None if v == "" else v for v in want]
+        # A plain number is stored as the number it shows.
+        assert list(got) == [None if v == "" else (as_number(v)[0] if isinstance(v, str)
+                                                   and as_number(v) else v) for v in want]
+    assert ws["B9"].value == 108 and ws["B9"].number_format == "0"
+    assert ws["D10"].value == 0.412 and ws["D10"].number_format == "0.000"
+    assert ws["C10"].value == "56.0 (31, 80)" and ws["D13"].value == "<0.001"
+    assert ws["A1"].font.name == ws["A2"].font.name or ws["A2"].font.name is None
+    assert ws["A1"].font.name == "Calibri"  # bold keeps the typeface
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     assert ws["A8"].font.bold  # the section row
     assert ws["A9"].alignment.indent == 2  # indent level 1
     assert ws["B9"].alignment.horizontal == "center"
     tail = [r[0] for r in rows[7 + len(table.body):]]
     assert tail == [None, *table.footnotes, "Source: t_dm.py; ADSL"]
     widths = [ws.column_dimensions[c].width for c in "ABCD"]
-    assert widths[0] == pytest.approx(2 * widths[1]) and widths[1] == widths[2]
+    # At least the share of the page the columns ask for, and at least the content.
+    assert widths[0] == pytest.approx(2 * widths[2]) and widths[1] == widths[2]
+    assert widths[0] >= len("Characteristic") + 2
 
 
 def test_numbers_stay_numbers_and_text_stays_text(tmp_path: Path) -> None:
@@ -72,6 +82,9 @@ def test_one_sheet_per_output(table: Table, listing: Listing, tmp_path: Path) ->
     ws = wb["Listing 16.2.7"]
     assert ws.page_setup.orientation == "landscape"
     assert ws.freeze_panes == "A6"  # no subtitle, no spanning header
+    assert ws.auto_filter.ref == "A5:C30"  # a filter on the listing's headers
+    assert ws["C6"].value == 1  # study day as a number
+    assert ws.column_dimensions["A"].width >= len("PRECIOUS-101-0001")
     assert [r[1] for r in sheet_rows(ws)[5:30]] == [r.cells[1] for r in listing.body]
 
 

@@ -261,11 +261,22 @@ def study(study_build) -> tuple[Path, pd.DataFrame]:
     return out, read_ard(out / "ard.csv")
 
 
+def shown(cell) -> str:  # noqa: ANN001 - an openpyxl cell
+    """What a cell shows: a number as its number format prints it ("0.0" -> "5.0")."""
+    v = cell.value
+    if v is None:
+        return ""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        fmt = cell.number_format
+        decimals = len(fmt) - 2 if fmt.startswith("0.") else 0
+        return f"{v:.{decimals}f}" if fmt.startswith("0") else str(v)
+    return str(v)
+
+
 def _rendered_xlsx(path: Path, table: Table) -> list[tuple[str, ...]]:
     """The body rows of the rendered sheet ('' for an empty cell)."""
     ws = openpyxl.load_workbook(path).active
-    values = [tuple("" if v is None else str(v) for v in row)
-              for row in ws.iter_rows(values_only=True)]
+    values = [tuple(shown(c) for c in row) for row in ws.iter_rows()]
     header = 3 + bool(table.title.subtitle) + 1 + 1  # title lines, blank, headers
     assert values[header - 1][1] == table.columns[1].header
     return values[header:header + len(table.body)]

@@ -37,6 +37,7 @@ from tlf.analyses.base import TOTAL
 from tlf.document import Column, Figure, Listing, Table, TitleBlock
 from tlf.outputs.cells import ArdView, At, Text, cat
 from tlf.spec import AnalysisPlan, OutputSpec, check_document
+from tlf.vector import save_svg
 from trialflow.errors import SpecError
 from trialflow.io import write_atomic
 from trialflow.spec import Study
@@ -152,6 +153,7 @@ def save_png(figure: object, path: Path, dpi: int = 150) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})  # type: ignore[attr-defined]
     data = buffer.getvalue()
+    save_svg(figure, Path(path).with_suffix(".svg"))  # the vector twin (tlf/vector.py)
     return write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 

@@ -1,0 +1,121 @@
+"""The TLF book of the study build, rendered to PDF with LibreOffice and read back page by
+page (pdftotext): every output's title block, its own "Page x of y", the study line, its
+footnotes on every page, listing words whole, and a PDF bookmark per output.
+
+These tests need LibreOffice and poppler-utils (``.ci/run`` installs both); without them
+they are skipped, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import docx
+import openpyxl
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from tlf.spec import load_output_specs
+
+SPECS = {s.name: s for s in load_output_specs()}
+LABEL = {"table": "Table", "listing": "Listing", "figure": "Figure"}
+
+
+def _need(program: str) -> None:
+    if shutil.which(program) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{program} is not installed (.ci/run installs it)")
+        pytest.skip(f"{program} is not installed")
+
+
+@pytest.fixture(scope="module")
+def book(study_build) -> tuple[Path, list[str], pd.DataFrame]:
+    """The book's PDF, the text of each of its pages, and the catalogue."""
+    _need("soffice")
+    _need("pdftotext")
+    tlf = study_build.out / "tlf"
+    pdf = tlf / "book.pdf"
+    assert pdf.is_file(), "the TLF stage wrote no book.pdf though LibreOffice is installed"
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    pages = text.split("\f")[:-1]
+    index = pd.read_csv(tlf / "index.csv", dtype=str, keep_default_na=False)
+    return pdf, pages, index
+
+
+def _starts(pdf: Path) -> list[tuple[str, int]]:
+    reader = PdfReader(pdf)
+    return [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+
+
+def test_a_bookmark_per_output_in_catalogue_order(book) -> None:
+    pdf, pages, index = book
+    marks = _starts(pdf)
+    labels = [f"{LABEL[k]} {n} {t}" for k, n, t in zip(index["kind"], index["number"],
+                                                       index["title"], strict=True)]
+    assert [title for title, _ in marks] == ["Table of Contents", *labels]
+    starts = [page for _, page in marks]
+    assert starts == sorted(starts) and starts[0] == 0
+    # The contents give each output's first page in the book.
+    contents = "".join(pages[:starts[1]])
+    for (label, page) in marks[1:]:
+        number = " ".join(label.split()[:2])
+        assert re.search(re.escape(number) + r"\b.*?\.{3,}\s*" + str(page + 1) + r"\b",
+                         contents, re.S), label
+
+
+def test_every_page_has_its_title_page_number_study_line_and_footnotes(book) -> None:
+    pdf, pages, index = book
+    marks = _starts(pdf)
+    bounds = [page for _, page in marks[1:]] + [len(pages)]
+    assert len(marks) - 1 == len(index)
+    for i, name in enumerate(index["files"].str.split().str[0].str.removesuffix(".docx")):
+        spec = SPECS[name]
+        label = f"{LABEL[spec.kind]} {spec.number}"
+        own = pages[bounds[i]:bounds[i + 1]]
+        assert own, name
+        for k, text in enumerate(own, start=1):
+            flat = " ".join(text.split())
+            where = f"{name} page {k}"
+            assert f"Page {k} of {len(own)}" in flat, where
+            assert (label in flat if k == 1 else f"{label} (continued)" in flat), where
+            assert " ".join(spec.title.split()) in flat and spec.population in flat, where
+            assert "Protocol: JBCRG-M05" in flat and "FINAL" in flat, where
+            assert "Data cut-off: 2019-07-31" in flat, where
+            assert f"Output: {name}" in flat, where
+            for note in spec.footnotes:
+                assert " ".join(note.split()[:6]) in flat, (where, note)
+
+
+def test_no_listing_word_is_split_across_lines(book, study_build) -> None:
+    pdf, pages, index = book
+    marks = _starts(pdf)
+    bounds = [page for _, page in marks[1:]] + [len(pages)]
+    names = list(index["files"].str.split().str[0].str.removesuffix(".docx"))
+    checked = 0
+    for i, name in enumerate(names):
+        if SPECS[name].kind != "listing":
+            continue
+        words = set("\n".join(pages[bounds[i]:bounds[i + 1]]).split())
+        sheet = openpyxl.load_workbook(study_build.out / "tlf" / f"{name}.xlsx").worksheets[0]
+        first = sheet.freeze_panes and int(sheet.freeze_panes[1:])
+        for row in sheet.iter_rows(min_row=first, values_only=True):
+            for value in row:
+                if isinstance(value, str):
+                    for word in value.split():
+                        assert word in words, f"{name}: {word!r} is split or missing"
+                        checked += 1
+    assert checked > 1000
+
+
+def test_the_book_docx_holds_every_output_with_contents(study_build) -> None:
+    tlf = study_build.out / "tlf"
+    document = docx.Document(str(tlf / "book.docx"))
+    assert document.paragraphs[0].text == "Table of Contents"
+    assert len(document.sections) == len(SPECS) + 1
+    assert len(document.tables) == sum(s.kind != "figure" for s in SPECS.values())
