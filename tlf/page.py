@@ -595,7 +595,7 @@ def compose(output: object, style: PageStyle, name: str = "", program: str = "")
     output : Table, Listing or Figure
     style : PageStyle
     name : str
-        The output's file name (``{output}``), e.g. ``"t_14_2_1_pfs_itt"``.
+        The output's file name (``{output}``), e.g. ``"t_14_1_1_demographics"``.
     program : str
         The program that made it (``{program}``).
     """
