@@ -45,7 +45,7 @@ Example
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -95,11 +95,36 @@ def _problem(v: Validator, schema: Mapping[str, Any]) -> str:
     walk(v.errors)
     unknown = [(w, d) for w, d in found if d == "unknown field"]
     where, what = (unknown or found)[0]
-    if what == "unknown field" and "." not in where:
-        close = difflib.get_close_matches(where, list(schema), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        what = f"unknown field ({hint}allowed: {_allowed(schema)})"
+    if what == "unknown field":
+        *path, key = where.split(".")
+        level = _level(schema, path)
+        if level:
+            close = difflib.get_close_matches(key, list(level), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            what = f"unknown field ({hint}allowed: {_allowed(level)})"
     return f"{where}: {what}"
+
+
+def _level(schema: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any] | None:
+    """The fields of the mapping at ``path`` (keys and list positions, as cerberus names
+    them) within ``schema``; None when the path leads to no mapping of known fields."""
+    fields: Mapping[str, Any] | None = schema
+    rule: Mapping[str, Any] | None = None
+    for part in path:
+        if rule is not None and "list" in _types(rule) and part.isdigit():
+            rule = rule.get("schema") if isinstance(rule.get("schema"), Mapping) else None
+            fields = rule.get("schema") if rule and "dict" in _types(rule) else None
+            continue
+        if fields is None or part not in fields:
+            return None
+        rule = fields[part]
+        fields = rule.get("schema") if "dict" in _types(rule) else None
+    return fields if isinstance(fields, Mapping) else None
+
+
+def _types(rule: Mapping[str, Any]) -> list[str]:
+    kind = rule.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
 
 
 def check_spec(spec: DatasetSpec) -> None:
