@@ -28,6 +28,10 @@ spec is loaded) and says which input datasets it reads.
 * ``extreme_flag`` — flag the first or last record of each group in an order
   (``derive_var_extreme_flag``); ``obs_number`` — number the records in each group
   (``derive_var_obs_number``);
+* ``filter`` — keep the records meeting a condition (dplyr's ``filter``);
+  ``filter_exist`` — keep the records whose group (the subject) has a record in another
+  dataset, or with ``exist: false`` has none (admiral ``filter_exist``,
+  ``filter_not_exist``);
 * ``work_dataset`` — steps on another input, kept as a dataset for the later steps
   (never written); its steps may read the dataset being built;
 * ``named`` — a derivation the study declares by name (:mod:`adam.named`).
@@ -443,6 +447,36 @@ def pool(data: pd.DataFrame, context: Context, source: str, new_var: str, across
     return out
 
 
+def filter_records(data: pd.DataFrame, context: Context, condition: dict[str, Any]
+                   ) -> pd.DataFrame:
+    """The records of ``data`` meeting ``condition``, in their order (``filter``)."""
+    need(data, sorted(condition_variables(condition)), "the dataset")
+    out = rows_where(data, select(data, condition)).copy(deep=False)
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
+def filter_exist(data: pd.DataFrame, context: Context, dataset: str,
+                 by: Sequence[str] | None = None, filter: dict[str, Any] | None = None,  # noqa: A002
+                 exist: bool = True) -> pd.DataFrame:
+    """The records of ``data`` whose ``by`` group (default STUDYID and USUBJID, else
+    USUBJID) has a record of ``dataset`` meeting ``filter`` (``exist: false``: has
+    none), in their order (admiral ``filter_exist`` / ``filter_not_exist``)."""
+    add = context.dataset(dataset)
+    keys = by_vars(data, add, by)
+    need(add, [*keys, *condition_variables(filter)], dataset)
+    need(data, keys, context.spec.name if context.spec else "the dataset")
+    found = rows_where(add, select(add, filter))
+    if len(keys) == 1:
+        there = data[keys[0]].isin(found[keys[0]].unique()).to_numpy()
+    else:
+        there = pd.MultiIndex.from_frame(data[keys]).isin(
+            pd.MultiIndex.from_frame(found[keys].drop_duplicates()))
+    out = rows_where(data, pd.Series(there == exist, index=data.index)).copy(deep=False)
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
 def work_dataset(data: pd.DataFrame, context: Context, name: str,
                  start: Mapping[str, Any], steps: Sequence[Mapping[str, Any]] = ()
                  ) -> pd.DataFrame:
@@ -603,6 +637,11 @@ VERBS: dict[str, Verb] = {
         "across": {**VAR, "required": True},
         "min_count": {"type": "integer", "required": True, "min": 1},
         "value": {**SCALAR, "required": True, "nullable": False}, "filter": COND}),
+    "filter": Verb(filter_records, {"condition": {**COND, "required": True}},
+                   datasets=lambda p: []),
+    "filter_exist": Verb(filter_exist, {
+        "dataset": {**DATASET, "required": True}, "by": VARS, "filter": COND,
+        "exist": {"type": "boolean"}}),
     "work_dataset": Verb(work_dataset, {
         "name": {**DATASET, "required": True},
         "start": {"type": "dict", "required": True, "schema": START_SCHEMA},
