@@ -129,6 +129,25 @@ def input_columns(specs: Mapping[str, DatasetSpec]) -> dict[str, set[str] | None
     return wanted
 
 
+def check_specs(specs: Mapping[str, DatasetSpec], study: Study) -> dict[str, DatasetSpec]:
+    """The specs resolved (:func:`resolve`), in build order, each the engine builds
+    checked against its contract: a misspelt key in the last dataset's spec stops the
+    run before any data are read.
+
+    Raises
+    ------
+    SpecError
+        One line naming the spec file, the dataset, the step and what is allowed.
+    """
+    from adam.engine import check_spec
+
+    resolved = {name: resolve(specs[name], study) for name in build_order(specs)}
+    for spec in resolved.values():
+        if spec.builder == DEFAULT_BUILDER:
+            check_spec(spec)
+    return resolved
+
+
 def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
                study: Study, sdtm_specs: Mapping[str, DatasetSpec] | None = None
                ) -> dict[str, pd.DataFrame]:
@@ -146,14 +165,7 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
         dates; the writer makes SAS dates of them).
     """
     order = build_order(specs)
-    resolved = {name: resolve(specs[name], study) for name in order}
-    # Every spec the engine builds is checked before any data are read: a misspelt key
-    # in the last dataset's spec stops the run before the first is built.
-    from adam.engine import check_spec
-
-    for spec in resolved.values():
-        if spec.builder == DEFAULT_BUILDER:
-            check_spec(spec)
+    resolved = check_specs(specs, study)
     lazy = isinstance(sdtm, SdtmDirectory)
     columns = input_columns(resolved) if lazy else {}
     last_use = {w: i for i, name in enumerate(order)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from adam_tables import domain, spec, usubjid
 
-from adam import adrs, engine
+from adam import engine
 
 D = pd.Timestamp
 SPEC = spec("ADTTE")
@@ -109,7 +109,7 @@ def test_progression_after_a_new_therapy_censors_pfs_at_the_last_assessment_befo
         dict(USUBJID=usubjid("0001"), RSSEQ=2, RSTESTCD="OVRLRESP", RSCAT="RECIST 1.1",
              RSSTRESC="PD", VISITNUM=1012, RSDTC="2020-04-01")])
     sl = adsl({"SUBJID": "0001", "NACTDT": "2020-03-15", "MEASFL": "Y"})
-    rs = adrs.build({"RS": rs_sdtm, "ADSL": sl}, spec("ADRS"))
+    rs = engine.build({"RS": rs_sdtm, "ADSL": sl}, spec("ADRS"))
     r = one(run(sl, rs))
     assert (r["CNSR"], r["ADT"], r["CNSDTDSC"]) == (1, D("2020-02-12"),
                                                    "Last adequate tumour assessment")
