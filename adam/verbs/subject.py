@@ -533,12 +533,20 @@ def _check_summary(params: Mapping[str, Any]) -> None:
 
 
 def _check_named(params: Mapping[str, Any]) -> None:
+    from cerberus import Validator
+
+    from adam.engine import schema_problem
     from adam.named import NAMED
 
-    if params["derivation"] not in NAMED:
-        raise ValueError(f"unknown named derivation {params['derivation']!r} (known: "
+    name = params["derivation"]
+    if name not in NAMED:
+        raise ValueError(f"unknown named derivation {name!r} (known: "
                          f"{', '.join(sorted(NAMED)) or 'none'})")
-    NAMED[params["derivation"]].check(dict(params.get("parameters") or {}))
+    given = dict(params.get("parameters") or {})
+    v = Validator(NAMED[name].schema, allow_unknown=False)
+    if not v.validate(given):
+        raise ValueError(f"{name}: parameters.{schema_problem(v, NAMED[name].schema)}")
+    NAMED[name].check(given)
 
 
 def _check_dt(params: Mapping[str, Any]) -> None:
@@ -567,7 +575,7 @@ VERBS: dict[str, Verb] = {
         "dataset": {**DATASET, "required": True},
         "qnams": {"type": "dict", "required": True, "keysrules": VAR,
                   "valuesrules": {"type": "string"}},
-        "by": VARS}),
+        "by": VARS}, reads=lambda p: {"QNAM", "QVAL"}),
     "exist_flag": Verb(exist_flag, {
         "dataset": {**DATASET, "required": True}, "new_var": {**VAR, "required": True},
         "condition": COND, "filter": COND, "by": VARS,
@@ -650,7 +658,7 @@ VERBS: dict[str, Verb] = {
         datasets=lambda p: [p["start"]["dataset"]]),
     "named": Verb(named, {"derivation": {"type": "string", "required": True},
                           "parameters": {"type": "dict"}}, check=_check_named,
-                  datasets=lambda p: _named_datasets(p)),
+                  datasets=lambda p: _named_datasets(p), reads=lambda p: _named_reads(p)),
 }
 
 
@@ -659,3 +667,13 @@ def _named_datasets(params: Mapping[str, Any]) -> list[str]:
 
     found = NAMED.get(params["derivation"])
     return found.datasets(dict(params.get("parameters") or {})) if found else []
+
+
+def _named_reads(params: Mapping[str, Any]) -> set[str]:
+    from adam.engine import default_names
+    from adam.named import NAMED
+
+    found = NAMED.get(params["derivation"])
+    if found is None:
+        return set()
+    return found.reads(dict(params.get("parameters") or {})) | default_names(found.function)

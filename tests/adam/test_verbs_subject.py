@@ -172,3 +172,25 @@ def test_filter_exist_with_a_filter_and_its_opposite():
 def test_filter_of_a_variable_the_data_lack_names_it():
     with pytest.raises(KeyError, match="AEREL"):
         run("filter", AE, condition={"AEREL": "Y"})
+
+
+# --------------------------------------------------------------------------- input_columns
+
+
+def test_the_variables_read_of_an_input_are_those_the_spec_names_and_the_verbs_imply():
+    from adam.engine import input_columns
+
+    spec = spec_with([
+        {"merge_supp": {"dataset": "SUPPDM", "qnams": {"STRAT1R": "STRAT1"}}},
+        {"summary": {"dataset": "EX", "new_var": "CUMDOSE", "function": "sum",
+                     "expression": "EXDOSE * EXDUR", "filter": {"EXTRT": {"ne": "PLACEBO"}}}},
+        {"work_dataset": {"name": "X", "start": {"dataset": "EX"},
+                          "steps": [{"dt": {"source": "EXSTDTC", "new_var": "EXSTDT"}}]}},
+        {"exist_flag": {"dataset": "EX", "new_var": "F", "condition": {"EXDOSE": {"gt": 0}}}},
+    ], inputs=("DM", "EX", "SUPPDM"))
+    read = input_columns(spec)
+    assert set(read) == {"DM", "EX", "SUPPDM"}
+    names = read["EX"]
+    assert {"STUDYID", "USUBJID", "EXDOSE", "EXDUR", "EXTRT", "EXSTDTC", "QNAM", "QVAL",
+            "STRAT1"} <= names
+    assert "EXENDTC" not in names and "EXROUTE" not in names
