@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import condition_variables, select, validate_condition
-from adam.derive import derive_var_extreme_flag
+from adam.derive import derive_var_extreme_flag, rows_where, share_columns
 from adam.response import confirmed_response
 from adam.verbs.base import (
     COND,
@@ -116,10 +116,12 @@ def _subjects(context: Context, subjects: Mapping[str, Any] | None,
     frame = context.dataset(name)
     keep = list(s.get("keep", ()))
     need(frame, ["USUBJID", *keep, *extra, *condition_variables(s.get("filter"))], name)
-    frame = frame[select(frame, s.get("filter"))]
     ids = [v for v in ("STUDYID", "USUBJID") if v in frame.columns]
     cols = list(dict.fromkeys([*ids, *keep, *extra]))
-    return frame[cols].drop_duplicates("USUBJID").reset_index(drop=True), keep
+    # Only these variables of the subjects meeting the filter (a selection of all of
+    # ADSL's, per parameter, was a tenth of ADRS's time).
+    frame = rows_where(share_columns(frame, cols), select(frame, s.get("filter")))
+    return frame.drop_duplicates("USUBJID").reset_index(drop=True), keep
 
 
 def _assessments(data: pd.DataFrame, assessments: Mapping[str, Any] | None,
@@ -128,7 +130,9 @@ def _assessments(data: pd.DataFrame, assessments: Mapping[str, Any] | None,
     date, sorted by subject and date (their index is their place in ``data``)."""
     cond = ASSESSMENTS if assessments is None else assessments
     need(data, ["USUBJID", "AVALC", date, *condition_variables(cond)], "the dataset")
-    rows = data[select(data, cond) & data[date].notna()]
+    # USUBJID, AVALC and the date are what the parameter verbs read of them.
+    rows = share_columns(data, ["USUBJID", "AVALC", date])[select(data, cond)
+                                                           & data[date].notna()]
     return rows.sort_values(["USUBJID", date], kind="mergesort")
 
 

@@ -65,6 +65,8 @@ from adam.derive import (
     derive_vars_merged,
     left_join,
     rows_where,
+    run_starts,
+    share_columns,
 )
 from adam.verbs.base import (
     COND,
@@ -216,7 +218,12 @@ def extreme_date(data: pd.DataFrame, context: Context, new_var: str,
     for s in sources:
         add = context.dataset(s["dataset"]) if "dataset" in s else data
         need(add, [*keys, s["date"]], s.get("dataset", "the dataset"))
-        kept = rows_where(add, select(add, s.get("filter")))
+        # Only the keys and the date of the records meeting the filter, and of those the
+        # first of each run of equal ones (QS repeats a questionnaire's date on each of
+        # its items: 6 million records at 21,900 subjects).
+        kept = rows_where(share_columns(add, [*keys, s["date"]]),
+                          select(add, s.get("filter")))
+        kept = kept[run_starts(*(kept[c].to_numpy() for c in [*keys, s["date"]]))]
         dates = dates_of(kept, s["date"], s.get("highest_imputation", "n"),
                           s.get("date_imputation", "first"))
         parts.append(kept[keys].assign(_dt=dates.to_numpy())[dates.notna().to_numpy()])
