@@ -3,10 +3,11 @@
 Each dataset has its spec in ``specs/adam/<name>.yaml``: variables (label, type, length,
 codelist, origin, and for every derived variable the method that derives it — the
 computational methods of define.xml), keys and sort order, the parameters of a BDS
-dataset, and a ``derivation`` block with the study conventions the derivations use.
-Each dataset is built by its module's ``build(inputs, spec) -> DataFrame``
-(``adam/adsl.py``, ``adrs.py``, ``adqs.py``, ``adae.py``, ``adtte.py``): a pure function
-of the SDTM (and earlier ADaM) frames its spec lists under ``derivation.inputs``.
+dataset, and a ``derivation`` block: the input datasets, the one it starts from and its
+steps, each one verb of :mod:`adam.engine` (or a named derivation of :mod:`adam.named`).
+A spec may name another ``builder:`` module with ``build(inputs, spec) -> DataFrame``;
+none of the bundled studies does. Either way a dataset is a pure function of the SDTM
+(and earlier ADaM) frames its spec lists under ``derivation.inputs``.
 
 Two references in a ``derivation`` block are resolved here before building, so that the
 builders stay pure: ``arms: study`` becomes the arms of ``specs/study.yaml`` and
@@ -14,11 +15,12 @@ builders stay pure: ``arms: study`` becomes the arms of ``specs/study.yaml`` and
 
 The layer reads only SDTM datasets (from disk: :func:`read_sdtm`) and its specs; it
 never reads raw forms (DESIGN.md). From disk, a domain is read when the first dataset
-that needs it is built, with only the variables the builders declare they read (a
-builder module's ``input_columns(spec)``; a domain it does not list is read whole), and
-dropped after the last dataset that needs it: at 100 times the study the SDTM would
-otherwise fill gigabytes. Datasets are written by the one writer
-(:mod:`trialflow.xpt`), as XPT v5 and Dataset-JSON.
+that needs it is built, with only the variables the builders declare they read (the
+engine's :func:`adam.engine.input_columns`: those its spec names; a builder module's
+``input_columns(spec)``; a domain it does not list is read whole), and dropped after the
+last dataset that needs it: at 100 times the study the SDTM would otherwise fill
+gigabytes. Datasets are written by the one writer (:mod:`trialflow.xpt`), as XPT v5 and
+Dataset-JSON.
 
 Example
 -------
@@ -129,6 +131,25 @@ def input_columns(specs: Mapping[str, DatasetSpec]) -> dict[str, set[str] | None
     return wanted
 
 
+def check_specs(specs: Mapping[str, DatasetSpec], study: Study) -> dict[str, DatasetSpec]:
+    """The specs resolved (:func:`resolve`), in build order, each the engine builds
+    checked against its contract: a misspelt key in the last dataset's spec stops the
+    run before any data are read.
+
+    Raises
+    ------
+    SpecError
+        One line naming the spec file, the dataset, the step and what is allowed.
+    """
+    from adam.engine import check_spec
+
+    resolved = {name: resolve(specs[name], study) for name in build_order(specs)}
+    for spec in resolved.values():
+        if spec.builder == DEFAULT_BUILDER:
+            check_spec(spec)
+    return resolved
+
+
 def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec],
                study: Study, sdtm_specs: Mapping[str, DatasetSpec] | None = None
                ) -> dict[str, pd.DataFrame]:
@@ -146,14 +167,7 @@ def build_adam(sdtm: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec
         dates; the writer makes SAS dates of them).
     """
     order = build_order(specs)
-    resolved = {name: resolve(specs[name], study) for name in order}
-    # Every spec the engine builds is checked before any data are read: a misspelt key
-    # in the last dataset's spec stops the run before the first is built.
-    from adam.engine import check_spec
-
-    for spec in resolved.values():
-        if spec.builder == DEFAULT_BUILDER:
-            check_spec(spec)
+    resolved = check_specs(specs, study)
     lazy = isinstance(sdtm, SdtmDirectory)
     columns = input_columns(resolved) if lazy else {}
     last_use = {w: i for i, name in enumerate(order)

@@ -1,5 +1,5 @@
 """Dates in ADaM: SDTM ISO 8601 text (--DTC) to analysis dates (--DT), partial dates
-imputed with their flag (--DTF), and study days.
+imputed with their flag (--DTF) (the ``dt`` verb; study days are the ``dy`` verb's).
 
 Analysis dates are held as pandas dates (``datetime64[s]``, so that any year is a date:
 pandas' default nanoseconds end in 2262) while deriving; the writer stores them as SAS
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from trialflow.derivations import iso_bounds, study_day
+from trialflow.derivations import iso_bounds
 from trialflow.isodates import as_dates
 
 LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
@@ -98,42 +98,6 @@ def impute_dtc_dt(dtc: pd.Series, highest_imputation: str = "n",
     return as_dates(dt), dtf
 
 
-def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str,
-                   highest_imputation: str = "n", date_imputation: str = "first",
-                   flag_imputation: bool = True, min_dates: Sequence[str] = (),
-                   max_dates: Sequence[str] = ()) -> pd.DataFrame:
-    """Add ``<prefix>DT`` (and ``<prefix>DTF`` when imputing) from the text date ``dtc``.
-
-    ``min_dates`` / ``max_dates`` name date variables of ``dataset``.
-
-    Example
-    -------
-    >>> ae = pd.DataFrame({"AESTDTC": ["2016-06"], "TRTSDT": pd.to_datetime(["2016-06-10"])})
-    >>> out = derive_vars_dt(ae, "AST", "AESTDTC", "M", "first", min_dates=["TRTSDT"])
-    >>> str(out["ASTDT"].iloc[0].date()), out["ASTDTF"].iloc[0]
-    ('2016-06-10', 'D')
-    """
-    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    dt, dtf = impute_dtc_dt(out[dtc], highest_imputation, date_imputation,
-                            [out[c] for c in min_dates], [out[c] for c in max_dates])
-    out[f"{new_vars_prefix}DT"] = dt
-    if flag_imputation and highest_imputation != "n":
-        out[f"{new_vars_prefix}DTF"] = dtf
-    return out
-
-
 def convert_dtc_to_dt(dtc: pd.Series) -> pd.Series:
     """Complete ISO 8601 dates as dates; partial or blank text gives NaT."""
     return impute_dtc_dt(dtc, "n")[0]
-
-
-def derive_vars_dy(dataset: pd.DataFrame, reference_date: str,
-                   source_vars: dict[str, str]) -> pd.DataFrame:
-    """Study days ``{new variable: date variable}`` relative to ``reference_date``.
-
-    Day 1 is the reference date and there is no day 0 (DESIGN.md).
-    """
-    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    for new, source in source_vars.items():
-        out[new] = study_day(out[source], out[reference_date])
-    return out

@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import condition_variables, select
-from trialflow.isodates import as_dates
 
 
 def _order_keys(order: Sequence[str]) -> tuple[list[str], list[bool]]:
@@ -203,17 +202,6 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
     return out
 
 
-def derive_vars_merged_supp(dataset: pd.DataFrame, supp: pd.DataFrame,
-                            by_vars: Sequence[str], qnams: Mapping[str, str]
-                            ) -> pd.DataFrame:
-    """Add supplemental qualifiers as variables: ``{new variable: QNAM}`` -> QVAL."""
-    out = dataset
-    for new, qnam in qnams.items():
-        out = derive_vars_merged(out, supp, by_vars, new_vars={new: "QVAL"},
-                                 filter_add={"QNAM": qnam})
-    return out
-
-
 def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
                                  by_vars: Sequence[str], new_var: str,
                                  condition: dict[str, Any] | None = None,
@@ -236,55 +224,6 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
         out = left_join(dataset, hit, by_vars)
     out[new_var] = np.where(out["_hit"].eq(True), true_value, false_value)
     del out["_hit"]  # not drop(): that copies every column
-    return out
-
-
-def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
-                              by_vars: Sequence[str], new_var: str, analysis_var: str,
-                              summary: str, filter_add: dict[str, Any] | None = None,
-                              missing_value: Any = np.nan) -> pd.DataFrame:
-    """``new_var`` = a summary of ``analysis_var`` over the group's records of
-    ``dataset_add``: ``count`` (records), ``nunique`` (distinct values), ``max``,
-    ``min`` or ``join`` (distinct values in order of appearance, joined by ``/``).
-    Groups without records get ``missing_value``."""
-    keep = select(dataset_add, filter_add)
-    add = rows_where(share_columns(dataset_add, [*by_vars, analysis_var]), keep)
-    g = add.groupby(list(by_vars), sort=False)[analysis_var]
-    if summary == "join" and g.ngroups:
-        # The distinct values first (in order of appearance), each with a "/" after it,
-        # then summed per group (pandas adds text in compiled code; a join per group
-        # called Python once per subject), less the last "/".
-        text = add.loc[add[analysis_var].notna(), list(by_vars)].assign(
-            _v=add[analysis_var].dropna().astype(str) + "/").drop_duplicates()
-        values = text.groupby(list(by_vars), sort=False)["_v"].sum().str[:-1].reindex(
-            g.size().index, fill_value="")
-    elif summary == "join":
-        values = g.agg(lambda s: "/".join(dict.fromkeys(s.dropna().astype(str))))
-    elif summary in ("count", "nunique", "max", "min"):
-        values = getattr(g, summary)()
-    else:
-        raise ValueError(f"unknown summary {summary!r}")
-    part = values.rename(new_var).reset_index()
-    out = left_join(dataset, part, by_vars)
-    out[new_var] = out[new_var].where(out[new_var].notna(), missing_value)
-    return out
-
-
-def derive_var_extreme_dt(dataset: pd.DataFrame, by_vars: Sequence[str], new_var: str,
-                          sources: Sequence[tuple[pd.DataFrame, str, dict[str, Any] | None]],
-                          mode: str = "last") -> pd.DataFrame:
-    """``new_var`` = the latest (``mode='last'``) or earliest date of a group over several
-    sources, each ``(dataset, date variable, condition)``; missing dates are ignored."""
-    parts = []
-    for data, date, condition in sources:
-        sel = data[select(data, condition) & data[date].notna()]
-        parts.append(sel[list(by_vars) + [date]].rename(columns={date: "_dt"}))
-    both = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=[*by_vars, "_dt"])
-    g = both.groupby(list(by_vars))["_dt"]
-    ext = (g.max() if mode == "last" else g.min()).rename(new_var).reset_index()
-    out = left_join(dataset, ext, by_vars)
-    out[new_var] = as_dates(out[new_var])
     return out
 
 
@@ -315,61 +254,6 @@ def derive_var_obs_number(dataset: pd.DataFrame, by_vars: Sequence[str],
     ordered = _sorted(_keys(out, by_vars, order), by_vars, order)
     number = ordered.groupby(list(by_vars), sort=False).cumcount() + 1
     out[new_var] = number.reindex(out.index).astype("float64")
-    return out
-
-
-def derive_var_grouping(dataset: pd.DataFrame, source_var: str, new_var: str,
-                        groups: Sequence[Mapping[str, Any]], new_var_n: str | None = None
-                        ) -> pd.DataFrame:
-    """Categorise ``source_var``: the first group whose bounds hold gives the value.
-
-    Each group is ``{value, n?, ge?, gt?, le?, lt?, in?}``; a missing source value gets
-    no group (blank).
-    """
-    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    src = out[source_var]
-    conds, values, numbers = [], [], []
-    for g in groups:
-        mask = src.notna() & src.astype(str).str.strip().ne("")
-        for op in ("ge", "gt", "le", "lt"):
-            if op in g:
-                mask &= getattr(pd.to_numeric(src, errors="coerce"), op)(g[op]).fillna(False)
-        if "in" in g:
-            mask &= src.isin(g["in"])
-        conds.append(mask.to_numpy(dtype=bool))
-        values.append(g["value"])
-        numbers.append(g.get("n", np.nan))
-    out[new_var] = np.select(conds, values, "") if conds else ""
-    if new_var_n:
-        out[new_var_n] = np.select(conds, numbers, np.nan) if conds else np.nan
-    return out
-
-
-def derive_var_condition_flag(dataset: pd.DataFrame, new_var: str,
-                              condition: dict[str, Any], true_value: str = "Y",
-                              false_value: str = "") -> pd.DataFrame:
-    """``new_var`` = ``true_value`` on the records meeting ``condition``."""
-    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    out[new_var] = np.where(select(out, condition), true_value, false_value)
-    return out
-
-
-def derive_var_base(dataset: pd.DataFrame, by_vars: Sequence[str], source_var: str = "AVAL",
-                    new_var: str = "BASE", filter: dict[str, Any] | None = None  # noqa: A002
-                    ) -> pd.DataFrame:
-    """``new_var`` = ``source_var`` of the group's baseline record (``filter``, by default
-    ``ABLFL = Y``) on every record of the group."""
-    base_filter = filter if filter is not None else {"ABLFL": "Y"}
-    return derive_vars_merged(dataset, dataset, by_vars, new_vars={new_var: source_var},
-                              filter_add=base_filter)
-
-
-def derive_var_chg(dataset: pd.DataFrame, filter: dict[str, Any] | None = None  # noqa: A002
-                   ) -> pd.DataFrame:
-    """CHG = AVAL - BASE on the records meeting ``filter`` (all when None)."""
-    out = dataset.copy(deep=False)  # shares the input's columns (see adam.derive)
-    chg = out["AVAL"] - out["BASE"]
-    out["CHG"] = chg.where(select(out, filter))
     return out
 
 

@@ -45,7 +45,10 @@ Example
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import inspect
+import json
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -58,7 +61,8 @@ from trialflow.errors import InputError, SpecError
 from trialflow.expression import ExpressionError
 from trialflow.spec import DatasetSpec
 
-__all__ = ["DERIVATION_SCHEMA", "build", "check_spec", "input_columns"]
+__all__ = ["DERIVATION_SCHEMA", "build", "check_spec", "default_names", "input_columns",
+           "schema_problem"]
 
 #: The ``derivation`` block of a spec built by this engine.
 DERIVATION_SCHEMA: dict[str, Any] = {
@@ -77,7 +81,7 @@ def _allowed(schema: Mapping[str, Any]) -> str:
     return ", ".join(sorted(schema))
 
 
-def _problem(v: Validator, schema: Mapping[str, Any]) -> str:
+def schema_problem(v: Validator, schema: Mapping[str, Any]) -> str:
     """The first error of a cerberus validation as one phrase naming the key: a key the
     schema does not know first (a misspelling also makes a required key look missing),
     with the closest allowed key and the list of allowed ones."""
@@ -95,11 +99,36 @@ def _problem(v: Validator, schema: Mapping[str, Any]) -> str:
     walk(v.errors)
     unknown = [(w, d) for w, d in found if d == "unknown field"]
     where, what = (unknown or found)[0]
-    if what == "unknown field" and "." not in where:
-        close = difflib.get_close_matches(where, list(schema), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        what = f"unknown field ({hint}allowed: {_allowed(schema)})"
+    if what == "unknown field":
+        *path, key = where.split(".")
+        level = _level(schema, path)
+        if level:
+            close = difflib.get_close_matches(key, list(level), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            what = f"unknown field ({hint}allowed: {_allowed(level)})"
     return f"{where}: {what}"
+
+
+def _level(schema: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any] | None:
+    """The fields of the mapping at ``path`` (keys and list positions, as cerberus names
+    them) within ``schema``; None when the path leads to no mapping of known fields."""
+    fields: Mapping[str, Any] | None = schema
+    rule: Mapping[str, Any] | None = None
+    for part in path:
+        if rule is not None and "list" in _types(rule) and part.isdigit():
+            rule = rule.get("schema") if isinstance(rule.get("schema"), Mapping) else None
+            fields = rule.get("schema") if rule and "dict" in _types(rule) else None
+            continue
+        if fields is None or part not in fields:
+            return None
+        rule = fields[part]
+        fields = rule.get("schema") if "dict" in _types(rule) else None
+    return fields if isinstance(fields, Mapping) else None
+
+
+def _types(rule: Mapping[str, Any]) -> list[str]:
+    kind = rule.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
 
 
 def check_spec(spec: DatasetSpec) -> None:
@@ -113,13 +142,40 @@ def check_spec(spec: DatasetSpec) -> None:
         or expression, a dataset that is not among the inputs), with what is allowed.
     """
     derivation = dict(spec.derivation)
-    v = Validator(DERIVATION_SCHEMA, allow_unknown=False)
+    # A spec is checked when the stage starts and again when it is built: the second
+    # time is a lookup (the verbs' schemas are many, cerberus is slow to walk them).
+    key = _fingerprint(spec)
+    if key in _CHECKED:
+        return
+    v = _validator(DERIVATION_SCHEMA)
     if not v.validate(derivation):
-        raise SpecError(spec.file, f"derivation.{_problem(v, DERIVATION_SCHEMA)}", spec.name)
+        raise SpecError(spec.file, f"derivation.{schema_problem(v, DERIVATION_SCHEMA)}",
+                        spec.name)
     start = derivation["start"]
     for problem in validate_condition(start.get("filter")):
         raise SpecError(spec.file, f"derivation.start.filter: {problem}", spec.name)
     _check_steps(spec, derivation.get("steps") or [], set(derivation["inputs"]), "")
+    _CHECKED.add(key)
+
+
+#: The specs found well formed (:func:`_fingerprint`).
+_CHECKED: set[str] = set()
+#: One cerberus validator per schema (a validator is reusable; making one compiles the
+#: schema), with the schema it was made for.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Validator:
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _VALIDATORS[id(schema)] = (schema, Validator(schema, allow_unknown=False))
+    return found[1]
+
+
+def _fingerprint(spec: DatasetSpec) -> str:
+    """What :func:`check_spec` reads of a spec, as text."""
+    return json.dumps([spec.file, spec.name, bool(spec.parameters), spec.derivation],
+                      sort_keys=True, default=repr)
 
 
 def _check_steps(spec: DatasetSpec, steps: list[Any], available: set[str],
@@ -144,9 +200,10 @@ def _check_steps(spec: DatasetSpec, steps: list[Any], available: set[str],
         if not isinstance(params, dict):
             raise SpecError(spec.file, f"{where}: parameters must be a mapping of key to "
                             f"value (allowed keys: {_allowed(verb.schema)})", spec.name)
-        pv = Validator(verb.schema, allow_unknown=False)
+        pv = _validator(verb.schema)
         if not pv.validate(params):
-            raise SpecError(spec.file, f"{where}: {_problem(pv, verb.schema)}", spec.name)
+            raise SpecError(spec.file, f"{where}: {schema_problem(pv, verb.schema)}",
+                            spec.name)
         try:
             verb.check(params)
         except (ValueError, ExpressionError) as exc:
@@ -177,9 +234,57 @@ def _check_steps(spec: DatasetSpec, steps: list[Any], available: set[str],
 
 
 def input_columns(spec: DatasetSpec) -> dict[str, set[str] | None]:
-    """Every input is read whole: the engine's datasets are of ordinary size, and a
-    verb may read any variable its parameters name."""
-    return {}
+    """The variables of each input that the spec may read: every name the derivation
+    writes (in its steps, conditions and expressions: any upper-case word), the
+    defaults of the verbs it uses, what a verb reads without naming it (QNAM and QVAL of
+    a supplemental dataset, a findings prefix's --TESTCD ...), the spec's variables,
+    STUDYID and USUBJID. The reader keeps those of them a dataset has, so that a large
+    SDTM domain (QS: 6 million records at 21,900 subjects) is not read whole; naming
+    more than is read costs nothing.
+    """
+    derivation = spec.derivation
+    names = {"STUDYID", "USUBJID", *spec.variable_names}
+    names |= _names(derivation.get("start")) | _names(list(spec.parameters))
+    for verb, params in _steps(derivation.get("steps") or []):
+        found = verbs.VERBS.get(verb)
+        names |= _names(params)
+        if found is not None:
+            names |= default_names(found.function) | found.reads(params)
+    return {w: set(names) for w in derivation.get("inputs", [])}
+
+
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _names(value: Any) -> set[str]:
+    """Every upper-case word of ``value`` (its text, keys and items, nested)."""
+    if isinstance(value, str):
+        return set(_NAME.findall(value))
+    if isinstance(value, Mapping):
+        return set().union(*(_names(k) | _names(v) for k, v in value.items()))
+    if isinstance(value, (list, tuple, set)):
+        return set().union(*(_names(v) for v in value))
+    return set()
+
+
+def default_names(function: Any) -> set[str]:
+    """The upper-case words of the defaults of ``function``'s parameters (a verb's
+    ``date="ADT"``, ``by=("USUBJID", "PARAMCD")``)."""
+    return set().union(*(_names(p.default) for p in inspect.signature(function)
+                         .parameters.values() if p.default is not inspect.Parameter.empty))
+
+
+def _steps(steps: Sequence[Any]) -> list[tuple[str, Any]]:
+    """Every step as (verb, parameters), those of work datasets too."""
+    out: list[tuple[str, Any]] = []
+    for step in steps:
+        if not isinstance(step, Mapping) or len(step) != 1:
+            continue
+        ((verb, params),) = step.items()
+        out.append((verb, params))
+        if verb == "work_dataset" and isinstance(params, Mapping):
+            out += _steps(params.get("steps") or [])
+    return out
 
 
 def build(inputs: Mapping[str, pd.DataFrame], spec: DatasetSpec) -> pd.DataFrame:

@@ -6,6 +6,11 @@ answered — the FACIT prorating rule. A total (B-TOI, FACT-G, FACT-B) is the su
 subscales, scored only when every one of them is scored and more than the instrument's
 minimum share of all its items is answered.
 
+:func:`score_instrument` gives the scores of each questionnaire side by side;
+:func:`score_records` one record per questionnaire and score (PARAMCD, PARAM, PARAMN,
+AVAL, NANSW, NITEM, ADT), which is the named derivation ``facit_scores`` of
+:mod:`adam.named`.
+
 Example
 -------
 >>> import pandas as pd
@@ -24,7 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from adam.dates import convert_dtc_to_dt
 from adam.derive import run_starts
+
+__all__ = ["score_instrument", "score_parameters", "score_records"]
 
 
 def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> pd.DataFrame:
@@ -82,3 +90,69 @@ def score_instrument(qs: pd.DataFrame, spec: dict[str, Any], by: list[str]) -> p
             answered_items > spec["total_min_response_rate"] * n_items)
         out[total_name] = out[subs].sum(axis=1).where(complete)
     return out.reset_index()
+
+
+def score_parameters(instrument: dict[str, Any]) -> pd.DataFrame:
+    """PARAMCD, PARAM, PARAMN and NITEM (items in the score) of the instrument's scores:
+    the subscales, then the totals, in the instrument's order. PARAM is the score's
+    label, after the instrument's name unless the label starts with it, and its code in
+    parentheses ("FACT-B Physical well-being (PWB)", "FACT-B total (FACTB)").
+
+    Example
+    -------
+    >>> spec = {"instrument": "FACT-B", "subscales": {"PWB": {"label": "Physical well-being",
+    ...         "items": ["GP1", "GP2"]}}, "totals": {"T": {"label": "FACT-B total",
+    ...         "subscales": ["PWB"]}}}
+    >>> score_parameters(spec)[["PARAMCD", "PARAM", "NITEM"]].values.tolist()
+    [['PWB', 'FACT-B Physical well-being (PWB)', 2.0], ['T', 'FACT-B total (T)', 2.0]]
+    """
+    rows = []
+    subs = instrument["subscales"]
+    name = instrument.get("instrument", "")
+    for code, sub in subs.items():
+        rows.append((code, sub["label"], len(sub["items"])))
+    for code, tot in instrument.get("totals", {}).items():
+        rows.append((code, tot["label"], sum(len(subs[s]["items"]) for s in tot["subscales"])))
+    out = pd.DataFrame(rows, columns=["PARAMCD", "_LABEL", "NITEM"])
+    out["PARAM"] = [lab if lab.upper().startswith(name.split("-")[0].upper()) or not name
+                    else f"{name} {lab}" for lab in out["_LABEL"]]
+    out["PARAM"] = out["PARAM"] + " (" + out["PARAMCD"] + ")"
+    out["PARAMN"] = np.arange(1, len(out) + 1, dtype="float64")
+    out["NITEM"] = out["NITEM"].astype("float64")
+    return out.drop(columns="_LABEL")
+
+
+def score_records(qs: pd.DataFrame, instrument: dict[str, Any], by: list[str],
+                  date: str) -> pd.DataFrame:
+    """The scores of every questionnaire (a ``by`` group of ``qs``), long: the ``by``
+    variables, PARAMCD, AVAL (missing when not scoreable), NANSW (items answered), PARAM,
+    PARAMN, NITEM and ADT (the complete date of the ``date`` variable, one of ``by``).
+
+    The records come by subject (STUDYID and USUBJID, those of them in ``by``), then
+    score (in PARAMN order), then questionnaire (sorted by ``by``): the order a BDS
+    dataset is written in, so that the writer has no records to reorder (a copy of every
+    column at 21,900 subjects). Each column is one take of the questionnaires' (``row``)
+    or the scores' (``score``) values.
+    """
+    scored = score_instrument(qs, dict(instrument), by)
+    params = score_parameters(instrument)
+    subs = instrument["subscales"]
+    totals = instrument.get("totals", {})
+    for code, tot in totals.items():
+        scored[f"{code}_N"] = sum(scored[f"{s}_N"] for s in tot["subscales"])
+    codes = [*subs, *totals]
+    ids = [c for c in ("STUDYID", "USUBJID") if c in by]
+    subject = np.cumsum(run_starts(*(scored[c].to_numpy() for c in ids)))
+    row = np.tile(np.arange(len(scored)), len(codes))
+    score = np.repeat(np.arange(len(codes)), len(scored))
+    by_subject = np.argsort(subject[row], kind="stable")
+    row, score = row[by_subject], score[by_subject]
+    long = pd.DataFrame({c: scored[c].to_numpy()[row] for c in by})
+    long["PARAMCD"] = params["PARAMCD"].to_numpy()[score]
+    long["AVAL"] = scored[codes].to_numpy(dtype="float64")[row, score]
+    long["NANSW"] = scored[[f"{c}_N" for c in codes]].to_numpy(dtype="float64")[row, score]
+    for c in params.columns.drop("PARAMCD"):
+        long[c] = params[c].to_numpy()[score]
+    # The date of each questionnaire, converted once (not once per score).
+    long["ADT"] = convert_dtc_to_dt(scored[date]).to_numpy()[row]
+    return long

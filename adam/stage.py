@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from adam import build_adam, read_sdtm, write_adam
+from adam import build_adam, check_specs, read_sdtm, write_adam
 from trialflow.console import say
 from trialflow.findings import findings_frame
 from trialflow.io import write_csv_atomic
@@ -47,6 +47,7 @@ def build(study: StudyFolder, sdtm: Path | Sequence[InputSource], out: Path,
     # Specs and SDTM are read before anything is written: a broken input leaves no
     # half-built ADaM.
     specs = study.dataset_specs("adam")
+    check_specs(specs, study.study)
     sdtm_specs = study.optional_dataset_specs("sdtm")
     study.codelists()
     data = read_sdtm(sdtm)

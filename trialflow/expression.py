@@ -29,8 +29,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from trialflow.stats.descriptive import round_half_up
-
 __all__ = ["ExpressionError", "evaluate", "parse", "variables"]
 
 _FUNCTIONS = {"abs": 1, "round": 2, "floor": 1, "ceil": 1, "min": -1, "max": -1}
@@ -146,6 +144,10 @@ def _eval(node: ast.AST, data: pd.DataFrame | Mapping[str, pd.Series]) -> np.nda
     if name == "ceil":
         return np.ceil(args[0])
     if name == "round":
+        # Imported here: trialflow.stats imports scipy, a second of the adam stage's
+        # time when no spec rounds.
+        from trialflow.stats.descriptive import round_half_up
+
         digits = int(args[1]) if len(args) == 2 else 0
         return round_half_up(np.asarray(args[0], dtype="float64"), digits)
     stacked = np.vstack([np.broadcast_to(np.asarray(a, dtype="float64"),

@@ -978,6 +978,7 @@ def _with_standard(raw: Any) -> Any:
         return raw
     variables = []
     for v in raw["variables"]:
+        # A name of the wrong type (a list...) is the schema's to report, not a lookup's.
         found = table.get(v["name"]) if isinstance(v, dict) and isinstance(
             v.get("name"), str) else None
         variables.append({**{k: found[k] for k in found if k not in v}, **v}

@@ -97,10 +97,14 @@ def start(context: Context, dataset: str, filter: dict[str, Any] | None = None, 
 
 @dataclass(frozen=True)
 class Verb:
-    """A verb: its function, its parameter schema and the checks beyond the schema."""
+    """A verb: its function, its parameter schema, the checks beyond the schema, the
+    input datasets it reads and the variables it reads without naming them."""
 
     function: Callable[..., pd.DataFrame]
     schema: dict[str, Any]
     check: Callable[[Mapping[str, Any]], None] = lambda params: None
     datasets: Callable[[Mapping[str, Any]], list[str]] = lambda params: (
         [params["dataset"]] if "dataset" in params else [])
+    #: The variables it reads that neither its parameters nor their defaults name (QNAM
+    #: and QVAL of a supplemental dataset, --TESTCD of a findings prefix).
+    reads: Callable[[Mapping[str, Any]], set[str]] = lambda params: set()

@@ -415,7 +415,9 @@ VERBS: dict[str, Verb] = {
     "findings": Verb(findings, {
         "prefix": {"type": "string", "required": True, "regex": r"^[A-Z]{2,4}$"},
         "highest_imputation": IMPUTATION, "date_imputation": DATE_IMPUTATION,
-        "avalc": {"type": "boolean"}}),
+        "avalc": {"type": "boolean"}},
+        reads=lambda p: {f"{p['prefix']}{s}" for s in ("TESTCD", "TEST", "STRESN", "STRESC",
+                                                       "DTC")}),
     "param_lookup": Verb(param_lookup, {"variables": VARS}),
     "derived_param": Verb(derived_param, {
         "paramcd": {"type": "string", "required": True, "regex": r"^[A-Z][A-Z0-9]{0,7}$"},

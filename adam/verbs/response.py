@@ -13,8 +13,9 @@ date_imputation: last``) and its AVALC with ``assign``; then:
   including the first PD;
 * ``best_response`` — BOR, or CBOR with ``confirmed`` (admiralonco's ``bor_*`` and
   ``cbor_*`` events): CR, PR, SD (a CR, PR or SD at least ``ref_start_window`` days after
-  the reference date), NON-CR/NON-PD (likewise), PD, NE (an SD, NON-CR/NON-PD or NE), else
-  MISSING; the first category that a subject has, at its earliest assessment;
+  the reference date), NON-CR/NON-PD (likewise), PD, NE (an SD, NON-CR/NON-PD or NE; a
+  study may declare which responses make NE: ``ne_responses``), else MISSING; the first
+  category that a subject has, at its earliest assessment;
 * ``response`` — RSP, or CRSP with ``confirmed``: Y at the first (confirmed) CR or PR,
   else N;
 * ``clinical_benefit`` — CB, or CCB with ``confirmed``: Y at the first (confirmed) CR or
@@ -30,12 +31,14 @@ date_imputation: last``) and its AVALC with ``assign``; then:
 Confirmation (``confirmed``) is admiralonco's ``event_joined`` rule
 (:func:`adam.response.confirmed_response`): a CR is confirmed by a CR, a PR by a CR or
 PR, at least ``ref_confirm`` days on, with only those (SD too for a PR with
-``accept_sd``) or NE between, at most ``max_nr_ne`` NE, and no PR after a CR.
+``accept_sd``) or NE between, at most ``max_nr_ne`` NE, and no PR after a CR (unless
+``no_pr_after_cr: false``).
 
 Every parameter verb adds one record per subject of ``subjects`` (default ADSL; its
 ``keep`` variables, e.g. RANDDT, go on records that have no source record): the source
-record it picked (all its variables) with AVALC, PARAMCD, PARAM, ``set_values`` (e.g.
-PARCAT1, ANL01FL) and AVAL coded from AVALC by ``aval``.
+record it picked (all its variables, or the identifiers and those in ``keep``: admiral's
+``keep_source_vars``) with AVALC, PARAMCD, PARAM, ``set_values`` (e.g. PARCAT1, ANL01FL)
+and AVAL coded from AVALC by ``aval``.
 
 Example
 -------
@@ -61,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import condition_variables, select, validate_condition
-from adam.derive import derive_var_extreme_flag
+from adam.derive import derive_var_extreme_flag, rows_where, share_columns
 from adam.response import confirmed_response
 from adam.verbs.base import (
     COND,
@@ -76,7 +79,7 @@ from adam.verbs.base import (
 )
 from adam.verbs.subject import dates_of
 
-__all__ = ["AVAL_RESP", "AVAL_YN", "VERBS", "WORST"]
+__all__ = ["AVAL_RESP", "AVAL_YN", "NE_RESPONSES", "VERBS", "WORST"]
 
 #: admiralonco's ``aval_resp``: AVAL of a response.
 AVAL_RESP: dict[str, float] = {"CR": 1.0, "PR": 2.0, "SD": 3.0, "NON-CR/NON-PD": 4.0,
@@ -86,6 +89,8 @@ AVAL_YN: dict[str, float] = {"Y": 1.0, "N": 0.0}
 #: From the least bad to the worst response of a date (admiralonco's ``worst_resp``: an
 #: evaluable response is worse than NE; a value not listed is the least bad of all).
 WORST: tuple[str, ...] = ("NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD")
+#: The responses that make a best overall response NE (admiralonco's ``bor_ne``).
+NE_RESPONSES: tuple[str, ...] = ("SD", "NON-CR/NON-PD", "NE")
 #: The assessments the parameter verbs take unless told otherwise.
 ASSESSMENTS: dict[str, Any] = {"PARAMCD": "OVR", "ANL01FL": "Y"}
 _RESPONSE = ("CR", "PR")
@@ -111,10 +116,12 @@ def _subjects(context: Context, subjects: Mapping[str, Any] | None,
     frame = context.dataset(name)
     keep = list(s.get("keep", ()))
     need(frame, ["USUBJID", *keep, *extra, *condition_variables(s.get("filter"))], name)
-    frame = frame[select(frame, s.get("filter"))]
     ids = [v for v in ("STUDYID", "USUBJID") if v in frame.columns]
     cols = list(dict.fromkeys([*ids, *keep, *extra]))
-    return frame[cols].drop_duplicates("USUBJID").reset_index(drop=True), keep
+    # Only these variables of the subjects meeting the filter (a selection of all of
+    # ADSL's, per parameter, was a tenth of ADRS's time).
+    frame = rows_where(share_columns(frame, cols), select(frame, s.get("filter")))
+    return frame.drop_duplicates("USUBJID").reset_index(drop=True), keep
 
 
 def _assessments(data: pd.DataFrame, assessments: Mapping[str, Any] | None,
@@ -123,7 +130,9 @@ def _assessments(data: pd.DataFrame, assessments: Mapping[str, Any] | None,
     date, sorted by subject and date (their index is their place in ``data``)."""
     cond = ASSESSMENTS if assessments is None else assessments
     need(data, ["USUBJID", "AVALC", date, *condition_variables(cond)], "the dataset")
-    rows = data[select(data, cond) & data[date].notna()]
+    # USUBJID, AVALC and the date are what the parameter verbs read of them.
+    rows = share_columns(data, ["USUBJID", "AVALC", date])[select(data, cond)
+                                                           & data[date].notna()]
     return rows.sort_values(["USUBJID", date], kind="mergesort")
 
 
@@ -137,10 +146,10 @@ def _late(rows: pd.DataFrame, subjects: pd.DataFrame, reference_date: str,
 
 
 def _confirmed(rows: pd.DataFrame, level: str, ref_confirm: int, max_nr_ne: int,
-               accept_sd: bool) -> np.ndarray:
+               accept_sd: bool, no_pr_after_cr: bool = True) -> np.ndarray:
     d = rows[["USUBJID", "ADT", "AVALC"]].reset_index(drop=True)
     return confirmed_response(d, level, ref_confirm, max_nr_ne, accept_sd,
-                              no_pr_after_cr=True).to_numpy(dtype=bool)
+                              no_pr_after_cr=no_pr_after_cr).to_numpy(dtype=bool)
 
 
 def _pick(rows: pd.DataFrame, events: Sequence[tuple[str, np.ndarray]],
@@ -165,11 +174,17 @@ def _pick(rows: pd.DataFrame, events: Sequence[tuple[str, np.ndarray]],
 def _add_parameter(data: pd.DataFrame, found: pd.DataFrame, subjects: pd.DataFrame,
                    keep: Sequence[str], paramcd: str, param: str | None,
                    set_values: Mapping[str, Any] | None, aval: Mapping[str, float] | None,
-                   missing: Any, value_var: str = "AVALC") -> pd.DataFrame:
+                   missing: Any, value_var: str = "AVALC",
+                   keep_source: Sequence[str] | None = None) -> pd.DataFrame:
     """``data`` with one record of ``paramcd`` per subject of ``subjects``: the subject's
-    record of ``found`` if it has one, else one with its ``keep`` variables and
-    ``value_var`` = ``missing`` (left out when None)."""
+    record of ``found`` if it has one (only its identifiers, ``value_var`` and the
+    ``keep_source`` variables when those are given), else one with its ``keep`` variables
+    and ``value_var`` = ``missing`` (left out when None)."""
     found = found[found["USUBJID"].isin(subjects["USUBJID"])]
+    if keep_source is not None:
+        need(found, keep_source, "the source records")
+        found = found[[c for c in found.columns if c in ("STUDYID", "USUBJID", value_var)
+                       or c in keep_source]]
     rest = subjects[~subjects["USUBJID"].isin(found["USUBJID"])]
     rest = rest[[c for c in rest.columns if c in ("STUDYID", "USUBJID") or c in keep]]
     if missing is not None:
@@ -286,25 +301,31 @@ def best_response(data: pd.DataFrame, context: Context, paramcd: str,
                   subjects: Mapping[str, Any] | None = None,
                   set_values: Mapping[str, Any] | None = None,
                   aval: Mapping[str, float] | None = None,
-                  missing_value: str = "MISSING") -> pd.DataFrame:
+                  missing_value: str = "MISSING", no_pr_after_cr: bool = True,
+                  ne_responses: Sequence[str] = NE_RESPONSES,
+                  keep: Sequence[str] | None = None) -> pd.DataFrame:
     """Best overall response (BOR; CBOR with ``confirmed``) of every subject (see the
     module doc): the record of the subject's best category at its earliest assessment;
-    ``missing_value`` for a subject without assessments that count."""
-    subj, keep = _subjects(context, subjects, [reference_date])
+    ``missing_value`` for a subject without assessments that count. NE is the category
+    of the ``ne_responses`` (admiralonco's ``bor_ne``: SD, NON-CR/NON-PD, NE; a study
+    whose NE is "any assessment but PD" adds CR and PR, which matters for an unconfirmed
+    CR or PR in CBOR)."""
+    subj, subj_keep = _subjects(context, subjects, [reference_date])
     rows = _assessments(data, assessments)
     v = rows["AVALC"].to_numpy()
     late = _late(rows, subj, reference_date, ref_start_window)
     if confirmed:
-        cr = _confirmed(rows, "CR", ref_confirm, max_nr_ne, accept_sd)
-        pr = _confirmed(rows, "PR", ref_confirm, max_nr_ne, accept_sd)
+        cr = _confirmed(rows, "CR", ref_confirm, max_nr_ne, accept_sd, no_pr_after_cr)
+        pr = _confirmed(rows, "PR", ref_confirm, max_nr_ne, accept_sd, no_pr_after_cr)
     else:
         cr, pr = v == "CR", v == "PR"
     events = [("CR", cr), ("PR", pr), ("SD", np.isin(v, ["CR", "PR", "SD"]) & late),
               ("NON-CR/NON-PD", (v == "NON-CR/NON-PD") & late), ("PD", v == "PD"),
-              ("NE", np.isin(v, ["SD", "NON-CR/NON-PD", "NE"]))]
+              ("NE", np.isin(v, list(ne_responses)))]
     found = _records(data, _pick(rows, events, by_date=False))
-    return _add_parameter(data, found, subj, keep, paramcd, param, set_values,
-                          AVAL_RESP if aval is None else aval, missing_value)
+    return _add_parameter(data, found, subj, subj_keep, paramcd, param, set_values,
+                          AVAL_RESP if aval is None else aval, missing_value,
+                          keep_source=keep)
 
 
 def response(data: pd.DataFrame, context: Context, paramcd: str, param: str | None = None,
@@ -313,24 +334,28 @@ def response(data: pd.DataFrame, context: Context, paramcd: str, param: str | No
              subjects: Mapping[str, Any] | None = None,
              set_values: Mapping[str, Any] | None = None,
              aval: Mapping[str, float] | None = None, true_value: str = "Y",
-             false_value: str = "N") -> pd.DataFrame:
+             false_value: str = "N", no_pr_after_cr: bool = True,
+             keep: Sequence[str] | None = None) -> pd.DataFrame:
     """Response (RSP; CRSP with ``confirmed``): ``true_value`` with the record of the
     subject's first (confirmed) CR or PR, else ``false_value``."""
-    subj, keep = _subjects(context, subjects)
+    subj, subj_keep = _subjects(context, subjects)
     rows = _assessments(data, assessments)
-    events = _responses(rows, confirmed, ref_confirm, max_nr_ne, accept_sd, true_value)
+    events = _responses(rows, confirmed, ref_confirm, max_nr_ne, accept_sd, true_value,
+                        no_pr_after_cr)
     found = _records(data, _pick(rows, events, by_date=True))
-    return _add_parameter(data, found, subj, keep, paramcd, param, set_values,
-                          _yn(aval, true_value, false_value), false_value)
+    return _add_parameter(data, found, subj, subj_keep, paramcd, param, set_values,
+                          _yn(aval, true_value, false_value), false_value,
+                          keep_source=keep)
 
 
 def _responses(rows: pd.DataFrame, confirmed: bool, ref_confirm: int, max_nr_ne: int,
-               accept_sd: bool, value: str) -> list[tuple[str, np.ndarray]]:
+               accept_sd: bool, value: str, no_pr_after_cr: bool = True
+               ) -> list[tuple[str, np.ndarray]]:
     v = rows["AVALC"].to_numpy()
     if not confirmed:
         return [(value, np.isin(v, _RESPONSE))]
-    return [(value, _confirmed(rows, "CR", ref_confirm, max_nr_ne, accept_sd)),
-            (value, _confirmed(rows, "PR", ref_confirm, max_nr_ne, accept_sd))]
+    return [(value, _confirmed(rows, level, ref_confirm, max_nr_ne, accept_sd,
+                               no_pr_after_cr)) for level in ("CR", "PR")]
 
 
 def _yn(aval: Mapping[str, float] | None, true_value: str, false_value: str
@@ -348,18 +373,21 @@ def clinical_benefit(data: pd.DataFrame, context: Context, paramcd: str,
                      subjects: Mapping[str, Any] | None = None,
                      set_values: Mapping[str, Any] | None = None,
                      aval: Mapping[str, float] | None = None, true_value: str = "Y",
-                     false_value: str = "N") -> pd.DataFrame:
+                     false_value: str = "N", no_pr_after_cr: bool = True,
+                     keep: Sequence[str] | None = None) -> pd.DataFrame:
     """Clinical benefit (CB; CCB with ``confirmed``): ``true_value`` with the subject's
     earliest record that is a (confirmed) CR or PR, or a CR, PR, SD or NON-CR/NON-PD at
     least ``ref_start_window`` days after ``reference_date``; else ``false_value``."""
-    subj, keep = _subjects(context, subjects, [reference_date])
+    subj, subj_keep = _subjects(context, subjects, [reference_date])
     rows = _assessments(data, assessments)
     late = _late(rows, subj, reference_date, ref_start_window)
-    events = _responses(rows, confirmed, ref_confirm, max_nr_ne, accept_sd, true_value)
+    events = _responses(rows, confirmed, ref_confirm, max_nr_ne, accept_sd, true_value,
+                        no_pr_after_cr)
     events.append((true_value, np.isin(rows["AVALC"].to_numpy(), _BENEFIT) & late))
     found = _records(data, _pick(rows, events, by_date=True))
-    return _add_parameter(data, found, subj, keep, paramcd, param, set_values,
-                          _yn(aval, true_value, false_value), false_value)
+    return _add_parameter(data, found, subj, subj_keep, paramcd, param, set_values,
+                          _yn(aval, true_value, false_value), false_value,
+                          keep_source=keep)
 
 
 def event_param(data: pd.DataFrame, context: Context, paramcd: str,
@@ -374,11 +402,12 @@ def event_param(data: pd.DataFrame, context: Context, paramcd: str,
     """A parameter from one record per subject: the ``mode`` (first/last) record in
     ``order`` of those meeting ``filter`` in ``dataset`` (default: the dataset being
     built; without an order they must be one per subject). From the dataset being built
-    the record is copied whole; from another, its ``keep`` variables. ``date`` (a date or
-    --DTC variable) becomes ADT. ``exist_flag`` (default AVALC) = ``true_value``, and
-    ``false_value`` for subjects without a record (with ``exist_flag: null`` they get a
-    record with their ``keep`` variables only, and the found record's AVALC and AVAL
-    stay as they are). AVAL is coded from ``aval`` (with a flag, default Y 1, N 0)."""
+    the record is copied whole, or its ``keep`` variables when given; from another, its
+    ``keep`` variables. ``date`` (a date or --DTC variable) becomes ADT. ``exist_flag``
+    (default AVALC) = ``true_value``, and ``false_value`` for subjects without a record
+    (with ``exist_flag: null`` they get a record with their ``subjects.keep`` variables
+    only, and the found record's AVALC and AVAL stay as they are). AVAL is coded from
+    ``aval`` (with a flag, default Y 1, N 0)."""
     src = data if dataset is None else context.dataset(dataset)
     where = "the dataset" if dataset is None else dataset
     cols = [o.lstrip("-") for o in order or []]
@@ -394,7 +423,7 @@ def event_param(data: pd.DataFrame, context: Context, paramcd: str,
         dup = rows.loc[rows["USUBJID"].duplicated(), "USUBJID"].iloc[0]
         raise ValueError(f"{where} has more than one record meeting the filter for "
                          f"USUBJID {dup}; give an order")
-    if dataset is not None:
+    if dataset is not None or keep is not None:
         ids = [c for c in ("STUDYID", "USUBJID") if c in rows.columns]
         found = rows[list(dict.fromkeys([*ids, *(keep or [])]))].copy()
     else:
@@ -452,7 +481,8 @@ _PARAMETER: dict[str, Any] = {
     "subjects": SUBJECTS, "set_values": SET_VALUES, "aval": AVAL}
 _CONFIRMATION: dict[str, Any] = {
     "confirmed": {"type": "boolean"}, "ref_confirm": DAYS,
-    "max_nr_ne": {"type": "integer", "min": 0}, "accept_sd": {"type": "boolean"}}
+    "max_nr_ne": {"type": "integer", "min": 0}, "accept_sd": {"type": "boolean"},
+    "no_pr_after_cr": {"type": "boolean"}}
 
 
 def _check_conditions(params: Mapping[str, Any]) -> None:
@@ -481,15 +511,17 @@ VERBS: dict[str, Verb] = {
         "progression": {"type": "string"}}),
     "best_response": Verb(best_response, {
         **_PARAMETER, **_CONFIRMATION, "ref_start_window": {**DAYS, "required": True},
-        "reference_date": VAR, "assessments": COND, "missing_value": {"type": "string"}},
+        "reference_date": VAR, "assessments": COND, "missing_value": {"type": "string"},
+        "ne_responses": {"type": "list", "minlength": 1, "schema": {"type": "string"}},
+        "keep": VARS},
         check=_check_conditions, datasets=_subject_datasets),
     "response": Verb(response, {
-        **_PARAMETER, **_CONFIRMATION, "assessments": COND,
+        **_PARAMETER, **_CONFIRMATION, "assessments": COND, "keep": VARS,
         "true_value": {"type": "string"}, "false_value": {"type": "string"}},
         check=_check_conditions, datasets=_subject_datasets),
     "clinical_benefit": Verb(clinical_benefit, {
         **_PARAMETER, **_CONFIRMATION, "ref_start_window": {**DAYS, "required": True},
-        "reference_date": VAR, "assessments": COND,
+        "reference_date": VAR, "assessments": COND, "keep": VARS,
         "true_value": {"type": "string"}, "false_value": {"type": "string"}},
         check=_check_conditions, datasets=_subject_datasets),
     "event_param": Verb(event_param, {

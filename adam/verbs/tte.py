@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from adam.conditions import condition_variables
-from adam.derive import derive_vars_merged
+from adam.derive import derive_vars_merged, share_columns
 from adam.tte import Source, TTEParameter, derive_param_tte
 from adam.verbs.base import (
     COND,
@@ -94,13 +94,16 @@ def _prepared(context: Context, data: pd.DataFrame, sources: Sequence[Mapping[st
     for i, s in enumerate(sources):
         name = s.get("dataset", "ADSL")
         frame = data if name == "__SUBJECTS__" else context.dataset(name)
-        need(frame, ["USUBJID", s["date"], *condition_variables(s.get("filter")),
-                     *([s["seq"]] if s.get("seq") else []),
-                     *(o.lstrip("-") for o in s.get("order") or [])], name)
-        key = f"{name}#{i}"
-        frames[key] = frame.assign(**{f"_D{i}": dates_of(
-            frame, s["date"], s.get("highest_imputation", "n"),
-            s.get("date_imputation", "first")).to_numpy()})
+        used = ["USUBJID", s["date"], *sorted(condition_variables(s.get("filter"))),
+                *([s["seq"]] if s.get("seq") else []),
+                *(o.lstrip("-") for o in s.get("order") or [])]
+        need(frame, used, name)
+        # Only the variables the source uses (a copy of the whole dataset per source was
+        # most of the verb's time: ADQS has 1.4 million records at 21,900 subjects).
+        part = share_columns(frame, used)
+        part[f"_D{i}"] = dates_of(frame, s["date"], s.get("highest_imputation", "n"),
+                                  s.get("date_imputation", "first")).to_numpy()
+        frames[f"{name}#{i}"] = part
     return frames
 
 

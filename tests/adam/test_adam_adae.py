@@ -1,11 +1,12 @@
-"""ADAE rules on small AE and ADSL tables written by hand, with the real spec."""
+"""ADAE rules on small AE and ADSL tables written by hand, with the real spec (its steps,
+run by the verb engine)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from adam_tables import domain, spec, usubjid
 
-from adam import adae as m
+from adam import engine
 
 D = pd.Timestamp
 
@@ -34,7 +35,7 @@ def ae(subjid: str, seq: int, decod: str, start: str, end: str = "", grade: str 
 
 
 def build(rows: list[dict], subjects=("0001", "0002", "0003")) -> pd.DataFrame:
-    out = m.build({"AE": domain("AE", rows), "ADSL": adsl(*subjects)}, spec("ADAE"))
+    out = engine.build({"AE": domain("AE", rows), "ADSL": adsl(*subjects)}, spec("ADAE"))
     return out.set_index(["USUBJID", "AESEQ"])
 
 
@@ -128,7 +129,12 @@ def test_first_occurrence_flags() -> None:
 
 
 def test_safety_uses_the_randomised_arm_and_the_spec_order() -> None:
-    out = m.build({"AE": domain("AE", [ae("0003", 1, "Nausea", "2020-02-01")]),
+    out = engine.build({"AE": domain("AE", [ae("0003", 1, "Nausea", "2020-02-01")]),
                    "ADSL": adsl("0003")}, spec("ADAE"))
     assert list(out.columns) == spec("ADAE").variable_names
     assert (out["TRT01P"].iloc[0], out["TRT01A"].iloc[0]) == ("TC", "PTC")
+
+
+def test_an_ae_of_a_subject_not_in_adsl_has_no_record() -> None:
+    out = build([ae("0001", 1, "Nausea", "2020-02-01"), ae("0009", 1, "Nausea", "2020-02-01")])
+    assert set(out.index.get_level_values("USUBJID")) == {usubjid("0001")}

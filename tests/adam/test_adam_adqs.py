@@ -1,4 +1,5 @@
-"""ADQS rules with the real FACT-B scoring spec, on questionnaires written by hand."""
+"""ADQS rules with the real spec (its steps, run by the verb engine, and the FACT-B
+scoring spec), on questionnaires written by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 from adam_tables import domain, spec, usubjid
 
-from adam import adqs as m
+from adam import engine
 
 D = pd.Timestamp
 SPEC = spec("ADQS")
@@ -40,7 +41,7 @@ def adsl(*subjids: str, trtsdt: str = "2020-01-05") -> pd.DataFrame:
 
 def build(rows: list[dict], sl: pd.DataFrame | None = None) -> pd.DataFrame:
     sl = sl if sl is not None else adsl("0001")
-    return m.build({"QS": domain("QS", rows), "ADSL": sl}, SPEC)
+    return engine.build({"QS": domain("QS", rows), "ADSL": sl}, SPEC)
 
 
 def score(out: pd.DataFrame, paramcd: str, visitnum: int = 1, subjid: str = "0001"

@@ -1,4 +1,5 @@
-"""ADSL rules, each on a small SDTM study written by hand (admiral style).
+"""ADSL rules, each on a small SDTM study written by hand (admiral style), with the real
+spec (its steps, run by the verb engine).
 
 Subjects (site 101, randomised 1 January 2020 unless said otherwise):
 
@@ -19,8 +20,7 @@ import pandas as pd
 import pytest
 from adam_tables import dm_row, domain, dose, randomised, spec, study, usubjid
 
-from adam import adsl as m
-from adam.adsl import derive_vars_prior_pertuzumab, prior_regimens
+from adam import engine
 
 D = pd.Timestamp
 INSTRUMENT = spec("ADSL").derivation["instrument"]
@@ -109,7 +109,7 @@ def small_study() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def built() -> pd.DataFrame:
-    return m.build(small_study(), spec("ADSL"))
+    return engine.build(small_study(), spec("ADSL"))
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_one_record_per_randomised_subject_with_the_spec_variables_in_order(buil
 def test_a_subject_never_randomised_is_not_in_adsl() -> None:
     sdtm = small_study()
     sdtm["DS"] = sdtm["DS"][sdtm["DS"]["USUBJID"] != usubjid("0005")]
-    assert usubjid("0005") not in m.build(sdtm, spec("ADSL"))["USUBJID"].tolist()
+    assert usubjid("0005") not in engine.build(sdtm, spec("ADSL"))["USUBJID"].tolist()
 
 
 def test_trt01a_is_the_arm_given_and_trt01p_the_arm_randomised(adsl) -> None:
@@ -166,7 +166,8 @@ def test_baseline_characteristics(adsl) -> None:
     r = adsl.loc["0001"]
     assert (r["ECOGBL"], r["ECOGGR1"], r["ERSTAT"], r["MEASFL"], r["VISCFL"]) == (
         0, "0", "POSITIVE", "Y", "Y")
-    assert (r["METLUNFL"], r["METBONFL"], r["METLIVFL"]) == ("Y", "N", "")
+    # No finding: missing (blank in the files).
+    assert (r["METLUNFL"], r["METBONFL"]) == ("Y", "N") and pd.isna(r["METLIVFL"])
     assert adsl.loc["0002", "ECOGGR1"] == "1-2"
     assert adsl["AGEGR1"].tolist() == ["<65", "<65", ">=65", "<65", "<65"]
 
@@ -195,16 +196,17 @@ def test_prior_pertuzumab_cut_off_is_120_days_in_second_line(adsl) -> None:
         2, 100, "<120", "SHORT")
 
 
-@pytest.mark.parametrize(("line", "days", "category"), [
-    (1, 179, "<180"), (1, 180, ">=180"), (2, 119, "<120"), (2, 120, ">=120"), (3, 10, "")])
-def test_prior_pertuzumab_duration_category_boundaries(line, days, category) -> None:
+@pytest.mark.parametrize(("line", "days", "category", "group"), [
+    (1, 179, "<180", "SHORT"), (1, 180, ">=180", "LONG"), (2, 119, "<120", "SHORT"),
+    (2, 120, ">=120", "LONG"), (3, 10, "", "")])
+def test_prior_pertuzumab_duration_category_boundaries(line, days, category, group) -> None:
     end = (D("2018-01-01") + pd.Timedelta(days=days - 1)).strftime("%Y-%m-%d")
     cm, supp = prior("0001", 1, line, "2018-01-01", end, CMPERTUZ="Y")
-    reg = prior_regimens(domain("CM", [cm]), domain("SUPPCM", supp),
-                         "PRIOR ANTI-CANCER THERAPY", ["CMLINE", "CMPERTUZ"])
-    out = derive_vars_prior_pertuzumab(pd.DataFrame({"USUBJID": [usubjid("0001")]}), reg,
-                                       "LA/MBC", "CMPERTUZ", {1: 180, 2: 120})
-    assert (out["PPERDUR"].iloc[0], out["PPERDURC"].iloc[0]) == (days, category)
+    sdtm = small_study()
+    sdtm["CM"], sdtm["SUPPCM"] = domain("CM", [cm]), domain("SUPPCM", supp)
+    r = engine.build(sdtm, spec("ADSL")).set_index("SUBJID").loc["0001"]
+    assert (r["PPERLINE"], r["PPERDUR"], r["PPERDURC"], r["PPERDUGR"]) == (
+        line, days, category, group)
 
 
 def test_death_partial_date_imputed_to_the_first_not_before_last_known_alive(adsl) -> None:
@@ -241,8 +243,19 @@ def test_lvef_decline_below_50_or_a_fall_of_15_points(adsl) -> None:
 
 
 def test_new_anticancer_therapy_partial_start_is_imputed_to_the_first_with_flag() -> None:
-    cm = domain("CM", [dict(USUBJID=usubjid("0001"), CMSEQ=3, CMTRT="Lapatinib",
-                            CMCAT="SUBSEQUENT ANTI-CANCER THERAPY", CMSTDTC="2020-07")])
-    out = m.derive_vars_new_therapy(pd.DataFrame({"USUBJID": [usubjid("0001")]}), cm,
-                                    "SUBSEQUENT ANTI-CANCER THERAPY")
-    assert (out["NACTDT"].iloc[0], out["NACTDTF"].iloc[0]) == (D("2020-07-01"), "D")
+    sdtm = small_study()
+    new = domain("CM", [dict(USUBJID=usubjid("0001"), CMSEQ=3, CMTRT="Lapatinib",
+                             CMCAT="SUBSEQUENT ANTI-CANCER THERAPY", CMSTDTC="2020-08"),
+                        dict(USUBJID=usubjid("0001"), CMSEQ=4, CMTRT="Capecitabine",
+                             CMCAT="SUBSEQUENT ANTI-CANCER THERAPY", CMSTDTC="2020-07")])
+    sdtm["CM"] = pd.concat([sdtm["CM"], new], ignore_index=True)
+    r = engine.build(sdtm, spec("ADSL")).set_index("SUBJID")
+    assert (r.loc["0001", "NACTDT"], r.loc["0001", "NACTDTF"]) == (D("2020-07-01"), "D")
+    assert pd.isna(r.loc["0002", "NACTDT"])
+
+
+def test_a_prior_regimen_qualifier_belongs_to_its_own_cm_record() -> None:
+    # SUPPCM qualifiers join CM by CMSEQ (IDVAR): 0002's line-2 regimen has pertuzumab,
+    # its line-1 regimen (T-DM1) has not.
+    r = engine.build(small_study(), spec("ADSL")).set_index("SUBJID").loc["0002"]
+    assert (r["PRPERFL"], r["PRTDM1FL"], r["PPERLINE"], r["NPRREG"]) == ("Y", "Y", 2, 2)

@@ -1,21 +1,25 @@
-"""ADTTE rules with the parameters declared in specs/adam/adtte.yaml, on small ADSL, ADRS
-and ADQS tables written by hand (admiral style)."""
+"""ADTTE rules with the parameters declared in specs/adam/adtte.yaml (its tte step, run by
+the verb engine), on small ADSL, ADRS and ADQS tables written by hand (admiral style)."""
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 import pytest
 from adam_tables import domain, spec, usubjid
 
-from adam import adrs, adtte
+from adam import engine
 
 D = pd.Timestamp
 SPEC = spec("ADTTE")
+#: The tte step: the ADSL variables carried (keep) and the parameters.
+TTE = next(s["tte"] for s in SPEC.derivation["steps"] if "tte" in s)
 
 
 def adsl(*rows: dict) -> pd.DataFrame:
     """ADSL: every variable ADTTE carries; RANDDT 1 January 2020 unless given."""
-    base = {v: "" for v in SPEC.derivation["adsl_vars"]}
+    base = {v: "" for v in TTE["keep"]}
     base.update(STUDYID="PRECIOUS", TRT01P="PTC", RANDDT=D("2020-01-01"), ITTFL="Y",
                 QOLFL="Y", DTHDT=pd.NaT, LSTALVDT=D("2020-12-31"), NACTDT=pd.NaT)
     out = pd.DataFrame([{**base, **r, "USUBJID": usubjid(r["SUBJID"])} for r in rows])
@@ -47,7 +51,7 @@ def run(sl: pd.DataFrame, rs: pd.DataFrame | None = None, qs: pd.DataFrame | Non
         paramcd: str = "PFS") -> pd.DataFrame:
     rs = rs if rs is not None else adrs_rows()
     qs = qs if qs is not None else adqs_rows()
-    out = adtte.build({"ADSL": sl, "ADRS": rs, "ADQS": qs}, SPEC)
+    out = engine.build({"ADSL": sl, "ADRS": rs, "ADQS": qs}, SPEC)
     return out[out["PARAMCD"] == paramcd].set_index("USUBJID")
 
 
@@ -105,7 +109,7 @@ def test_progression_after_a_new_therapy_censors_pfs_at_the_last_assessment_befo
         dict(USUBJID=usubjid("0001"), RSSEQ=2, RSTESTCD="OVRLRESP", RSCAT="RECIST 1.1",
              RSSTRESC="PD", VISITNUM=1012, RSDTC="2020-04-01")])
     sl = adsl({"SUBJID": "0001", "NACTDT": "2020-03-15", "MEASFL": "Y"})
-    rs = adrs.build({"RS": rs_sdtm, "ADSL": sl}, spec("ADRS"))
+    rs = engine.build({"RS": rs_sdtm, "ADSL": sl}, spec("ADRS"))
     r = one(run(sl, rs))
     assert (r["CNSR"], r["ADT"], r["CNSDTDSC"]) == (1, D("2020-02-12"),
                                                    "Last adequate tumour assessment")
@@ -150,7 +154,7 @@ def test_adt_is_never_before_the_start_date() -> None:
 
 
 def test_adsl_variables_are_carried_and_the_spec_order_kept() -> None:
-    out = adtte.build({"ADSL": adsl({"SUBJID": "0001", "AGEGR1": ">=65", "TDM1LFL": "Y"}),
+    out = engine.build({"ADSL": adsl({"SUBJID": "0001", "AGEGR1": ">=65", "TDM1LFL": "Y"}),
                        "ADRS": adrs_rows(), "ADQS": adqs_rows()}, SPEC)
     assert list(out.columns) == SPEC.variable_names
     # no DOR (no response), no TTDBTOI (no questionnaire: neither event nor censoring)
@@ -161,26 +165,30 @@ def test_adsl_variables_are_carried_and_the_spec_order_kept() -> None:
 
 @pytest.mark.parametrize("paramcd", ["PFS", "OS", "DOR", "TTDBTOI"])
 def test_every_parameter_is_declared_with_sources(paramcd: str) -> None:
-    declared = {p["paramcd"]: p for p in SPEC.parameters}
+    declared = {p["paramcd"]: p for p in TTE["parameters"]}
     assert declared[paramcd]["events"] and declared[paramcd]["censors"]
 
 
 @pytest.mark.parametrize(("change", "says"), [
     (lambda p: p["events"].append({"dataset": "ADRSX", "date": "ADT", "description": "x"}),
-     "parameter PFS, event 4: dataset 'ADRSX' is not one of the inputs"),
-    (lambda p: p["censors"][0].update(condition={"PARAMCD": {"like": "LS"}}),
-     "parameter PFS, censoring source 1: PARAMCD: unknown operator 'like'"),
-    (lambda p: p["events"][0].pop("description"),
-     "parameter PFS, event 1: needs a date and a description"),
+     "step 1 (tte): reads ADRSX, which is not under derivation.inputs"),
+    (lambda p: p["censors"][0].update(filter={"PARAMCD": {"like": "LS"}}),
+     "step 1 (tte): parameter PFS: PARAMCD: unknown operator 'like'"),
+    (lambda p: p["events"][0].pop("date"),
+     "step 1 (tte): parameters.0.events.0.date: required field"),
+    (lambda p: p["events"][0].update(condition={"PARAMCD": "PD"}),
+     "step 1 (tte): parameters.0.events.0.condition: unknown field (did you mean "
+     "description? allowed: cnsr, dataset, date, date_imputation, description, filter, "),
 ])
-def test_a_broken_parameter_is_a_spec_error_naming_it(change, says) -> None:
+def test_a_broken_parameter_is_a_spec_error_naming_the_step(change, says) -> None:
     import copy
     import dataclasses
 
     from trialflow.errors import SpecError
-    params = copy.deepcopy(list(SPEC.parameters))
-    change(params[0])
-    broken = dataclasses.replace(SPEC, parameters=tuple(params))
-    with pytest.raises(SpecError, match=says.replace("(", r"\(")):
-        adtte.build({"ADSL": adsl({"SUBJID": "0001"}), "ADRS": adrs_rows(),
-                     "ADQS": adqs_rows()}, broken)
+    derivation = copy.deepcopy(dict(SPEC.derivation))
+    step = next(s["tte"] for s in derivation["steps"] if "tte" in s)
+    change(step["parameters"][0])
+    broken = dataclasses.replace(SPEC, derivation=derivation)
+    with pytest.raises(SpecError, match=re.escape(says)):
+        engine.build({"ADSL": adsl({"SUBJID": "0001"}), "ADRS": adrs_rows(),
+                      "ADQS": adqs_rows()}, broken)

@@ -1,5 +1,6 @@
-"""Date imputation and the generic derivations, on small tables written by hand; SAS dates
-through the writer, Dataset-JSON and the validator."""
+"""Date imputation (adam.dates and the dt verb) and the generic derivations (adam.derive,
+and the extreme_date and categorize verbs that use them), on small tables written by
+hand; SAS dates through the writer, Dataset-JSON and the validator."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ import pytest
 
 from adam import text_as_categorical
 from adam.conditions import select
-from adam.dates import derive_vars_dt, impute_dtc_dt
+from adam.dates import impute_dtc_dt
 from adam.derive import (
-    derive_var_extreme_dt,
     derive_var_extreme_flag,
-    derive_var_grouping,
     derive_var_merged_exist_flag,
     derive_var_obs_number,
     derive_vars_merged,
     run_factorize,
     run_starts,
 )
+from adam.verbs import VERBS, Context
 from trialflow.datasetjson import dataset_json_with_rows
 from trialflow.spec import DatasetSpec, Variable, load_codelists
 from trialflow.validate import validate_directory
@@ -33,6 +33,10 @@ D = pd.Timestamp
 
 def dates(*values: str) -> pd.Series:
     return pd.Series(values, dtype=object)
+
+
+def verb(name: str, data: pd.DataFrame, inputs: dict | None = None, **params) -> pd.DataFrame:
+    return VERBS[name].function(data, Context(inputs=inputs or {}), **params)
 
 
 # --------------------------------------------------------------------------- imputation
@@ -61,14 +65,16 @@ def test_day_imputation_only_leaves_a_year_missing() -> None:
 def test_min_date_inside_the_partial_period_wins_outside_it_does_not() -> None:
     data = pd.DataFrame({"AESTDTC": ["2020-01", "2020-02"],
                          "TRTSDT": [D("2020-01-10"), D("2020-01-10")]})
-    out = derive_vars_dt(data, "AST", "AESTDTC", "M", "first", min_dates=["TRTSDT"])
+    out = verb("dt", data, source="AESTDTC", prefix="AST", highest_imputation="M",
+               date_imputation="first", min_dates=["TRTSDT"])
     assert out["ASTDT"].tolist() == [D("2020-01-10"), D("2020-02-01")]
     assert out["ASTDTF"].tolist() == ["D", "D"]
 
 
 def test_max_date_caps_a_last_imputation() -> None:
     data = pd.DataFrame({"DTC": ["2020-07"], "DTHDT": [D("2020-07-20")]})
-    out = derive_vars_dt(data, "AEN", "DTC", "M", "last", max_dates=["DTHDT"])
+    out = verb("dt", data, source="DTC", prefix="AEN", highest_imputation="M",
+               date_imputation="last", max_dates=["DTHDT"])
     assert out["AENDT"].iloc[0] == D("2020-07-20")
 
 
@@ -99,7 +105,8 @@ def test_exist_flag_and_extreme_date() -> None:
     assert derive_var_merged_exist_flag(sl, ie, ["USUBJID"], "F")["F"].tolist() == ["N", "Y"]
     a = pd.DataFrame({"USUBJID": ["1", "1"], "D1": [D("2020-01-01"), D("2020-03-01")]})
     b = pd.DataFrame({"USUBJID": ["1", "2"], "D2": [D("2020-02-01"), pd.NaT]})
-    out = derive_var_extreme_dt(sl, ["USUBJID"], "LAST", [(a, "D1", None), (b, "D2", None)])
+    out = verb("extreme_date", sl, {"A": a, "B": b}, new_var="LAST",
+               sources=[{"dataset": "A", "date": "D1"}, {"dataset": "B", "date": "D2"}])
     assert out["LAST"].iloc[0] == D("2020-03-01") and pd.isna(out["LAST"].iloc[1])
 
 
@@ -119,9 +126,8 @@ def test_obs_number_numbers_in_order_without_reordering() -> None:
 
 def test_grouping_first_matching_group_and_missing() -> None:
     d = pd.DataFrame({"AGE": [64, 65, np.nan]})
-    out = derive_var_grouping(d, "AGE", "AGEGR1", [{"lt": 65, "value": "<65", "n": 1},
-                                                   {"ge": 65, "value": ">=65", "n": 2}],
-                              "AGEGR1N")
+    out = verb("categorize", d, source="AGE", new_var="AGEGR1", new_var_n="AGEGR1N",
+               groups=[{"lt": 65, "value": "<65", "n": 1}, {"ge": 65, "value": ">=65", "n": 2}])
     assert out["AGEGR1"].tolist() == ["<65", ">=65", ""]
     assert out["AGEGR1N"].tolist()[:2] == [1, 2] and np.isnan(out["AGEGR1N"].iloc[2])
 

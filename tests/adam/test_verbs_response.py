@@ -259,6 +259,40 @@ def test_an_unconfirmed_cr_before_the_window_is_missing_not_ne():
     assert cbor(("2020-01-20", "CR"))["AVALC"] == "MISSING"
 
 
+def test_an_unconfirmed_cr_before_the_window_is_ne_when_ne_takes_any_response_but_pd():
+    # PRECIOUS's NE: any assessment but PD (ne_responses), so the lone CR is NE.
+    r = cbor(("2020-01-20", "CR"), ne_responses=["CR", "PR", "SD", "NON-CR/NON-PD", "NE"])
+    assert (r["AVALC"], r["ADT"]) == ("NE", D("2020-01-20"))
+
+
+def test_a_pr_after_a_cr_may_confirm_a_pr_when_no_pr_after_cr_is_off():
+    # As in the test above it, but without admiralonco's rule: the PR 28 days on confirms.
+    r = cbor(("2020-02-12", "PR"), ("2020-02-20", "CR"), ("2020-03-11", "PR"),
+             no_pr_after_cr=False)
+    assert (r["AVALC"], r["ADT"]) == ("PR", D("2020-02-12"))
+
+
+def test_keep_limits_the_variables_the_new_record_takes_from_its_source():
+    rows = counted(ovr(("2020-03-01", "PR")))
+    whole = param(run(best_response, rows, paramcd="BOR", ref_start_window=42), "BOR")
+    assert (whole["RSSEQ"], whole["VISIT"]) == (1.0, "WEEK 3")
+    out = run(best_response, rows, paramcd="BOR", ref_start_window=42, keep=["ADT"])
+    kept = param(out, "BOR")
+    assert (kept["AVALC"], kept["AVAL"], kept["ADT"]) == ("PR", 2.0, D("2020-03-01"))
+    assert pd.isna(kept["RSSEQ"]) and pd.isna(kept["VISIT"])
+    rsp = param(run(response, rows, paramcd="RSP", keep=["ADT"]), "RSP")
+    assert (rsp["AVALC"], rsp["ADT"]) == ("Y", D("2020-03-01")) and pd.isna(rsp["RSSEQ"])
+
+
+def test_event_param_keep_applies_to_the_dataset_being_built_too():
+    rows = counted(ovr(("2020-02-01", "SD"), ("2020-03-01", "NE")))
+    out = run(event_param, rows, paramcd="LSTA", filter={**OVR, "AVALC": {"ne": "NE"}},
+              order=["ADT"], mode="last", exist_flag=None, keep=["ADT", "AVALC"])
+    lsta = param(out, "LSTA")
+    assert (lsta["AVALC"], lsta["ADT"]) == ("SD", D("2020-02-01"))
+    assert pd.isna(lsta["RSSEQ"]) and pd.isna(lsta["AVAL"])
+
+
 # --------------------------------------------------------------------------- RSP, CB
 
 

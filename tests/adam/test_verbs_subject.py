@@ -1,6 +1,6 @@
 """Subject-level verbs of the ADaM engine added or changed for any study (adam/verbs/
-subject.py: summary, pool, work_dataset), and the engine's checks of the steps of a work
-dataset, each on a small table written by hand."""
+subject.py: summary, pool, work_dataset, filter, filter_exist), and the engine's checks of
+the steps of a work dataset, each on a small table written by hand."""
 
 from __future__ import annotations
 
@@ -140,3 +140,57 @@ def test_a_variable_a_work_dataset_step_lacks_is_one_line_naming_the_step():
                                          "step 1 \\(dt\\): the dataset has no variable "
                                          "EXXXDTC"):
         build({"DM": DM, "EX": EX}, spec_with(steps))
+
+
+# --------------------------------------------------------------------------- filter
+
+AE = pd.DataFrame({"STUDYID": "S", "USUBJID": ["1", "1", "4", "2"],
+                   "AESEQ": [1.0, 2.0, 1.0, 1.0], "AESER": ["Y", "N", "Y", ""]})
+ADSL = pd.DataFrame({"STUDYID": "S", "USUBJID": ["1", "2", "3"], "SAFFL": ["Y", "N", "Y"]})
+
+
+def test_filter_keeps_the_records_meeting_the_condition_in_their_order():
+    out = run("filter", AE, condition={"AESER": {"in": ["Y"]}})
+    assert out[["USUBJID", "AESEQ"]].values.tolist() == [["1", 1.0], ["4", 1.0]]
+    assert out.index.tolist() == [0, 1]
+
+
+def test_filter_exist_keeps_the_records_of_subjects_in_another_dataset():
+    out = run("filter_exist", AE, {"ADSL": ADSL}, dataset="ADSL")
+    assert out[["USUBJID", "AESEQ"]].values.tolist() == [["1", 1.0], ["1", 2.0], ["2", 1.0]]
+
+
+def test_filter_exist_with_a_filter_and_its_opposite():
+    kept = run("filter_exist", AE, {"ADSL": ADSL}, dataset="ADSL", by=["USUBJID"],
+               filter={"SAFFL": "Y"})
+    assert kept["USUBJID"].tolist() == ["1", "1"]
+    dropped = run("filter_exist", AE, {"ADSL": ADSL}, dataset="ADSL", filter={"SAFFL": "Y"},
+                  exist=False)
+    assert dropped["USUBJID"].tolist() == ["4", "2"]
+
+
+def test_filter_of_a_variable_the_data_lack_names_it():
+    with pytest.raises(KeyError, match="AEREL"):
+        run("filter", AE, condition={"AEREL": "Y"})
+
+
+# --------------------------------------------------------------------------- input_columns
+
+
+def test_the_variables_read_of_an_input_are_those_the_spec_names_and_the_verbs_imply():
+    from adam.engine import input_columns
+
+    spec = spec_with([
+        {"merge_supp": {"dataset": "SUPPDM", "qnams": {"STRAT1R": "STRAT1"}}},
+        {"summary": {"dataset": "EX", "new_var": "CUMDOSE", "function": "sum",
+                     "expression": "EXDOSE * EXDUR", "filter": {"EXTRT": {"ne": "PLACEBO"}}}},
+        {"work_dataset": {"name": "X", "start": {"dataset": "EX"},
+                          "steps": [{"dt": {"source": "EXSTDTC", "new_var": "EXSTDT"}}]}},
+        {"exist_flag": {"dataset": "EX", "new_var": "F", "condition": {"EXDOSE": {"gt": 0}}}},
+    ], inputs=("DM", "EX", "SUPPDM"))
+    read = input_columns(spec)
+    assert set(read) == {"DM", "EX", "SUPPDM"}
+    names = read["EX"]
+    assert {"STUDYID", "USUBJID", "EXDOSE", "EXDUR", "EXTRT", "EXSTDTC", "QNAM", "QVAL",
+            "STRAT1"} <= names
+    assert "EXENDTC" not in names and "EXROUTE" not in names

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from qc_common import sas_date, spec
+from qc_common import sas_date
 
-_DERIVATION = spec("adam/adrs.yaml")["derivation"]
 #: MT.ANL01FL: of several assessments on one date the worst counts, in this order.
 WORST_ORDER = ["NE", "CR", "PR", "SD", "NON-CR/NON-PD", "PD"]
-#: Study day from which SD (and NON-CR/NON-PD) count for BOR.
-SD_MIN_DAYS = float(_DERIVATION["sd_min_days"])
+#: MT.BOR: study day (ADT - RANDDT + 1) from which SD (and NON-CR/NON-PD) count.
+SD_MIN_DAYS = 35.0
+#: MT.OVR: the overall responses (RS RSCAT = RECIST 1.1, RSTESTCD = OVRLRESP).
+OVR_RECORDS = {"RSCAT": "RECIST 1.1", "RSTESTCD": "OVRLRESP"}
+#: MT.PD: the clinical progressions (RS CLINPROG = Y).
+CLINICAL_RECORDS = {"RSTESTCD": "CLINPROG", "RSSTRESC": "Y"}
 PARAMS = ["BOR", "RSP", "PD", "LSTA"]
 
 
@@ -43,7 +46,7 @@ def analysed_ovr(rs: pd.DataFrame, adsl: pd.DataFrame) -> tuple[pd.DataFrame, pd
         RANDDT and before NACTDT.
     """
     dates = adsl[["USUBJID", "RANDDT", "NACTDT"]]
-    flt = _DERIVATION["ovr_filter"]
+    flt = OVR_RECORDS
     ovr = rs[(rs["RSCAT"] == flt["RSCAT"]) & (rs["RSTESTCD"] == flt["RSTESTCD"])]
     ovr = ovr.merge(dates, on="USUBJID", how="inner")
     # MT.OVR: an assessment not done (or without result) is NE.
@@ -51,7 +54,7 @@ def analysed_ovr(rs: pd.DataFrame, adsl: pd.DataFrame) -> tuple[pd.DataFrame, pd
     ovr["AVALC"] = ovr["RSSTRESC"].mask(not_done, "NE")
     ovr["ADT"] = sas_date(ovr["RSDTC"])
 
-    cf = _DERIVATION["clinical_filter"]
+    cf = CLINICAL_RECORDS
     clin = rs[(rs["RSTESTCD"] == cf["RSTESTCD"]) & (rs["RSSTRESC"] == cf["RSSTRESC"])]
     clin = clin.merge(dates, on="USUBJID", how="inner")
     clin["ADT"] = sas_date(clin["RSDTC"])

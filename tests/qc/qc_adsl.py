@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from qc_adqs import score_total
-from qc_common import arm_numbers, impute_first, impute_last, read_domain, sas_date, spec, supp_wide
+from qc_common import arm_numbers, impute_first, impute_last, read_domain, sas_date, supp_wide
 
 #: The variables compared with production ADSL (key USUBJID).
 QC_VARS = ["USUBJID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "RANDDT", "TRTSDT",
@@ -22,7 +22,29 @@ QC_VARS = ["USUBJID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "RANDDT", "TRTSD
 #: Supporting variables the other QC derivations use, compared too.
 SUPPORT_VARS = ["USUBJID", "NACTDT", "LSTALVDT", "DTHDT", "ECOGBL", "ERSTAT", "VISCFL"]
 
-_DERIVATION = spec("adam/adsl.yaml")["derivation"]
+#: MT.LSTALVDT: the sources of the date last known alive (their complete dates).
+LAST_ALIVE_SOURCES = [
+    {"dataset": "SV", "date": "SVSTDTC", "condition": {"VISITNUM": 9900}},
+    {"dataset": "RS", "date": "RSDTC"}, {"dataset": "EX", "date": "EXSTDTC"},
+    {"dataset": "EX", "date": "EXENDTC"}, {"dataset": "AE", "date": "AESTDTC"},
+    {"dataset": "AE", "date": "AEENDTC"}, {"dataset": "QS", "date": "QSDTC"},
+    {"dataset": "CV", "date": "CVDTC"},
+    {"dataset": "DS", "date": "DSSTDTC", "condition": {"DSDECOD": "RANDOMIZED"}}]
+#: MT.NPRREG, MT.PRAGENT, MT.TDM1LFL: the prior regimens (CM) and their SUPPCM qualifiers.
+PRIOR_CATEGORY = "PRIOR ANTI-CANCER THERAPY"
+PRIOR_SETTING = "LA/MBC"
+PRIOR_QUALIFIERS = ["CMLINE", "CMPERTUZ", "CMTRASTU", "CMTDM1", "CMLAPAT", "CMOTHER2"]
+LATEST_QNAM = "CMTDM1"
+#: MT.QOLFL: the baseline questionnaire (cycle 1 day 1).
+QOL_BASELINE_VISITNUM = 1
+#: MT.RANDDT: the randomisation record of DS.
+RANDOMISED = "RANDOMIZED"
+#: The strata as randomised (SUPPDM QNAM) and the withdrawal of data use (MT.ITTFL).
+STRATA = {"STRAT1R": "STRAT1", "STRAT2R": "STRAT2", "STRAT3R": "STRAT3",
+          "STRAT4R": "STRAT4"}
+DATA_USE_WITHDRAWN = {"QNAM": "DATAUSE", "QVAL": "N"}
+#: MT.NACTDT: the new anti-cancer therapies (CM CMCAT).
+SUBSEQUENT_THERAPY = "SUBSEQUENT ANTI-CANCER THERAPY"
 
 
 def _yn(flag: pd.Series) -> pd.Series:
@@ -37,9 +59,9 @@ def _first_value(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _last_alive(sdtm: dict[str, pd.DataFrame]) -> pd.Series:
-    """MT.LSTALVDT: the latest complete date of the sources listed in adsl.yaml."""
+    """MT.LSTALVDT: the latest complete date of the sources the method lists."""
     dates = []
-    for src in _DERIVATION["last_alive_sources"]:
+    for src in LAST_ALIVE_SOURCES:
         data = sdtm[src["dataset"].lower()]
         for var, value in (src.get("condition") or {}).items():
             data = data[data[var] == value]
@@ -60,9 +82,8 @@ def _death_date(dm: pd.DataFrame, lstalvdt: pd.Series) -> pd.Series:
 
 def _prior_regimens(cm: pd.DataFrame, suppcm: pd.DataFrame) -> pd.DataFrame:
     """Prior anti-cancer regimens of the LA/MBC setting with their SUPPCM qualifiers."""
-    prior = _DERIVATION["prior_therapy"]
-    reg = cm[(cm["CMCAT"] == prior["category"]) & (cm["CMSCAT"] == prior["setting"])]
-    quals = supp_wide(suppcm, prior["qualifiers"], idvar="CMSEQ")
+    reg = cm[(cm["CMCAT"] == PRIOR_CATEGORY) & (cm["CMSCAT"] == PRIOR_SETTING)]
+    quals = supp_wide(suppcm, PRIOR_QUALIFIERS, idvar="CMSEQ")
     reg = reg.merge(quals, on=["USUBJID", "CMSEQ"], how="left")
     reg["LINE"] = pd.to_numeric(reg["CMLINE"], errors="coerce")
     return reg
@@ -74,7 +95,7 @@ def _tdm1_latest(reg: pd.DataFrame) -> pd.Series:
     The spec says "the regimen with the highest line"; if two regimens shared the highest
     line, the flag is Y when any of them contained T-DM1 (the latest line included it).
     """
-    qnam = _DERIVATION["prior_therapy"]["latest"]["qnam"]
+    qnam = LATEST_QNAM
     top = reg["LINE"].eq(reg.groupby("USUBJID")["LINE"].transform("max"))
     return (reg[top][qnam] == "Y").groupby(reg[top]["USUBJID"]).any()
 
@@ -90,7 +111,7 @@ def _qol_flag(qs: pd.DataFrame, trtsdt: pd.Series) -> pd.Series:
     btoi = score_total(qs, "BTOI")
     btoi = btoi[btoi["AVAL"].notna()]
     first_dose = btoi["USUBJID"].map(trtsdt)
-    visit = _DERIVATION["qol_baseline_visitnum"]
+    visit = QOL_BASELINE_VISITNUM
     base = btoi[btoi["VISITNUM"].eq(visit) & btoi["ADT"].le(first_dose)]
     base_dt = base.groupby("USUBJID")["ADT"].max()
     later = btoi["ADT"] > btoi["USUBJID"].map(base_dt)
@@ -117,7 +138,7 @@ def derive_adsl(sdtm_dir: Path) -> pd.DataFrame:
     dm, ds, ex = sdtm["dm"], sdtm["ds"], sdtm["ex"]
 
     # MT.RANDDT: only subjects with a RANDOMIZED disposition record are in ADSL.
-    rand = ds[ds["DSDECOD"] == _DERIVATION["randomisation"]["DSDECOD"]]
+    rand = ds[ds["DSDECOD"] == RANDOMISED]
     randdt = rand.assign(DT=sas_date(rand["DSSTDTC"])).groupby("USUBJID")["DT"].min()
     adsl = dm[dm["USUBJID"].isin(randdt.index)].reset_index(drop=True)
     subj = adsl["USUBJID"]
@@ -140,8 +161,8 @@ def derive_adsl(sdtm_dir: Path) -> pd.DataFrame:
     adsl["TRT01AN"] = adsl["TRT01A"].map(numbers)
 
     # Strata as randomised (SUPPDM), and the data-use withdrawal (ITT).
-    strata = _DERIVATION["strata"]
-    withdrawn = _DERIVATION["data_use_withdrawn"]
+    strata = STRATA
+    withdrawn = DATA_USE_WITHDRAWN
     supp = supp_wide(sdtm["suppdm"], [*strata.values(), withdrawn["QNAM"]]).set_index(
         "USUBJID")
     for var, qnam in strata.items():
@@ -171,7 +192,7 @@ def derive_adsl(sdtm_dir: Path) -> pd.DataFrame:
 
     # MT.NACTDT: first subsequent anti-cancer therapy, partial start to the 1st.
     cm = sdtm["cm"]
-    nact = cm[cm["CMCAT"] == _DERIVATION["subsequent_therapy"]]
+    nact = cm[cm["CMCAT"] == SUBSEQUENT_THERAPY]
     nact_dt, _ = impute_first(nact["CMSTDTC"])
     adsl["NACTDT"] = subj.map(nact_dt.groupby(nact["USUBJID"]).min())
 
