@@ -20,6 +20,7 @@ outputs give the same PDF.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -66,8 +67,29 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def pdf_cache() -> Path:
+    """Where converted PDFs are kept by the DOCX's content: ``$TRIALFLOW_CACHE/pdf``,
+    else ``$XDG_CACHE_HOME/trialflow/pdf``, else ``~/.cache/trialflow/pdf``."""
+    root = os.environ.get("TRIALFLOW_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trialflow")
+    return Path(root) / "pdf"
+
+
+def _cache_key(path: Path, soffice: str) -> str:
+    """The document's bytes and the LibreOffice that converts them."""
+    digest = hashlib.sha256(Path(path).read_bytes())
+    program = Path(soffice).resolve()
+    digest.update(f"{program}:{program.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
 def to_pdf(files: Sequence[Path], out_dir: Path, soffice: str | None = None) -> list[Path]:
     """Convert DOCX (or RTF) files to PDF with LibreOffice, in one process.
+
+    A document converted before, byte for byte the same and by the same LibreOffice, is
+    taken from the cache (:func:`pdf_cache`) instead: after an edit to one output's spec
+    only that output goes through LibreOffice again (each start of LibreOffice costs
+    seconds).
 
     Parameters
     ----------
@@ -92,6 +114,34 @@ def to_pdf(files: Sequence[Path], out_dir: Path, soffice: str | None = None) -> 
     if soffice is None:
         raise TrialflowError("LibreOffice (soffice) is not installed: cannot make PDF")
     out_dir.mkdir(parents=True, exist_ok=True)
+    cache = pdf_cache()
+    keys = [_cache_key(f, soffice) for f in files]
+    pdfs = [out_dir / f"{Path(f).stem}.pdf" for f in files]
+    todo = []
+    for f, key, pdf in zip(files, keys, pdfs, strict=True):
+        cached = cache / f"{key}.pdf"
+        if cached.is_file():
+            shutil.copyfile(cached, pdf)
+        else:
+            todo.append(f)
+    if todo:
+        _convert(todo, out_dir, soffice)
+    missing = [p.name for p in pdfs if not p.is_file()]
+    if missing:
+        raise TrialflowError(f"LibreOffice could not convert {', '.join(missing)} to PDF")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for f, key, pdf in zip(files, keys, pdfs, strict=True):
+            if f in todo:
+                shutil.copyfile(pdf, cache / f"{key}.pdf.{os.getpid()}")
+                os.replace(cache / f"{key}.pdf.{os.getpid()}", cache / f"{key}.pdf")
+    except OSError:
+        pass  # a cache that cannot be written only costs time next run
+    return pdfs
+
+
+def _convert(files: Sequence[Path], out_dir: Path, soffice: str) -> None:
+    """One LibreOffice process converts ``files`` into ``out_dir``."""
     with tempfile.TemporaryDirectory(prefix="trialflow-soffice-") as profile:
         # A profile of its own: no clash with a LibreOffice the user has open, and no
         # state carried from one run to the next.
@@ -105,13 +155,11 @@ def to_pdf(files: Sequence[Path], out_dir: Path, soffice: str | None = None) -> 
         except subprocess.TimeoutExpired as exc:
             raise TrialflowError(f"LibreOffice took more than {_TIMEOUT} s to convert "
                                  f"{len(files)} documents to PDF") from exc
-    pdfs = [out_dir / f"{Path(f).stem}.pdf" for f in files]
-    missing = [p.name for p in pdfs if not p.is_file()]
+    missing = [f.name for f in files if not (out_dir / f"{Path(f).stem}.pdf").is_file()]
     if done.returncode != 0 or missing:
         raise TrialflowError(f"LibreOffice could not convert {', '.join(missing) or 'them'} "
                              f"to PDF (exit {done.returncode}): "
                              f"{(done.stderr or done.stdout).strip()[:500]}")
-    return pdfs
 
 
 def _contents_docx(entries: Sequence[tuple[str, str, int]], style: PageStyle,

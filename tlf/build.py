@@ -99,7 +99,8 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
         A spec names a layout that does not exist.
     """
     registry = layouts()
-    ctx = Context(ard=ard, adam=adam, out_dir=Path(out_dir), plan=plan, study=study)
+    ctx = Context(ard=ard, adam=adam, out_dir=Path(out_dir), plan=plan, study=study,
+                  page=documents.style if documents is not None else None)
     built: list[BuiltOutput] = []
     for spec in specs:
         layout = registry.get(spec.layout)

@@ -119,3 +119,27 @@ def test_the_book_docx_holds_every_output_with_contents(study_build) -> None:
     assert document.paragraphs[0].text == "Table of Contents"
     assert len(document.sections) == len(SPECS) + 1
     assert len(document.tables) == sum(s.kind != "figure" for s in SPECS.values())
+
+
+def test_a_document_converted_before_is_taken_from_the_pdf_cache(
+        study_build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LibreOffice runs for documents it has not converted; the same bytes again come
+    from the cache (an edit to one output's spec converts that output only)."""
+    from tlf import book
+
+    _need("soffice")
+    monkeypatch.setenv("TRIALFLOW_CACHE", str(tmp_path / "cache"))
+    source = study_build.out / "tlf" / "t_14_1_1_populations.docx"
+    first = book.to_pdf([source], tmp_path / "one")
+    assert len(list((tmp_path / "cache" / "pdf").glob("*.pdf"))) == 1
+
+    def no_libreoffice(*args: object) -> None:
+        raise AssertionError("LibreOffice ran for a document it had converted")
+
+    monkeypatch.setattr(book, "_convert", no_libreoffice)
+    again = book.to_pdf([source], tmp_path / "two")
+    assert again[0].read_bytes() == first[0].read_bytes()
+    edited = tmp_path / "edited.docx"
+    edited.write_bytes(source.read_bytes() + b"\0")  # other bytes: not in the cache
+    with pytest.raises(AssertionError, match="LibreOffice ran"):
+        book.to_pdf([edited], tmp_path / "three")

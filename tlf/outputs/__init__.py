@@ -29,7 +29,7 @@ import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -42,9 +42,12 @@ from trialflow.errors import SpecError
 from trialflow.io import write_atomic
 from trialflow.spec import Study
 
+if TYPE_CHECKING:
+    from tlf.page import PageStyle
+
 __all__ = ["ArdView", "At", "Context", "Layout", "analysis_groups", "check_outputs",
-           "comparisons_of", "group_columns", "header_text", "layouts", "parameter_schemas",
-           "program_of", "save_png", "source_line", "title_block"]
+           "comparisons_of", "figure_area", "group_columns", "header_text", "layouts",
+           "parameter_schemas", "program_of", "save_png", "source_line", "title_block"]
 
 Output = Table | Listing | Figure
 
@@ -65,6 +68,8 @@ class Context:
         The study's analyses (a layout may read an analysis's declared options).
     study : Study or None
         The study (arms, month length).
+    page : PageStyle or None
+        The study's page (figures are drawn at its printable size: :func:`figure_area`).
     view : ArdView
         Lookup into ``ard``, built on construction.
     """
@@ -74,6 +79,7 @@ class Context:
     out_dir: Path
     plan: AnalysisPlan | None = None
     study: Study | None = None
+    page: PageStyle | None = None
     view: ArdView = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +95,30 @@ def title_block(spec: OutputSpec) -> TitleBlock:
     if subtitle is None and spec.paper:
         subtitle = f"(Publication {spec.paper})"
     return TitleBlock(spec.number, spec.title, spec.population, subtitle)
+
+
+def figure_area(ctx: Context, spec: OutputSpec, default: tuple[float, float]
+                ) -> tuple[float, float]:
+    """The width and height (inches) a figure is drawn at: the printable area of its
+    page (the study's page, landscape as its spec says) less the header, title block,
+    footnotes and footer lines around it.
+
+    Drawn at that size, the figure is printed at 100 %: its text prints at the size it
+    was set in (9 or 8 pt), never shrunk with a figure drawn larger than the page.
+    ``default`` is the size without a page (a layout called outside a study's build).
+    """
+    if ctx.page is None:
+        return default
+    from tlf.page import compose
+
+    # The figure as it will be printed, but for its image (not drawn yet): the page's
+    # header, title block and notes decide the room left for it.
+    stand_in = Figure(title_block(spec), ctx.out_dir / f"{spec.name}.png",
+                      footnotes=spec.footnotes, landscape=spec.landscape,
+                      source=f"Program: tlf/outputs/figure.py; Dataset: {spec.source}")
+    geometry = compose(stand_in, ctx.page, spec.name, "tlf/outputs/figure.py").geometry
+    # A line's height of room below, as the renderer keeps (render_docx.figure_width).
+    return geometry.text_width / 72.0, (geometry.text_height - 14.0) / 72.0
 
 
 def program_of(layout: Layout) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tlf.document import Figure
-from tlf.outputs import At, Context, comparisons_of, save_png, title_block
+from tlf.outputs import At, Context, comparisons_of, figure_area, save_png, title_block
 from tlf.outputs.cells import ArdView, Text, cat
 from tlf.outputs.figure_km import new_figure
 from tlf.spec import OutputSpec
@@ -139,11 +139,13 @@ def forest_lines(view: ArdView, analysis: str, subgroups: Sequence[Mapping[str, 
 
 
 def draw_forest(lines: Sequence[ForestLine], x_limits: tuple[float, float],
-                arms: Sequence[str]) -> object:
+                arms: Sequence[str], area: tuple[float, float] | None = None) -> object:
     """The text columns and the log-scale hazard-ratio panel of ``lines``; ``arms`` are
-    the comparison's two arms (test first)."""
-    height = 1.2 + 0.26 * len(lines)
-    figure = new_figure(10.0, height)
+    the comparison's two arms (test first). ``area`` is the width and height (inches)
+    it may fill: its lines close up (to 0.17 in, a 9 pt line) to fit the height."""
+    width, most = area or (10.0, 1.2 + 0.26 * len(lines))
+    height = max(min(1.2 + 0.26 * len(lines), most), 1.2 + 0.17 * len(lines))
+    figure = new_figure(width, height)
     grid = figure.add_gridspec(1, 2, width_ratios=(1.55, 1.0), wspace=0.02, left=0.01,
                                right=0.98, top=1 - 0.55 / height, bottom=0.75 / height)
     text_ax, plot_ax = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
@@ -199,7 +201,8 @@ def layout_forest(spec: OutputSpec, ctx: Context) -> Figure:
                          spec.parameter("overall", "All subjects"), comparison,
                          int(spec.parameter("hr_decimals", 2)))
     low, high = spec.parameter("x_limits", [0.1, 10.0])
-    figure = draw_forest(lines, (float(low), float(high)), comparison.split(" vs "))
+    figure = draw_forest(lines, (float(low), float(high)), comparison.split(" vs "),
+                         figure_area(ctx, spec, (10.0, 1.2 + 0.26 * len(lines))))
     path = save_png(figure, ctx.out_dir / f"{spec.name}.png")
     trace: list[tuple[str, str, str]] = []
     for i, line in enumerate(lines):

@@ -32,7 +32,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
 from tlf.document import Figure
-from tlf.outputs import At, Context, analysis_groups, comparisons_of, save_png, title_block
+from tlf.outputs import (
+    At,
+    Context,
+    analysis_groups,
+    comparisons_of,
+    figure_area,
+    save_png,
+    title_block,
+)
 from tlf.outputs.cells import ArdView, Text, cat
 from tlf.spec import OutputSpec
 
@@ -201,16 +209,25 @@ def _tick_text(tick: float) -> str:
 
 
 def draw_km(view: ArdView, analysis: str, annotation: list[Text | str], y_label: str,
-            x_label: str, labels: dict[str, str] | None = None
+            x_label: str, labels: dict[str, str] | None = None,
+            area: tuple[float, float] | None = None
             ) -> tuple[MplFigure, list[tuple[str, str, str]]]:
     """The Kaplan-Meier plot, its numbers-at-risk table and the annotation panel, and
-    the trace of every printed text with numbers (``labels``: a shorter name per arm)."""
+    the trace of every printed text with numbers (``labels``: a shorter name per arm).
+
+    ``area`` is the width and height (inches) it may fill (the page's printable area):
+    drawn at that size, it prints at 100 % and its 9 pt text stays 9 pt."""
     arms, _ = analysis_groups(view, analysis)
     labels = labels or {}
-    figure = new_figure(10.0, 6.0 + 0.25 * max(0, len(arms) - 2))
+    extra = 0.25 * max(0, len(arms) - 2)
+    width, most = area or (10.0, 6.0 + extra)
+    figure = new_figure(width, min(most, 0.6 * width + extra))
     grid = figure.add_gridspec(2, 2, height_ratios=(4.2, 1.0 + 0.25 * max(0, len(arms) - 2)),
-                               width_ratios=(3.0, 1.0), hspace=0.32, wspace=0.05, left=0.1,
-                               right=0.98, top=0.97, bottom=0.05)
+                               # The annotation panel keeps 2.7 in: its longest line
+                               # ("Stratified log-rank test, one-sided") at 9 pt.
+                               width_ratios=(max(width * 0.88 - 2.7, 2.7), 2.7),
+                               hspace=0.32, wspace=0.05, left=0.1, right=0.98, top=0.97,
+                               bottom=0.05)
     ax = figure.add_subplot(grid[0, 0])
     risk = at_risk_table(view, analysis)
     # An arm without subjects has no at-risk rows; with none at all, draw an empty axis.
@@ -281,7 +298,8 @@ def layout_km(spec: OutputSpec, ctx: Context) -> Figure:
     figure, trace = draw_km(ctx.view, analysis, annotation,
                             spec.parameter("y_label", "Survival probability"),
                             spec.parameter("x_label", "Time"),
-                            spec.parameter("arm_labels", {}))
+                            spec.parameter("arm_labels", {}),
+                            figure_area(ctx, spec, (10.0, 7.0)))
     path = save_png(figure, ctx.out_dir / f"{spec.name}.png")
     return Figure(title_block(spec), path, footnotes=spec.footnotes,
                   landscape=spec.landscape, trace=tuple(trace))
