@@ -16,6 +16,9 @@ from setuptools.command.build_py import build_py
 
 class BuildWithExample(build_py):
     def run(self) -> None:
+        # pip builds in the source tree: a module deleted from the repository would stay
+        # in an old build/lib and be packaged again. Start from an empty one.
+        shutil.rmtree(self.build_lib, ignore_errors=True)
         super().run()
         source = Path(__file__).resolve().parent / "specs"
         target = Path(self.build_lib) / "trialflow" / "examples" / "precious"
