@@ -22,7 +22,9 @@ __all__ = ["save_svg"]
 def save_svg(figure: object, path: Path) -> Path:
     """Save a matplotlib figure as SVG atomically, with no date and fixed ids."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "trialflow"}):
+    # Text stays text (svg.fonttype none): a reviewer can search and copy it, and its
+    # size is written in the file (the tests check the printed size from it).
+    with matplotlib.rc_context({"svg.hashsalt": "trialflow", "svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg",  # type: ignore[attr-defined]
                        metadata={"Date": None, "Creator": "trialflow"})
     data = buffer.getvalue()

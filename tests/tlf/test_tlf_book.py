@@ -143,3 +143,53 @@ def test_a_document_converted_before_is_taken_from_the_pdf_cache(
     edited.write_bytes(source.read_bytes() + b"\0")  # other bytes: not in the cache
     with pytest.raises(AssertionError, match="LibreOffice ran"):
         book.to_pdf([edited], tmp_path / "three")
+
+
+def _printed_sizes(svg: Path, docx_file: Path) -> tuple[float, list[float]]:
+    """The scale a figure prints at (its width on the page over its drawn width) and the
+    font sizes (pt) of its texts as drawn, read from the SVG twin and the DOCX."""
+    text = svg.read_text(encoding="utf-8")
+    drawn = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', text).group(1))
+    sizes = [float(s) for s in re.findall(r"font-size: ([\d.]+)px", text)]
+    (shape,) = docx.Document(str(docx_file)).inline_shapes
+    printed = shape.width / 914400 * 72  # EMU to points
+    return printed / drawn, sizes
+
+
+@pytest.mark.parametrize("name", ["f_14_2_1_km_pfs_itt", "f_14_2_2_km_pfs_tdm1",
+                                  "f_14_2_3_km_os_itt", "f_14_2_4_forest_pfs",
+                                  "f_14_2_5_km_ttd_btoi"])
+def test_figure_text_prints_at_8_pt_or_more(study_build, name: str) -> None:
+    """Kaplan-Meier and forest plots are drawn at their page's printable size, so they
+    print at (nearly) 100 %: their 9 and 10 pt text prints at 8 pt or more (a forest
+    plot with more lines than its page holds at 9 pt spacing is set a little smaller)."""
+    tlf = study_build.out / "tlf"
+    scale, sizes = _printed_sizes(tlf / f"{name}.svg", tlf / f"{name}.docx")
+    assert sizes and 0.85 <= scale <= 1.0 + 1e-9
+    assert min(sizes) * scale >= 8.0
+
+
+def test_no_confidence_interval_is_split_across_lines(book) -> None:
+    """An interval "(0.458, 2.002)" never ends a line at its comma."""
+    _, pages, _ = book
+    split = [line for page in pages for line in page.splitlines()
+             if re.search(r"\(\d+(\.\d+)?,\s*$", line)]
+    assert split == []
+
+
+def test_the_rtf_opens_in_libreoffice(study_build, tmp_path: Path) -> None:
+    """LibreOffice reads a table's RTF and prints the same title and numbers as its DOCX."""
+    from tlf import book
+
+    _need("soffice")
+    _need("pdftotext")
+    tlf = study_build.out / "tlf"
+    book._convert([tlf / "t_14_1_1_populations.rtf"], tmp_path, book.find_soffice())
+    pdf = tmp_path / "t_14_1_1_populations.pdf"
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    cells = {w for t in docx.Document(str(tlf / "t_14_1_1_populations.docx")).tables
+             for row in t.rows for c in row.cells for w in c.text.split()}
+    numbers = {w for w in cells if re.fullmatch(r"\d+", w)}
+    assert "Table 14.1.1" in text and "Analysis Populations" in text
+    assert len(numbers) > 5 and numbers <= set(text.split())

@@ -243,9 +243,14 @@ def test_study_figure_docx_embeds_its_png(study_build, name: str) -> None:  # no
 def test_study_figures_are_deterministic(study_build, study_ard, tmp_path) -> None:  # noqa: ANN001
     specs = [s for s in load_output_specs() if s.name in FIGURES]
     assert sorted(s.name for s in specs) == sorted(FIGURES)
+    from tlf.documents import Documents
+    from tlf.page import page_style
+
     for again in ("a", "b"):
+        # On the study's page, as the TLF stage draws them (figures take its size).
         build_outputs(check_outputs(specs, None), study_ard, {}, tmp_path / again,
-                      precious_plan(), PRECIOUS_STUDY)
+                      precious_plan(), PRECIOUS_STUDY,
+                      documents=Documents(page_style(PRECIOUS_STUDY)))
     for name in FIGURES:
         first = (tmp_path / "a" / f"{name}.png").read_bytes()
         assert first == (tmp_path / "b" / f"{name}.png").read_bytes()
