@@ -70,3 +70,22 @@ def test_progress_rewrites_one_line_on_a_terminal(monkeypatch: pytest.MonkeyPatc
     console.say("next")
     assert err.getvalue().startswith("\r\x1b[K  outputs: 2/30 (0 s)")
     assert err.getvalue().endswith("\r\x1b[Knext\n")
+
+
+def test_verbose_simulation_names_each_step_and_its_calibration_searches(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from crf.simulate import build_study
+
+    console.set_verbosity(console.VERBOSE)
+    try:
+        build_study(60, 7)
+    finally:
+        console.set_verbosity(console.NORMAL)
+    steps = [line.removeprefix("  simulate: ") for line in capsys.readouterr().err.splitlines()
+             if line.startswith("  simulate: ")]
+    # 60 subjects are not the published size: nothing is calibrated.
+    assert steps == ["baseline characteristics", "randomisation (minimisation)",
+                     "best response and PFS", "treatment cycles", "time to deterioration",
+                     "overall survival", "questionnaires and tumour scans",
+                     "adverse events and LVEF"]
+

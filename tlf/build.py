@@ -20,6 +20,7 @@ from tlf.documents import Documents
 from tlf.outputs import Context, layouts, program_of, source_line
 from tlf.outputs.cells import trace_rows
 from tlf.spec import AnalysisPlan, OutputSpec
+from trialflow.console import done, progress
 from trialflow.errors import SpecError
 from trialflow.spec import Study
 
@@ -102,7 +103,8 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
     ctx = Context(ard=ard, adam=adam, out_dir=Path(out_dir), plan=plan, study=study,
                   page=documents.style if documents is not None else None)
     built: list[BuiltOutput] = []
-    for spec in specs:
+    for i, spec in enumerate(specs):
+        progress("outputs", i, len(specs))
         layout = registry.get(spec.layout)
         if layout is None:
             raise SpecError(str(spec.path or spec.name), f"unknown layout {spec.layout!r}; "
@@ -116,6 +118,7 @@ def build_outputs(specs: Sequence[OutputSpec], ard: pd.DataFrame,
                                                   ctx.out_dir)
         trace = tuple(trace_rows(spec.name, cells_of(output), ctx.view))
         built.append(BuiltOutput(spec, tuple(files), missing, trace))
+    done("outputs")
     return built
 
 

@@ -156,13 +156,15 @@ def _printed_sizes(svg: Path, docx_file: Path) -> tuple[float, list[float]]:
     return printed / drawn, sizes
 
 
-@pytest.mark.parametrize("name", ["f_14_2_1_km_pfs_itt", "f_14_2_2_km_pfs_tdm1",
+@pytest.mark.parametrize("name", ["f_14_1_1_consort", "f_14_2_1_km_pfs_itt",
+                                  "f_14_2_2_km_pfs_tdm1",
                                   "f_14_2_3_km_os_itt", "f_14_2_4_forest_pfs",
                                   "f_14_2_5_km_ttd_btoi"])
 def test_figure_text_prints_at_8_pt_or_more(study_build, name: str) -> None:
-    """Kaplan-Meier and forest plots are drawn at their page's printable size, so they
-    print at (nearly) 100 %: their 9 and 10 pt text prints at 8 pt or more (a forest
-    plot with more lines than its page holds at 9 pt spacing is set a little smaller)."""
+    """The CONSORT diagram, Kaplan-Meier and forest plots are drawn at their page's
+    printable size, so they print at (nearly) 100 %: their 8, 9 and 10 pt text prints at
+    8 pt or more (a forest plot with more lines than its page holds at 9 pt spacing is
+    set a little smaller)."""
     tlf = study_build.out / "tlf"
     scale, sizes = _printed_sizes(tlf / f"{name}.svg", tlf / f"{name}.docx")
     assert sizes and 0.85 <= scale <= 1.0 + 1e-9

@@ -363,3 +363,90 @@ def test_a_flow_diagram_of_three_arms(tmp_path) -> None:  # noqa: ANN001
     assert figure.image_png.is_file()
     lines = {(e, str(t)) for e, _, t in figure.trace}
     assert ("top", "(n = 9)") in lines and ("tier 2, H", "Treated (n = 2)") in lines
+
+
+def test_a_long_consort_line_breaks_at_spaces_keeping_its_indent() -> None:
+    from tlf.outputs.figure_consort import text_width, wrap_to
+
+    line = "  Excluded: consent to the use of data withdrawn before the cut-off (n = 12)"
+    wrapped = wrap_to(line, 1.6)
+    parts = wrapped.split("\n")
+    assert len(parts) > 1 and " ".join(p.strip() for p in parts) == line.strip()
+    assert parts[0].startswith("  Excluded:") and all(p.startswith("    ") for p in parts[1:])
+    assert all(text_width(p) <= 1.6 for p in parts)
+    assert wrap_to("Treated (n = 5)", 1.6) == "Treated (n = 5)"
+
+
+def _flow_texts(extra: int = 0) -> tuple[str, list[dict[str, str]], list[dict]]:
+    tiers = [{"A": "Allocated to A\n(n = 5)", "B": "Allocated to B\n(n = 4)"},
+             {"A": "Excluded\n(n = 1)", "B": "Excluded\n(n = 0)"},
+             {"A": "\n".join(["Analysed (n = 4)"] * (1 + extra)),
+              "B": "\n".join(["Analysed (n = 4)"] * (1 + extra))}]
+    return "Randomised\n(n = 9)", tiers, [{}, {"side": True}, {}]
+
+
+def test_a_flow_diagram_is_drawn_at_its_page_width_with_8_pt_text() -> None:
+    """Drawn exactly as wide as the area it is given (the page's printable width), with
+    every text at 8 pt: printed at 100 %, it prints at 8 pt."""
+    from tlf.outputs.figure_consort import draw_consort
+
+    top, tiers, specs = _flow_texts()
+    figure = draw_consort(top, tiers, specs, ["A", "B"], (6.5, 8.0))
+    width, height = figure.get_size_inches()
+    sizes = {t.get_fontsize() for ax in figure.axes for t in ax.texts if t.get_text()}
+    assert width == 6.5 and height < 8.0 and sizes == {8.0}
+
+
+def test_two_arms_put_exclusions_beside_their_column_when_the_page_is_wide_enough() -> None:
+    from tlf.outputs.figure_consort import draw_consort
+
+    top, tiers, specs = _flow_texts()
+
+    def x_of(area: tuple[float, float], text: str) -> float:
+        figure = draw_consort(top, tiers, specs, ["A", "B"], area)
+        return next(t.get_position()[0] for t in figure.axes[0].texts
+                    if t.get_text() == text)
+
+    # Wide page: "Excluded" (centred in its box) sits left of arm A's column centre.
+    assert x_of((9.0, 6.0), "Excluded") < x_of((9.0, 6.0), "Allocated to A")
+    # Narrow page: it stays in arm A's column, under "Allocated to A".
+    assert x_of((3.0, 6.0), "Excluded") == x_of((3.0, 6.0), "Allocated to A")
+
+
+def test_a_flow_diagram_taller_than_its_page_is_an_error_not_a_shrunken_picture() -> None:
+    from tlf.outputs.figure_consort import draw_consort
+    from trialflow.errors import SpecError
+
+    top, tiers, specs = _flow_texts(extra=60)
+    with pytest.raises(SpecError, match=r"f_1_flow: the flow diagram needs [\d.]+ in of "
+                                        r"height at 8 pt but its page leaves 6.00 in"):
+        draw_consort(top, tiers, specs, ["A", "B"], (6.5, 6.0), name="f_1_flow")
+
+
+def test_the_tlf_stage_counts_its_outputs_on_a_terminal(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    import io
+
+    from tlf.spec import load_output_spec
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    adsl = pd.DataFrame({"USUBJID": ["S1", "S2"], "ARM": ["P", "H"]})
+    arms = study(["P", "H"], control="P")
+    ard = run([{"id": "flow", "family": "descriptive", "population": "all",
+                "group": {"variable": "ARM", "total": True},
+                "variables": [{"variable": "randomised",
+                               "where": {"USUBJID": {"present": True}}}]}],
+              {"ADSL": adsl}, arms)
+    (tmp_path / "f_1_flow.yaml").write_text(
+        "name: f_1_flow\nkind: figure\nnumber: '1'\ntitle: Flow\npopulation: All\n"
+        "layout: consort\nsource: ADSL\nparameters:\n  analysis: flow\n"
+        "  top: [All, {text: '(n = {n:0})', variable: randomised, group: Total}]\n"
+        "  tiers:\n    - lines: ['{arm}', {text: '(n = {n:0})', variable: randomised}]\n")
+    spec_ = check_outputs([load_output_spec(tmp_path / "f_1_flow.yaml")], None)[0]
+    err = Terminal()
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.delenv("CI", raising=False)
+    built = build_outputs([spec_], ard, {}, tmp_path, study=arms)
+    assert built[0].files and err.getvalue().startswith("\r\x1b[K  outputs: 0/1 (")

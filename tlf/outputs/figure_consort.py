@@ -20,9 +20,13 @@ has (``{level}`` is the level's text)::
         - align: left
           lines: [{text: "Treated (n = {n:0})", analysis: populations, variable: safety}]
 
-With two arms the side boxes sit outside the columns (the classic CONSORT shape); with
-more, the columns are spread evenly and side boxes stay in their column. The box texts
-come from :func:`consort_boxes`, a pure function of the ARD.
+The diagram is drawn at its page's printable width with 8 pt text, so it prints at
+100 %: with two arms the side boxes sit outside the columns (the classic CONSORT shape)
+when every box fits its text so; otherwise (a portrait page, or more arms) the columns
+share the width and side boxes stay in their column, lines broken at spaces where a
+column is narrower than its text. A diagram taller than its page is an error, not a
+shrunken picture. The box texts come from :func:`consort_boxes`, a pure function of the
+ARD.
 """
 
 from __future__ import annotations
@@ -32,16 +36,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import TextToPath
 
 from tlf.analyses.base import TOTAL
 from tlf.document import Figure
-from tlf.outputs import At, Context, analysis_groups, save_png, title_block
+from tlf.outputs import At, Context, analysis_groups, figure_area, save_png, title_block
 from tlf.outputs.cells import ArdView, Text
 from tlf.outputs.figure_km import new_figure
 from tlf.spec import OutputSpec
+from trialflow.errors import SpecError
 
-__all__ = ["LAYOUTS", "PARAMETERS", "consort_boxes", "draw_consort", "layout_consort"]
+__all__ = ["LAYOUTS", "PARAMETERS", "consort_boxes", "draw_consort", "layout_consort",
+           "text_width", "wrap_to"]
 
 _LINE_SCHEMA: dict[str, Any] = {"anyof": [
     {"type": "string"},
@@ -125,42 +133,107 @@ class _Box:
         return self.top - self.height
 
 
-_LINE, _PAD, _GAP, _FONT = 0.16, 0.09, 0.32, 8
-_MAIN_W, _SIDE_W, _TOP_W = 3.1, 1.8, 2.0
+#: Text size (pt) and line height, padding, vertical and horizontal gaps (inches). The
+#: diagram is drawn at its page's printable width, so 8 pt text prints at 8 pt.
+_FONT = 8
+_LINE, _PAD, _GAP, _HGAP = 0.14, 0.07, 0.26, 0.25
+#: The size drawn at outside a study's build (no page): a landscape Letter page.
+_DEFAULT_AREA = (9.0, 6.5)
 
 
-def _columns(arms: Sequence[str]) -> tuple[float, dict[str, float], dict[str, float]]:
-    """Page width and the x of each arm's main and side boxes."""
-    if len(arms) == 2:
-        return 11.0, dict(zip(arms, (3.75, 7.25), strict=True)), dict(
-            zip(arms, (1.0, 10.0), strict=True))
-    width = max(11.0, 3.5 * len(arms) + 0.5)
+def text_width(text: str) -> float:
+    """The width (inches) of the widest line of ``text`` set at the diagram's font size."""
+    prop = FontProperties(size=_FONT)
+    return max(_MEASURE.get_text_width_height_descent(line or " ", prop, ismath=False)[0]
+               for line in text.split("\n")) / 72.0
+
+
+_MEASURE = TextToPath()
+
+
+def wrap_to(text: str, width: float) -> str:
+    """``text`` with every line longer than ``width`` inches broken at spaces; a broken
+    line's continuation keeps its indentation and two spaces more."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if text_width(line) <= width:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        words, current = line.split(), indent
+        for word in words:
+            trial = f"{current} {word}" if current.strip() else f"{current}{word}"
+            if current.strip() and text_width(trial) > width:
+                out.append(current)
+                current = f"{indent}  {word}"
+            else:
+                current = trial
+        out.append(current)
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where the columns go: the x of each arm's chain of boxes and of its side boxes,
+    the widths of both, and whether side boxes sit beside the chain."""
+
+    main_x: dict[str, float]
+    side_x: dict[str, float]
+    main_w: float
+    side_w: float
+    beside: bool
+
+
+def _plan(width: float, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, Any]],
+          arms: Sequence[str]) -> _Plan:
+    """The columns of a diagram ``width`` inches wide.
+
+    Two arms with side tiers take the classic CONSORT shape (side boxes outside the arms'
+    columns) when every box then fits its text unbroken; otherwise (or with another
+    number of arms) the columns share the width evenly and side boxes stay in their
+    column, their lines broken at spaces where a column is narrower than its text.
+    """
+    def natural(side: bool) -> float:
+        texts = [tier[arm] for tier, spec in zip(tiers, specs, strict=True)
+                 for arm in arms if bool(spec.get("side")) == side]
+        return max((text_width(t) for t in texts), default=0.0) + 2 * _PAD
+
+    main_w, side_w = natural(False), natural(True)
+    sides = any(spec.get("side") for spec in specs)
+    if len(arms) == 2 and sides and 2 * (main_w + side_w) + 5 * _HGAP <= width:
+        spare = (width - 2 * (main_w + side_w) - 5 * _HGAP) / 2
+        left_side = spare + _HGAP + side_w / 2
+        left_main = left_side + side_w / 2 + _HGAP + main_w / 2
+        main = dict(zip(arms, (left_main, width - left_main), strict=True))
+        side = dict(zip(arms, (left_side, width - left_side), strict=True))
+        return _Plan(main, side, main_w, side_w, beside=True)
     step = width / max(len(arms), 1)
+    column = min(max(main_w, side_w), step - _HGAP)
     main = {arm: step * (i + 0.5) for i, arm in enumerate(arms)}
-    return width, main, main
+    return _Plan(main, main, column, column, beside=False)
 
 
 def _place(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, Any]],
-           arms: Sequence[str]) -> tuple[list[_Box], list[tuple], float, float]:
-    """Boxes and arrows in inches from the top (y down to negative), height and width."""
-    width, main_x, side_x = _columns(arms)
-    two = len(arms) == 2
-    rand = _Box(width / 2, -0.1, _TOP_W, top)
+           arms: Sequence[str], width: float) -> tuple[list[_Box], list[tuple], float]:
+    """Boxes and arrows in inches from the top (y down to negative), and the height."""
+    plan = _plan(width, tiers, specs, arms)
+    rand = _Box(width / 2, -0.1, min(text_width(top) + 2 * _PAD + 0.4, width), top)
     y = rand.bottom - _GAP
     placed_tiers: list[dict[str, _Box]] = []
     for tier, spec in zip(tiers, specs, strict=True):
-        side = bool(spec.get("side")) and two
-        boxes = {arm: _Box(side_x[arm] if side else main_x[arm], y,
-                           _SIDE_W if side else _MAIN_W, tier[arm],
+        side = bool(spec.get("side")) and plan.beside
+        box_w = plan.side_w if side else plan.main_w
+        boxes = {arm: _Box(plan.side_x[arm] if side else plan.main_x[arm], y, box_w,
+                           wrap_to(tier[arm], box_w - 2 * _PAD),
                            "left" if spec.get("align") == "left" else "center")
                  for arm in arms}
         placed_tiers.append(boxes)
         y = min(b.bottom for b in boxes.values()) - _GAP
     placed, arrows = [rand], []
     for arm in arms:
-        x = main_x[arm]
+        x = plan.main_x[arm]
         chain = [t[arm] for t, s in zip(placed_tiers, specs, strict=True)
-                 if not (s.get("side") and two)]
+                 if not (s.get("side") and plan.beside)]
         placed += [t[arm] for t in placed_tiers]
         # Top box -> first box: down from the centre, across, then down.
         if chain:
@@ -168,20 +241,33 @@ def _place(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, A
         arrows += [((x, a.bottom), (x, b.top)) for a, b in zip(chain, chain[1:],
                                                               strict=False)]
         for t, s in zip(placed_tiers, specs, strict=True):
-            if s.get("side") and two:
+            if s.get("side") and plan.beside:
                 box = t[arm]
                 mid = box.top - box.height / 2
                 edge = box.x + box.width / 2 if box.x < x else box.x - box.width / 2
                 arrows.append(((x, mid), (edge, mid)))
     height = -min(b.bottom for b in placed) + 0.1
-    return placed, arrows, height, width
+    return placed, arrows, height
 
 
 def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, Any]],
-                 arms: Sequence[str]) -> object:
-    """The diagram of :func:`consort_boxes`' texts."""
-    placed, arrows, height, width = _place(top, tiers, specs, arms)
-    _, main_x, _ = _columns(arms)
+                 arms: Sequence[str], area: tuple[float, float] = _DEFAULT_AREA,
+                 name: str = "consort") -> object:
+    """The diagram of :func:`consort_boxes`' texts, drawn ``area[0]`` inches wide (the
+    printable width of its page) and as tall as its boxes need.
+
+    Raises
+    ------
+    SpecError
+        When the boxes need more height than ``area[1]`` at 8 pt: shrinking the
+        diagram would print its text smaller than a reviewer can read.
+    """
+    width, room = area
+    placed, arrows, height = _place(top, tiers, specs, arms, width)
+    if height > room + 1e-9:
+        raise SpecError("outputs", f"{name}: the flow diagram needs {height:.2f} in of "
+                        f"height at {_FONT} pt but its page leaves {room:.2f} in; set "
+                        "'landscape' as the page allows, or declare fewer lines or notes")
     figure = new_figure(width, height)
     ax = figure.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
@@ -190,15 +276,19 @@ def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[
     rand = placed[0]
     # The horizontal bar joining the top box to every arm.
     bar = rand.bottom - _GAP / 2
+    starts = [start for start, end in arrows if start[1] == bar]
     ax.plot([width / 2, width / 2], [rand.bottom, bar], color="black", linewidth=0.9)
-    ax.plot([min(main_x.values()), max(main_x.values())], [bar, bar], color="black",
-            linewidth=0.9)
+    if starts:
+        ax.plot([min(x for x, _ in starts), max(x for x, _ in starts)], [bar, bar],
+                color="black", linewidth=0.9)
     for box in placed:
         ax.add_patch(Rectangle((box.x - box.width / 2, box.bottom), box.width, box.height,
                                facecolor="white", edgecolor="black", linewidth=0.9))
         x = box.x if box.align == "center" else box.x - box.width / 2 + _PAD
-        ax.text(x, box.top - _PAD, box.text, ha=box.align, va="top", fontsize=_FONT,
-                linespacing=1.45)
+        # One text per line at its own baseline: lines step exactly _LINE apart.
+        for i, line in enumerate(box.text.split("\n")):
+            ax.text(x, box.top - _PAD - (i + 0.78) * _LINE, line, ha=box.align,
+                    va="baseline", fontsize=_FONT)
     for start, end in arrows:
         ax.annotate("", xy=end, xytext=start,
                     arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 0.9,
@@ -207,13 +297,15 @@ def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[
 
 
 def layout_consort(spec: OutputSpec, ctx: Context) -> Figure:
-    """The flow diagram of the spec's boxes (see the module docstring)."""
+    """The flow diagram of the spec's boxes (see the module docstring), drawn at its
+    page's printable width (:func:`~tlf.outputs.figure_area`)."""
     params = spec.parameters
     top, tiers = consort_boxes(ctx.view, params)
     arms, _ = analysis_groups(ctx.view, params["analysis"])
     figure = draw_consort("\n".join(map(str, top)),
                           [{arm: "\n".join(map(str, t[arm])) for arm in arms} for t in tiers],
-                          params["tiers"], arms)
+                          params["tiers"], arms, figure_area(ctx, spec, _DEFAULT_AREA),
+                          spec.name)
     path = save_png(figure, ctx.out_dir / f"{spec.name}.png")
     trace = [("top", str(i + 1), line) for i, line in enumerate(top)]
     trace += [(f"tier {k + 1}, {arm}", str(i + 1), line) for k, tier in enumerate(tiers)
