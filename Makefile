@@ -24,12 +24,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 tlf: $(STAMP)
 	$(BIN)/trialflow run --out build
 
+# Tests run in parallel, one worker per core (pytest-xdist; TEST_JOBS=1 for one process).
+# The workers share one build of the calibrated study (tests/conftest.py).
+TEST_JOBS ?= auto
+
 test: $(DEV)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS)
 
 # The edit-test loop: everything but the tests that build or simulate a whole study.
 test-fast: $(DEV)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m "not slow"
 
 lint: $(DEV)
 	$(BIN)/ruff check .

@@ -1,13 +1,16 @@
 """Fixtures shared by every test folder.
 
-``study_build`` builds the published study once per test session, exactly as ``make tlf``
-does (``trialflow run``: simulate with the subjects and seed of ``specs/study.yaml``, raw
-checks, SDTM, ADaM, validate, TLF), into a temporary directory. Tests read it; none may
+``study_build`` builds the published study once per test run (shared by the workers of
+``pytest -n``), exactly as ``make tlf`` does (``trialflow run``: simulate with the
+subjects and seed of ``specs/study.yaml``, raw checks, SDTM, ADaM, validate, TLF), into
+a temporary directory. Tests read it; none may
 write into it — a test that needs to change a file copies it first.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +60,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def study_build(tmp_path_factory: pytest.TempPathFactory) -> StudyBuild:
-    """The calibrated study built once per session (``trialflow run --out DIR``)."""
-    out = tmp_path_factory.mktemp("study_build")
+    """The calibrated study built once per test run (``trialflow run --out DIR``).
+
+    With ``pytest -n`` (pytest-xdist, as ``make test`` runs) the workers share one build:
+    the first to need it builds it under a lock in the run's common temporary folder,
+    the others wait for it and read it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _build_study(tmp_path_factory.mktemp("study_build"))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, one per run
+    with open(shared / "study_build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        out = shared / "study_build"
+        code_file = out / ".exit-code"
+        if code_file.is_file():
+            return StudyBuild(int(code_file.read_text()), out)
+        build = _build_study(out)
+        code_file.write_text(str(build.code))
+        return build
+
+
+def _build_study(out: Path) -> StudyBuild:
     code = main(["run", "--out", str(out)])
     if not (out / "adam" / "adsl.xpt").is_file():
         pytest.fail(f"trialflow run exited {code} without building ADaM in {out}")

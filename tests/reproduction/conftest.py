@@ -1,13 +1,14 @@
 """Fixtures of the raw-data reproduction tests: the raw study and the published numbers.
 
-The raw study is the calibrated simulation (default 219 subjects, the study seed),
-simulated once per test session, unless TRIALFLOW_RAW names an existing directory of
-raw CSV extracts (e.g. a study simulated earlier, or the EDC export), which is then read
-instead.
+The raw study is the calibrated simulation (219 subjects, the study seed) that the run's
+``study_build`` simulated (tests/conftest.py), unless TRIALFLOW_RAW names an existing
+directory of raw CSV extracts (e.g. a study simulated earlier, or the EDC export), which
+is then read instead.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,20 +26,18 @@ STUDY_SUBJECTS = 219
 
 
 @pytest.fixture(scope="session")
-def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Directory of raw CSV extracts: $TRIALFLOW_RAW if it exists, else a fresh simulation."""
+def raw_dir(request: pytest.FixtureRequest) -> Path:
+    """Directory of raw CSV extracts: $TRIALFLOW_RAW if it exists, else the raw extracts
+    of the run's calibrated study (``study_build``: the study's subjects and seed, built
+    once per test run and shared)."""
     given = os.environ.get("TRIALFLOW_RAW")
     if given and Path(given).is_dir():
         return Path(given)
-    # Imported here so that a broken simulator only fails the tests that need its data,
-    # and TRIALFLOW_RAW works without it.
-    from crf.simulate import simulate_study, write_raw
-    from trialflow.spec import load_study
-
-    out = tmp_path_factory.mktemp("raw")
-    forms = simulate_study(STUDY_SUBJECTS, load_study().seed)
-    write_raw(forms, out)
-    return out
+    # Asked for here, not as an argument, so that TRIALFLOW_RAW needs no build.
+    build = request.getfixturevalue("study_build")
+    subjects = json.loads((build.out / "raw" / "simulation.json").read_text())["subjects"]
+    assert subjects == STUDY_SUBJECTS, "the study's subjects are the published study's"
+    return build.out / "raw"
 
 
 @pytest.fixture(scope="session")

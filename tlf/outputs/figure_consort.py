@@ -31,6 +31,7 @@ ARD.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -137,8 +138,9 @@ class _Box:
 #: diagram is drawn at its page's printable width, so 8 pt text prints at 8 pt.
 _FONT = 8
 _LINE, _PAD, _GAP, _HGAP = 0.14, 0.07, 0.26, 0.25
-#: The size drawn at outside a study's build (no page): a landscape Letter page.
-_DEFAULT_AREA = (9.0, 6.5)
+#: The area drawn in outside a study's build (no page): a landscape Letter page's width,
+#: and as tall as the boxes need.
+_DEFAULT_AREA = (9.0, math.inf)
 
 
 def text_width(text: str) -> float:
