@@ -8,7 +8,8 @@ Run from the repository root (``make bench`` does)::
 For each size the study is simulated (fixed seed), then every stage runs in a fresh
 process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``define``, ``tlf``: the
 stages of ``trialflow run``) so that its wall time and peak resident memory (``wait4``
-rusage) are its own. In the same run the I/O floor is timed: reading every raw CSV
+rusage) are its own; the study is the bundled one without the TLF book's PDF (made
+by LibreOffice: :func:`study_without_book_pdf`). In the same run the I/O floor is timed: reading every raw CSV
 with pandas, and writing the SDTM and ADaM datasets the pipeline produced again with
 trialflow's XPT writer. The pipeline's overhead is its time over that floor. Two more
 rows say what I/O the floor leaves out: reading those XPT files once (``read_xpt``) and
@@ -172,14 +173,33 @@ def io_floor(raw: Path, out: Path, scratch: Path) -> dict[str, float]:
     return seconds
 
 
+def study_without_book_pdf(work: Path) -> Path:
+    """A copy of the bundled study whose study.yaml says ``output: {book_pdf: false}``.
+
+    The stages are timed without the PDF of the TLF book: LibreOffice lays out a listing
+    of thousands of pages (the 21,900-subject study's) for many minutes, which would
+    measure LibreOffice, not trialflow. The waits (:func:`bench_waits`) run the study as
+    it is, PDF included.
+    """
+    study = work / "study-no-pdf"
+    shutil.rmtree(study, ignore_errors=True)
+    shutil.copytree(SPECS, study)
+    card = study / "study.yaml"
+    text = card.read_text(encoding="utf-8")
+    card.write_text(text.replace("study:\n", "study:\n  output: {book_pdf: false}\n", 1),
+                    encoding="utf-8")
+    return study
+
+
 def bench_size(n: int, seed: int | None, work: Path) -> tuple[list[Measure], dict[str, int]]:
     """Simulate ``n`` subjects, run every stage, time the floor; the rows of bench.csv."""
     raw, out = work / f"n{n}" / "raw", work / f"n{n}" / "out"
     shutil.rmtree(work / f"n{n}", ignore_errors=True)
+    study = ["--study", str(study_without_book_pdf(work))]
     reports = out / "reports"
     rows: list[Measure] = []
     seed_args = ["--seed", str(seed)] if seed is not None else []
-    seconds, peak, code = run_stage(["simulate", "--subjects", str(n), *seed_args,
+    seconds, peak, code = run_stage(["simulate", *study, "--subjects", str(n), *seed_args,
                                      "--out", str(raw)])
     rows.append(Measure(n, "simulate", seconds, peak, code))
     args = {
@@ -195,7 +215,7 @@ def bench_size(n: int, seed: int | None, work: Path) -> tuple[list[Measure], dic
     }
     for stage in STAGES:
         print(f"  {n} subjects: {stage} ...", file=sys.stderr, flush=True)
-        seconds, peak, code = run_stage([stage, *args[stage]])
+        seconds, peak, code = run_stage([stage, *study, *args[stage]])
         rows.append(Measure(n, stage, seconds, peak, code))
     datasets = {**dataset_rows(out / "sdtm"), **dataset_rows(out / "adam")}
     sdtm_rows = sum(dataset_rows(out / "sdtm").values())

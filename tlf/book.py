@@ -47,7 +47,7 @@ from tlf.render_docx import (
     twips,
     write_docx,
 )
-from trialflow.console import say
+from trialflow.console import VERBOSE, say
 from trialflow.errors import TrialflowError
 from trialflow.io import write_atomic
 
@@ -250,8 +250,9 @@ def write_book_pdf(rendered: Sequence[Rendered], style: PageStyle, path: Path,
     return write_atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
-def write_book(rendered: Sequence[Rendered], style: PageStyle, out_dir: Path) -> list[Path]:
-    """Write ``book.docx`` and, when LibreOffice is installed, ``book.pdf``.
+def write_book(rendered: Sequence[Rendered], style: PageStyle, out_dir: Path,
+               pdf: bool = True) -> list[Path]:
+    """Write ``book.docx`` and, when LibreOffice is installed and ``pdf``, ``book.pdf``.
 
     Parameters
     ----------
@@ -259,6 +260,8 @@ def write_book(rendered: Sequence[Rendered], style: PageStyle, out_dir: Path) ->
         The outputs in catalogue order, with their files (:class:`tlf.documents.Documents`).
     style : PageStyle
     out_dir : Path
+    pdf : bool
+        False: the DOCX book only (study.yaml ``output: {book_pdf: false}``).
 
     Returns
     -------
@@ -271,10 +274,15 @@ def write_book(rendered: Sequence[Rendered], style: PageStyle, out_dir: Path) ->
     files = [write_docx([r.output for r in rendered], out_dir / BOOK_DOCX, style=style,
                         names=[r.name for r in rendered],
                         programs=[r.program for r in rendered], contents=True)]
+    if not pdf:
+        say(f"  note: {out_dir / BOOK_PDF} not made (output: book_pdf: false in study.yaml)")
+        return files
     soffice = find_soffice()
     if soffice is None:
         say(f"  note: LibreOffice (soffice) is not installed, so {out_dir / BOOK_PDF} was "
             "not made; install it (Debian: apt-get install libreoffice-writer) for the PDF")
         return files
+    say(f"  making {out_dir / BOOK_PDF} with LibreOffice (outputs converted before are "
+        "taken from the cache) ...", VERBOSE)
     files.append(write_book_pdf(rendered, style, out_dir / BOOK_PDF, soffice))
     return files

@@ -68,8 +68,9 @@ class Documents:
         self.rendered.append(done)
         return done.files
 
-    def write_book(self, out_dir: Path) -> list[Path]:
-        """The TLF book of every output rendered so far (see :func:`tlf.book.write_book`)."""
+    def write_book(self, out_dir: Path, pdf: bool = True) -> list[Path]:
+        """The TLF book of every output rendered so far (see :func:`tlf.book.write_book`);
+        ``pdf=False``: the DOCX book only."""
         from tlf.book import write_book
 
-        return write_book(self.rendered, self.style, Path(out_dir))
+        return write_book(self.rendered, self.style, Path(out_dir), pdf=pdf)

@@ -131,7 +131,7 @@ def build(study: StudyFolder, adam_dir: Path, out: Path,
     say(f"  wrote {len(built)} outputs ({', '.join(f'{n} {k}s' for k, n in kinds.items())})"
         f" to {out}/: DOCX and RTF for each, XLSX for tables and listings, PNG and SVG for "
         f"figures; contents in {out / TLF_INDEX}")
-    book = documents.write_book(out)
+    book = documents.write_book(out, pdf=study.study.output.book_pdf)
     outputs += book
     say(f"  wrote the TLF book: {', '.join(str(b) for b in book)}")
     if published is not None and mapping is not None:

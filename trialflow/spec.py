@@ -142,6 +142,7 @@ STUDY_SCHEMA: dict[str, Any] = {
                     "font": {"type": "string"},
                     "font_size": {"type": "number", "min": 6, "max": 14},
                     "status": {"type": "string", "allowed": ["draft", "final"]},
+                    "book_pdf": {"type": "boolean"},
                     "header": {"type": "list", "schema": {"type": "string"}},
                     "footer": {"type": "list", "schema": {"type": "string"}},
                     "margins": {"type": "dict", "schema": {
@@ -428,6 +429,10 @@ class OutputStyle:
         ``{status}``, ``{output}``, ``{program}``, ``{run_date}``, ``{page}`` and
         ``{pages}``; ``" | "`` separates left, centre and right parts (see
         :mod:`tlf.page`). Empty: the default lines.
+    book_pdf : bool
+        Whether the TLF book is also made as PDF (through LibreOffice, when installed).
+        A study whose listings run to thousands of pages may say no: LibreOffice lays
+        out such a listing for many minutes; book.docx and every output are still made.
     """
 
     page_size: str = "letter"
@@ -438,6 +443,7 @@ class OutputStyle:
     header: tuple[str, ...] = ()
     footer: tuple[str, ...] = ()
     margins: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    book_pdf: bool = True
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,32 @@ def test_the_rtf_opens_in_libreoffice(study_build, tmp_path: Path) -> None:
     numbers = {w for w in cells if re.fullmatch(r"\d+", w)}
     assert "Table 14.1.1" in text and "Analysis Populations" in text
     assert len(numbers) > 5 and numbers <= set(text.split())
+
+
+def test_a_study_may_leave_out_the_book_pdf(table, tmp_path: Path,  # noqa: ANN001
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """study.yaml ``output: {book_pdf: false}``: book.docx is made, book.pdf is not, and
+    the run says why (a listing of thousands of pages keeps LibreOffice busy for long)."""
+    from tlf.documents import Documents
+    from tlf.page import page_style
+
+    documents = Documents(page_style(None))
+    documents.render(table, "t_14_1_1", "tlf/outputs/x.py", tmp_path)
+    made = documents.write_book(tmp_path, pdf=False)
+    assert [p.name for p in made] == ["book.docx"] and not (tmp_path / "book.pdf").exists()
+    assert "book.pdf not made (output: book_pdf: false in study.yaml)" in capsys.readouterr().err
+
+
+def test_book_pdf_in_study_yaml_is_a_boolean(tmp_path: Path) -> None:
+    from trialflow.errors import SpecError
+    from trialflow.spec import load_study
+
+    card = (Path(__file__).resolve().parents[2] / "specs" / "study.yaml").read_text()
+    path = tmp_path / "study.yaml"
+    path.write_text(card)
+    assert load_study(path).output.book_pdf is True  # the default
+    path.write_text(card.replace("study:\n", "study:\n  output: {book_pdf: false}\n", 1))
+    assert load_study(path).output.book_pdf is False
+    path.write_text(card.replace("study:\n", "study:\n  output: {book_pdf: maybe}\n", 1))
+    with pytest.raises(SpecError, match="book_pdf"):
+        load_study(path)
