@@ -64,7 +64,7 @@ Example
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,10 +107,20 @@ def _class_key(ig_class: str) -> str:
     return {"Findings About": "Findings About"}.get(ig_class, ig_class)
 
 
+def _per_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``fn`` of every record's text (missing as ""), computed once per distinct value:
+    a column of a million records holds a few thousand texts, and pandas' string methods
+    run in Python per element."""
+    codes, uniques = pd.factorize(values)
+    texts = pd.Series(np.asarray(uniques, dtype=object)).astype("string").fillna("")
+    done = fn(pd.concat([texts, pd.Series([""], dtype="string")], ignore_index=True))
+    return done.to_numpy()[codes]  # code -1 (missing) takes the last: fn("")
+
+
 def _text(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    return values.astype("string").fillna("").str.strip()
+    """The values as stripped text, missing as ""."""
+    stripped = _per_value(values, lambda t: t.str.strip())
+    return pd.Series(stripped, index=values.index, dtype="string")
 
 
 @dataclass
@@ -383,8 +393,8 @@ class Conformance:
         self._study_days(out, data, name)
         for col in data.columns:
             if ds.types.get(col) == "Char":
-                lead = data[col].astype("string").fillna("").str.match(r"^\s+\S")
-                out.flag(col, "text", lead.to_numpy(dtype=bool), data[col],
+                lead = _per_value(data[col], lambda t: t.str.match(r"^\s+\S"))
+                out.flag(col, "text", lead.astype(bool), data[col],
                          "text with leading spaces (CORE-000867)")
         for term, code in (("AEBODSYS", "AEBDSYCD"), ("AEDECOD", "AEPTCD"),
                            ("AELLT", "AELLTCD"), ("AESOC", "AESOCCD")):
