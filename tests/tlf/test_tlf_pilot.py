@@ -157,3 +157,24 @@ def test_the_two_pilot_folders_share_their_output_specs() -> None:
     for name in ("populations.yaml", "baseline.yaml", "safety.yaml"):
         assert filecmp.cmp(OWN / "tlf" / "analyses" / name, DERIVED / "tlf" / "analyses" / name,
                            shallow=False), name
+
+
+def test_the_pilot_package_has_every_file_of_every_output_and_its_book(own: Path) -> None:
+    """Per output DOCX and RTF, and XLSX (tables, listings) or PNG and SVG (figures);
+    the book as DOCX and, where LibreOffice is installed, as PDF with a page per output
+    at least."""
+    from pypdf import PdfReader
+
+    from tlf.book import find_soffice
+
+    index = pd.read_csv(own / "index.csv", dtype=str)
+    assert len(index) >= 5
+    for kind, files in zip(index["kind"], index["files"], strict=True):
+        suffixes = {Path(f).suffix for f in files.split()}
+        wanted = {".docx", ".rtf"} | ({".png", ".svg"} if kind == "figure" else {".xlsx"})
+        assert wanted <= suffixes, (kind, files)
+        assert all((own / f).is_file() for f in files.split())
+    assert (own / "book.docx").is_file()
+    if find_soffice() is not None:
+        # The contents, then at least a page per output.
+        assert len(PdfReader(own / "book.pdf").pages) > len(index)
