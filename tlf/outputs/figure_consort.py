@@ -141,6 +141,8 @@ _LINE, _PAD, _GAP, _HGAP = 0.14, 0.07, 0.26, 0.25
 #: The area drawn in outside a study's build (no page): a landscape Letter page's width,
 #: and as tall as the boxes need.
 _DEFAULT_AREA = (9.0, math.inf)
+#: Measures text in matplotlib's default font, the font the diagram is drawn in.
+_MEASURE = TextToPath()
 
 
 def text_width(text: str) -> float:
@@ -149,8 +151,6 @@ def text_width(text: str) -> float:
     return max(_MEASURE.get_text_width_height_descent(line or " ", prop, ismath=False)[0]
                for line in text.split("\n")) / 72.0
 
-
-_MEASURE = TextToPath()
 
 
 def wrap_to(text: str, width: float) -> str:
