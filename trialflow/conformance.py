@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,7 +72,7 @@ import pandas as pd
 
 from trialflow.cdisc import CTCodelist, IGVariable, Library, Terminology
 from trialflow.spec import Codelist, DatasetSpec
-from trialflow.validate import ColumnFactors, ValidationFinding, _examples
+from trialflow.validate import ColumnFactors, FindingList, ValidationFinding, _factorize
 from trialflow.xpt import XptDataset
 
 __all__ = ["FDA_TS_PARAMETERS", "Conformance", "spec_codelist_findings"]
@@ -111,34 +110,14 @@ def _per_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> np.nd
     """``fn`` of every record's text (missing as ""), computed once per distinct value:
     a column of a million records holds a few thousand texts, and pandas' string methods
     run in Python per element."""
-    codes, uniques = pd.factorize(values)
-    texts = pd.Series(np.asarray(uniques, dtype=object)).astype("string").fillna("")
-    done = fn(pd.concat([texts, pd.Series([""], dtype="string")], ignore_index=True))
-    return done.to_numpy()[codes]  # code -1 (missing) takes the last: fn("")
+    codes, uniques = _factorize(values)  # missing values are one of the uniques
+    return fn(uniques.astype(object).astype("string").fillna("")).to_numpy()[codes]
 
 
 def _text(values: pd.Series) -> pd.Series:
     """The values as stripped text, missing as ""."""
     stripped = _per_value(values, lambda t: t.str.strip())
     return pd.Series(stripped, index=values.index, dtype="string")
-
-
-@dataclass
-class _Found:
-    dataset: str
-    found: list[ValidationFinding] = field(default_factory=list)
-
-    def add(self, variable: str, rule: str, message: str, count: int = 1,
-            examples: str = "", severity: str = "warning") -> None:
-        self.found.append(ValidationFinding(self.dataset, variable, rule, severity, count,
-                                            examples, message))
-
-    def flag(self, variable: str, rule: str, mask: np.ndarray, values: pd.Series,
-             message: str, severity: str = "warning") -> None:
-        rows = np.flatnonzero(mask)
-        if rows.size:
-            self.add(variable, rule, message, int(rows.size), _examples(values, rows),
-                     severity)
 
 
 class Conformance:
@@ -188,7 +167,7 @@ class Conformance:
     def check(self, ds: XptDataset, spec: DatasetSpec | None = None
               ) -> list[ValidationFinding]:
         """The conformance findings of one dataset (SDTM by its domain, ADaM by name)."""
-        out = _Found(ds.name)
+        out = FindingList(ds.name, severity="warning")
         factors = ColumnFactors(ds.data)
         if ds.name.startswith("AD"):
             self._adam(out, ds)
@@ -229,7 +208,7 @@ class Conformance:
                 allowed.add(v.name.replace("--", name[:2]))
         return variable in allowed
 
-    def _ig(self, out: _Found, ds: XptDataset, ig: list[IGVariable],
+    def _ig(self, out: FindingList, ds: XptDataset, ig: list[IGVariable],
             spec: DatasetSpec | None) -> None:
         data = ds.data
         by_name = {v.name: v for v in ig}
@@ -296,7 +275,7 @@ class Conformance:
                 return {t.decode for t in cl.terms if cl.is_extension(t)}
         return set()
 
-    def _ct(self, out: _Found, ds: XptDataset, ig: list[IGVariable],
+    def _ct(self, out: FindingList, ds: XptDataset, ig: list[IGVariable],
             factors: ColumnFactors, spec: DatasetSpec | None) -> None:
         for v in ig:
             if v.name not in ds.data.columns or not v.codelists or _RESULTS.match(v.name):
@@ -337,7 +316,7 @@ class Conformance:
                 out |= c.submission_values()
         return out
 
-    def _sdtm_rules(self, out: _Found, ds: XptDataset) -> None:
+    def _sdtm_rules(self, out: FindingList, ds: XptDataset) -> None:
         data = ds.data
         name = ds.name
         info = self.ig_datasets.get(name, {})
@@ -419,7 +398,7 @@ class Conformance:
             self.arms = (set(_text(ta.data["ARMCD"])) - {""},
                          set(_text(ta.data["ARM"])) - {""})
 
-    def _arms(self, out: _Found, data: pd.DataFrame) -> None:
+    def _arms(self, out: FindingList, data: pd.DataFrame) -> None:
         arms = getattr(self, "arms", None)
         if "ARM" in data.columns:
             arm = _text(data["ARM"]).str.upper()
@@ -436,7 +415,7 @@ class Conformance:
                 out.flag(col, "arm", (v.ne("") & ~v.isin(known)).to_numpy(), data[col],
                          f"{col} is not an arm of TA (CORE-000047, 000208-000210)", "error")
 
-    def _study_days(self, out: _Found, data: pd.DataFrame, name: str) -> None:
+    def _study_days(self, out: FindingList, data: pd.DataFrame, name: str) -> None:
         p = name[:2]
         for dtc, dy in ((f"{p}DTC", f"{p}DY"), (f"{p}STDTC", f"{p}STDY"),
                         (f"{p}ENDTC", f"{p}ENDY")):
@@ -456,7 +435,7 @@ class Conformance:
                          f"{dy} is missing while {dtc} is a complete date and the subject "
                          "has an RFSTDTC (CORE-000321)")
 
-    def _ts(self, out: _Found, data: pd.DataFrame) -> None:
+    def _ts(self, out: FindingList, data: pd.DataFrame) -> None:
         parm = _text(data["TSPARMCD"]) if "TSPARMCD" in data.columns else pd.Series([])
         have = set(parm)
         for p in FDA_TS_PARAMETERS:
@@ -500,7 +479,7 @@ class Conformance:
         if {"USUBJID", seq} <= set(ds.data.columns):
             self.seqs[ds.name] = _pairs(ds.data, seq)
 
-    def _length_fit(self, out: _Found, ds: XptDataset, factors: ColumnFactors) -> None:
+    def _length_fit(self, out: FindingList, ds: XptDataset, factors: ColumnFactors) -> None:
         for name in ds.data.columns:
             if ds.types.get(name) != "Char":
                 continue
@@ -515,7 +494,7 @@ class Conformance:
 
     # ------------------------------------------------------------------ ADaM
 
-    def _adam(self, out: _Found, ds: XptDataset) -> None:
+    def _adam(self, out: FindingList, ds: XptDataset) -> None:
         data = ds.data
         name = ds.name
         structure = "ADSL" if name == "ADSL" else ("BDS" if "PARAMCD" in data.columns
@@ -568,7 +547,7 @@ class Conformance:
             self._baseline(out, data)
             self._sources(out, data)
 
-    def _trt_dates(self, out: _Found, data: pd.DataFrame) -> None:
+    def _trt_dates(self, out: FindingList, data: pd.DataFrame) -> None:
         if not {"TRTSDT", "TRTEDT"} <= set(data.columns):
             return
         s = pd.to_numeric(data["TRTSDT"], errors="coerce")
@@ -581,7 +560,7 @@ class Conformance:
             out.flag("TRTDURD", "adam_trt", bad.to_numpy(), data["USUBJID"],
                      "TRTDURD is not TRTEDT - TRTSDT + 1", "error")
 
-    def _adsl_copies(self, out: _Found, ds: XptDataset) -> None:
+    def _adsl_copies(self, out: FindingList, ds: XptDataset) -> None:
         if self.adsl is None or "USUBJID" not in ds.data.columns:
             return
         adsl = self.adsl.drop_duplicates("USUBJID").set_index(
@@ -603,7 +582,7 @@ class Conformance:
             out.flag(col, "adam_adsl", diff & known, mine, f"{col} differs from ADSL.{col} (an "
                      "ADSL variable is copied unchanged)", "error")
 
-    def _baseline(self, out: _Found, data: pd.DataFrame) -> None:
+    def _baseline(self, out: FindingList, data: pd.DataFrame) -> None:
         cols = set(data.columns)
         if not {"USUBJID", "PARAMCD", "ABLFL"} <= cols:
             return
@@ -633,7 +612,7 @@ class Conformance:
             out.flag("CHG", "adam_base", bad, data["USUBJID"], "CHG is not AVAL - BASE",
                      "error")
 
-    def _sources(self, out: _Found, data: pd.DataFrame) -> None:
+    def _sources(self, out: FindingList, data: pd.DataFrame) -> None:
         if not {"SRCDOM", "SRCSEQ", "USUBJID"} <= set(data.columns) or not self.columns:
             return
         dom = _text(data["SRCDOM"]).to_numpy()
@@ -678,7 +657,7 @@ def spec_codelist_findings(codelists: Mapping[str, Codelist], sdtm_ct: Terminolo
     >>> spec_codelist_findings({}, sdtm_ct, adam_ct)  # doctest: +SKIP
     []
     """
-    out = _Found("ct/")
+    out = FindingList("ct/", severity="warning")
     for cid, cl in sorted(codelists.items()):
         if cl.package is None or not cl.nci_code:
             continue
@@ -695,7 +674,7 @@ def spec_codelist_findings(codelists: Mapping[str, Codelist], sdtm_ct: Terminolo
     return out.found
 
 
-def _term_findings(out: _Found, cid: str, cl: Codelist, ct: CTCodelist, t) -> None:
+def _term_findings(out: FindingList, cid: str, cl: Codelist, ct: CTCodelist, t) -> None:
     sv = str(t.submission_value)
     term = ct.term(sv)
     if term is not None:

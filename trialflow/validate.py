@@ -94,18 +94,25 @@ def _examples(values: pd.Series, rows: np.ndarray) -> str:
     return "; ".join(f"row {int(i) + 1}: {values.iloc[int(i)]!r}" for i in picked)
 
 
-class _Checker:
-    def __init__(self, ds: XptDataset) -> None:
-        self.ds = ds
+class FindingList:
+    """The findings of one dataset's checks as they are found: :meth:`add` one, or
+    :meth:`flag` the records of a mask (counted, with examples). ``severity`` is the
+    default of both (the spec checks' errors; :mod:`trialflow.conformance`'s warnings).
+    """
+
+    def __init__(self, dataset: str, severity: str = "error") -> None:
+        self.dataset = dataset
+        self.severity = severity
         self.found: list[ValidationFinding] = []
 
     def add(self, variable: str, rule: str, message: str, count: int = 1, examples: str = "",
-            severity: str = "error") -> None:
-        self.found.append(ValidationFinding(self.ds.name, variable, rule, severity, count,
-                                            examples, message))
+            severity: str | None = None) -> None:
+        self.found.append(ValidationFinding(self.dataset, variable, rule,
+                                            severity or self.severity, count, examples,
+                                            message))
 
     def flag(self, variable: str, rule: str, mask: np.ndarray, values: pd.Series,
-             message: str, severity: str = "error") -> None:
+             message: str, severity: str | None = None) -> None:
         rows = np.flatnonzero(mask)
         if rows.size:
             self.add(variable, rule, message, int(rows.size), _examples(values, rows),
@@ -268,7 +275,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     subject_dataset : str
         The dataset ``dm_subjects`` come from (DM, or ADSL for ADaM).
     """
-    c = _Checker(ds)
+    c = FindingList(ds.name)
     data = ds.data
     factors = ColumnFactors(data)
     for f in ds.findings:
@@ -292,7 +299,7 @@ def validate_dataset(ds: XptDataset, spec: DatasetSpec | None,
     return sorted(c.found, key=lambda f: order.get(f.rule, len(RULES)))
 
 
-def _xpt_limits(c: _Checker, ds: XptDataset) -> None:
+def _xpt_limits(c: FindingList, ds: XptDataset) -> None:
     """What XPT v5 and SDTM allow, whatever the spec."""
     for name in ds.data.columns:
         if len(name) > MAX_NAME:
@@ -317,7 +324,7 @@ def _num_text(u: pd.Series) -> pd.Series:
     return u.map(lambda v: "" if pd.isna(v) else f"{v:g}")
 
 
-def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
+def _with_spec(c: FindingList, ds: XptDataset, spec: DatasetSpec,
                codelists: Mapping[str, Codelist], factors: ColumnFactors) -> None:
     data = ds.data
     names = spec.variable_names
@@ -414,7 +421,7 @@ def _with_spec(c: _Checker, ds: XptDataset, spec: DatasetSpec,
                   int(out_of_order.sum()), f"first at row {first + 1}")
 
 
-def _xpt_limits_names_only(c: _Checker, ds: XptDataset) -> None:
+def _xpt_limits_names_only(c: FindingList, ds: XptDataset) -> None:
     for name in ds.data.columns:
         label = ds.labels.get(name, "")
         if len(name) > MAX_NAME or len(label) > MAX_LABEL or not _ASCII.match(label):
@@ -432,7 +439,7 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype)
 
 
-def _controls(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
+def _controls(c: FindingList, data: pd.DataFrame, factors: ColumnFactors) -> None:
     """Text holding control characters (NUL, escape, line breaks...): a submission
     dataset holds printable text only, and such a value can hide or fake text wherever
     it is shown (examples are escaped in the report)."""
@@ -444,7 +451,7 @@ def _controls(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
                "submission dataset must not — correct the source values")
 
 
-def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
+def _iso8601(c: FindingList, data: pd.DataFrame, factors: ColumnFactors) -> None:
     for col in data.columns:
         if not col.endswith("DTC") or not _is_text(data[col]):
             continue
@@ -452,7 +459,7 @@ def _iso8601(c: _Checker, data: pd.DataFrame, factors: ColumnFactors) -> None:
                "not an ISO 8601 date/time")
 
 
-def _seq_unique(c: _Checker, ds: XptDataset, factors: ColumnFactors) -> None:
+def _seq_unique(c: FindingList, ds: XptDataset, factors: ColumnFactors) -> None:
     data = ds.data
     prefix = ds.name[4:] if ds.name.startswith("SUPP") else ds.name
     seq = "ASEQ" if ds.name.startswith("AD") and "ASEQ" in data.columns else f"{prefix[:2]}SEQ"
