@@ -19,12 +19,11 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from trialflow.console import NORMAL, VERBOSE, say, verbosity
 from trialflow.console import done as _end_progress
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, count_errors
+from trialflow.reuse import files_of, sha256_of
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -262,29 +262,6 @@ def _summary(done: list[tuple[str, float, StageResult]], out: TextIO) -> None:
     out.flush()
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB blocks (files may be large)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _files(paths: Iterable[Path]) -> list[Path]:
-    """The files of ``paths``: a directory stands for its files (not hidden, sorted)."""
-    found: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*")
-                            if f.is_file() and not any(part.startswith(".")
-                                                       for part in f.relative_to(p).parts))
-        elif p.is_file():
-            found.append(p)
-    return found
-
-
 def dependency_versions() -> list[tuple[str, str]]:
     """Each runtime dependency of trialflow and the version installed, by name."""
     import re
@@ -369,10 +346,10 @@ def write_run_log(path: Path, stages: Sequence[Stage],
         lines += ["status: reused (unchanged since the last run)" if result.reused
                   else "status: done", f"seconds: {seconds:.2f}", f"rows: {result.rows}",
                   f"findings: {errors} errors, {len(result.findings) - errors} warnings"]
-        lines += [f"input: {shown(f)} sha256={sha256_of(f)}" for f in _files(stage.inputs)]
-        lines += [f"spec: {f} sha256={sha256_of(f)}" for f in _files(stage.reads or ())]
+        lines += [f"input: {shown(f)} sha256={sha256_of(f)}" for f in files_of(stage.inputs)]
+        lines += [f"spec: {f} sha256={sha256_of(f)}" for f in files_of(stage.reads or ())]
         lines += [f"output: {shown(f)} sha256={sha256_of(f)}"
-                  for f in _files(result.outputs)]
+                  for f in files_of(result.outputs)]
         lines.append("")
     if failure is not None:
         lines.append(f"failed: {failure}")

@@ -46,14 +46,16 @@ from typing import Any
 from trialflow import PACKAGE, ROOT
 from trialflow.findings import Finding
 
-__all__ = ["STATE", "code_hash", "fingerprint", "load_state", "reuse_outputs", "state_of"]
+__all__ = ["STATE", "code_hash", "files_of", "fingerprint", "load_state", "reuse_outputs",
+           "sha256_of", "state_of"]
 
 #: The record of a run's stages, in the package.
 STATE = Path("reports") / "stages.json"
 _LAYERS = ("trialflow", "crf", "sdtm", "adam", "tlf")
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (files may be large)."""
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -61,8 +63,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
-    """The files of ``paths`` (a folder stands for its files, hidden ones left out)."""
+def files_of(paths: Iterable[Path]) -> list[Path]:
+    """The files of ``paths``: a folder stands for its files, sorted (hidden ones and
+    ``__pycache__`` left out); a path that does not exist stands for nothing."""
     found: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -86,10 +89,10 @@ def code_hash() -> str:
         for f in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
             if "__pycache__" not in f.parts:
                 digest.update(str(f.relative_to(base)).encode())
-                digest.update(_sha256(f).encode())
-    for f in _files([PACKAGE / "standards"]):
+                digest.update(sha256_of(f).encode())
+    for f in files_of([PACKAGE / "standards"]):
         digest.update(str(f.relative_to(base)).encode())
-        digest.update(_sha256(f).encode())
+        digest.update(sha256_of(f).encode())
     return digest.hexdigest()
 
 
@@ -120,8 +123,8 @@ def fingerprint(stage: str, reads: Iterable[Path], options: Mapping[str, Any],
     digest = hashlib.sha256()
     digest.update(json.dumps({"stage": stage, "code": code_hash(), "options": options},
                              sort_keys=True, default=str).encode())
-    for f in _files(reads):
-        digest.update(f"\n{_name(f, roots)}\t{_sha256(f)}".encode())
+    for f in files_of(reads):
+        digest.update(f"\n{_name(f, roots)}\t{sha256_of(f)}".encode())
     return digest.hexdigest()
 
 
@@ -142,8 +145,8 @@ def state_of(fingerprint_: str, rows: int, findings: Sequence[Finding],
     (named relative to the staging ``root``, with their SHA-256)."""
     return {"fingerprint": fingerprint_, "rows": rows,
             "findings": [asdict(f) for f in findings],
-            "outputs": {str(Path(f).relative_to(root)): _sha256(f)
-                        for f in _files(outputs)}}
+            "outputs": {str(Path(f).relative_to(root)): sha256_of(f)
+                        for f in files_of(outputs)}}
 
 
 def reuse_outputs(record: Mapping[str, Any], package: Path, root: Path) -> list[Path] | None:
@@ -155,7 +158,7 @@ def reuse_outputs(record: Mapping[str, Any], package: Path, root: Path) -> list[
         return None
     for name, digest in outputs.items():
         old = Path(package) / name
-        if not old.is_file() or _sha256(old) != digest:
+        if not old.is_file() or sha256_of(old) != digest:
             return None
     taken = []
     for name in outputs:
