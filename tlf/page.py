@@ -59,8 +59,10 @@ __all__ = [
     "LinePart",
     "PageStyle",
     "TextMetrics",
+    "cell_text",
     "column_layout",
     "decimal_indents",
+    "line_pieces",
     "page_style",
     "run_date",
 ]
@@ -466,7 +468,7 @@ class ColumnLayout:
 
 
 def _unique_texts(values: Iterable[object]) -> set[str]:
-    return {v if isinstance(v, str) else ("" if v is None else str(v)) for v in values}
+    return {cell_text(v) for v in values}
 
 
 def column_layout(output: object, text_width: float, metrics: TextMetrics) -> ColumnLayout:
@@ -522,8 +524,7 @@ def column_layout(output: object, text_width: float, metrics: TextMetrics) -> Co
     for j in range(ncol):
         if numeric[j]:
             texts = [r.cells[j] for r in body]
-            found = decimal_indents([t if isinstance(t, str) else ("" if t is None else str(t))
-                                     for t in texts], widths[j], metrics)
+            found = decimal_indents([cell_text(t) for t in texts], widths[j], metrics)
             if found is None:
                 numeric[j] = False
             else:
@@ -640,10 +641,31 @@ def _fitted(output: object, width: float, metrics: TextMetrics) -> ColumnLayout:
     return layout
 
 
-def split_page_fields(text: str) -> list[str]:
-    """``text`` cut around ``{page}`` and ``{pages}``, which are kept as pieces of their own.
+def line_pieces(parts: Sequence[LinePart]) -> list[str | None]:
+    """A header or footer line as every renderer writes it: its text cut around
+    ``{page}`` and ``{pages}`` (kept as pieces of their own, for the format's page
+    fields), and None where the line moves on to the next part's tab stop (centre or
+    right).
 
-    >>> split_page_fields("Page {page} of {pages}")
-    ['Page ', '{page}', ' of ', '{pages}']
+    >>> line_pieces((LinePart("Page {page} of {pages}", "left"), LinePart("DRAFT", "right")))
+    ['Page ', '{page}', ' of ', '{pages}', None, 'DRAFT']
     """
-    return [p for p in re.split(r"(\{page\}|\{pages\})", text) if p]
+    pieces: list[str | None] = []
+    position = "left"
+    for part in parts:
+        if part.align != position:
+            pieces.append(None)
+            position = part.align
+        pieces += [p for p in re.split(r"(\{page\}|\{pages\})", part.text) if p]
+    return pieces
+
+
+def cell_text(value: object) -> str:
+    """What a cell prints. Numbers were meant to arrive formatted; they print plainly.
+
+    >>> cell_text(None), cell_text(3), cell_text("0.022")
+    ('', '3', '0.022')
+    """
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)

@@ -66,8 +66,9 @@ from tlf.page import (
     Composition,
     LinePart,
     PageStyle,
+    cell_text,
     compose,
-    split_page_fields,
+    line_pieces,
 )
 from trialflow.io import write_atomic
 
@@ -122,13 +123,6 @@ def _text_xml(text: str, rpr: str = "") -> str:
     return "".join(parts)
 
 
-def _display(value: str | int | float | None) -> str:
-    """What a cell prints. Numbers were meant to arrive formatted; print them plainly."""
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
 def _ppr(align: str, indent: int = 0, extra: str = "", pstyle: str = "") -> str:
     """Paragraph properties in schema order (pStyle, keepNext, ind, jc)."""
     body = pstyle + extra
@@ -157,18 +151,15 @@ def _line_xml(parts: tuple[LinePart, ...], width: int, pages: str) -> str:
     if any(p.align == "right" for p in parts):
         stops.append(f'<w:tab w:val="right" w:pos="{width}"/>')
     runs = []
-    position = "left"
-    for part in parts:
-        if part.align != position:
+    for piece in line_pieces(parts):
+        if piece is None:
             runs.append("<w:r><w:tab/></w:r>")
-            position = part.align
-        for piece in split_page_fields(part.text):
-            if piece == "{page}":
-                runs.append(_field("PAGE"))
-            elif piece == "{pages}":
-                runs.append(_field(pages))
-            else:
-                runs.append(_text_xml(piece))
+        elif piece == "{page}":
+            runs.append(_field("PAGE"))
+        elif piece == "{pages}":
+            runs.append(_field(pages))
+        else:
+            runs.append(_text_xml(piece))
     tabs = f"<w:tabs>{''.join(stops)}</w:tabs>" if stops else ""
     return f"<w:p {nsdecls('w')}><w:pPr>{tabs}</w:pPr>{''.join(runs)}</w:p>"
 
@@ -245,7 +236,7 @@ def _body_xml(table: Table | Listing, comp: Composition, pstyle: str) -> Iterato
     step = twips(INDENT_STEP)
 
     def cell_xml(i: int, j: int, value: str | int | float | None, indent: int) -> str:
-        text = _display(value)
+        text = cell_text(value)
         if j in indents:
             ind = twips(indents[j][i])
             head = nowrap + _ppr("left", ind, pstyle=pstyle)
@@ -269,7 +260,7 @@ def _body_xml(table: Table | Listing, comp: Composition, pstyle: str) -> Iterato
 
     def row_xml(k: int, row: Row) -> str:
         if row.kind == "section":
-            text = _display(row.cells[0])
+            text = cell_text(row.cells[0])
             return (f"{row_open}<w:tc>{span}<w:p>"
                     f"{_ppr('left', row.indent * step, '<w:keepNext/>', pstyle)}"
                     f"{_text_xml(text, _BOLD)}</w:p></w:tc></w:tr>")

@@ -45,9 +45,10 @@ from tlf.page import (
     Composition,
     LinePart,
     PageStyle,
+    cell_text,
     compose,
     font_family,
-    split_page_fields,
+    line_pieces,
 )
 from tlf.render_docx import _outputs, figure_width, twips
 from trialflow.io import write_atomic
@@ -86,12 +87,6 @@ def escape_rtf(text: str) -> str:
     return "".join(out)
 
 
-def _display(value: str | int | float | None) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
 def _field(instr: str) -> str:
     return f"{{\\field{{\\*\\fldinst {instr}}}{{\\fldrslt 1}}}}"
 
@@ -103,18 +98,15 @@ def _line(parts: tuple[LinePart, ...], width: int, pages: str, base: str) -> str
     if any(p.align == "right" for p in parts):
         stops += f"\\tqr\\tx{width}"
     out = [f"\\pard\\plain{base}{stops} "]
-    position = "left"
-    for part in parts:
-        if part.align != position:
+    for piece in line_pieces(parts):
+        if piece is None:
             out.append("\\tab ")
-            position = part.align
-        for piece in split_page_fields(part.text):
-            if piece == "{page}":
-                out.append(_field("PAGE"))
-            elif piece == "{pages}":
-                out.append(_field(pages))
-            else:
-                out.append(escape_rtf(piece))
+        elif piece == "{page}":
+            out.append(_field("PAGE"))
+        elif piece == "{pages}":
+            out.append(_field(pages))
+        else:
+            out.append(escape_rtf(piece))
     out.append("\\par\n")
     return "".join(out)
 
@@ -216,10 +208,10 @@ def _row(r: Row, i: int, row: str, defs: str, span_defs: str, opening: list[str]
     if r.kind == "section":
         li = f"\\li{r.indent * step}" if r.indent else ""
         return (f"{row}\\trkeep{span_defs}\n\\pard\\plain\\intbl{base}\\keepn{li}\\b "
-                f"{escape_rtf(_display(r.cells[0]))}\\cell\\row\n")
+                f"{escape_rtf(cell_text(r.cells[0]))}\\cell\\row\n")
     cells = []
     for j, value in enumerate(r.cells):
-        text = escape_rtf(_display(value))
+        text = escape_rtf(cell_text(value))
         if j in indents:
             ind = twips(indents[j][i])
             li = f"\\li{ind}" if ind else ""

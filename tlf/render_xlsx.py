@@ -42,6 +42,7 @@ from openpyxl.xml.functions import tostring
 
 from tlf._package import build_time, read_zip, strip_xml_illegal, write_zip
 from tlf.document import CellValue, Listing, Table
+from tlf.page import cell_text
 from trialflow.io import write_atomic
 from trialflow.safetext import stored_as_non_text
 
@@ -272,7 +273,7 @@ def _body_xml(ws: WriteOnlyWorksheet, output: Table | Listing, first: int,
             indent = sections.setdefault(
                 row.indent, Alignment(indent=row.indent * _INDENT_PER_LEVEL))
             style = styles.style_id(ws, {"font": _BOLD, "alignment": indent})
-            parts.append(_cell_xml(f"A{r}", "" if text is None else str(text), style))
+            parts.append(_cell_xml(f"A{r}", cell_text(text), style))
         else:
             for j, v in enumerate(row.cells):
                 if v is None or v == "":
