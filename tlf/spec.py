@@ -52,7 +52,7 @@ from tlf.analyses.base import COMPARISON_MODES, AnalysisSpec, Grouping, Populati
 from trialflow import SPECS
 from trialflow.conditions import validate_condition
 from trialflow.errors import SpecError
-from trialflow.spec import _validate, read_yaml
+from trialflow.spec import _flatten, _validate, read_yaml
 
 __all__ = ["ANALYSES_FOLDER", "ANALYSIS_FILE_SCHEMA", "ANALYSIS_SCHEMA", "OUTPUT_SCHEMA",
            "POPULATION_SCHEMA", "TLF_SPECS", "AnalysisPlan", "OutputSpec", "check_document",
@@ -269,14 +269,6 @@ def schema_problem(errors: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
                                                  else {})
         return f"{where}: {_flatten(nested)}"
     return f"{key}: {_flatten(detail)}"
-
-
-def _flatten(detail: Any) -> str:
-    if isinstance(detail, list):
-        return "; ".join(_flatten(d) for d in detail)
-    if isinstance(detail, dict):
-        return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
-    return str(detail)
 
 
 def check_document(doc: Any, schema: Mapping[str, Any], path: Path, where: str
