@@ -92,7 +92,7 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
     arms = cfg.arms
     pop = cfg.populations
 
-    _step(0, "baseline characteristics", calibrate)
+    _step(0, "baseline characteristics")
     # 1. patients per arm with exact margins (ITT), plus those outside ITT
     randomised = scale_counts(pop.randomised, factor)
     not_itt = [scale_counts([v], factor)[0] for v in pop.not_itt_withdrew_data_consent]
@@ -114,7 +114,7 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
     ints = ["age", "ecog", "nreg", "pert_line"]
     pat[ints] = pat[ints].astype(int)
 
-    _step(1, "randomisation (minimisation)", calibrate)
+    _step(1, "randomisation (minimisation)")
     # 2. randomisation and enrolment dates
     factors = np.column_stack([pat["er_pos"], pat["pert_short"], pat["nreg"] >= 3,
                                pat["visceral"]]).astype(int)
@@ -158,7 +158,7 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
                       ("nreg3", itt["nreg"] >= 3), ("pert_second", itt["pert_line"] == 2)):
         itt[col] = expr.to_numpy()
 
-    _step(2, "best response and PFS", calibrate)
+    _step(2, "best response and PFS", searched=calibrate)
     # 4. efficacy
     bor = pfs_endpoint.draw_best_response(rng, cfg, itt, factor)
     pfs = pfs_endpoint.draw_pfs(rng, cfg, itt, bor, factor)
@@ -167,7 +167,7 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
     if calibrate:
         pfs, bor, rep = pfs_endpoint.calibrate_pfs(rng, cfg, itt, bor, pfs, calibration_steps)
         provenance["pfs"] = _report(rep)
-    _step(3, "treatment cycles", calibrate)
+    _step(3, "treatment cycles")
     tr = draw_treatment(rng, cfg, itt, pfs.kind, pfs.day, factor, calibrate)
     if calibrate:
         provenance["exposure"] = {"misses": {k: list(v) for k, v in tr.misses.items()}}
@@ -179,14 +179,14 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
         itt.loc[choose(rng, sel, min(scale_counts([pop.hrqol[a]], factor)[0],
                                      int(sel.sum()))), "hrqol"] = True
     hrqol = itt["hrqol"].to_numpy()
-    _step(4, "time to deterioration", calibrate)
+    _step(4, "time to deterioration", searched=calibrate)
     if calibrate:
         ttd_index, ttd_event, rep = ttd_endpoint.calibrate_ttd(rng, cfg, itt, visits, hrqol,
                                                            max_steps=400_000)
         provenance["ttd"] = _report(rep)
     else:
         ttd_index, ttd_event = ttd_endpoint.draw_ttd(rng, cfg, itt, visits, hrqol)
-    _step(5, "overall survival", calibrate)
+    _step(5, "overall survival", searched=calibrate)
     # last contact (or death) comes after everything else recorded for the patient
     floor = _last_activity(tr, visits, pfs, itt["F"].to_numpy())
     seen = replace(pfs, day=floor)
@@ -194,14 +194,14 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
     if calibrate:
         os_state, rep = os_endpoint.calibrate_os(rng, cfg, itt, seen, os_state)
         provenance["os"] = _report(rep)
-    _step(6, "questionnaires and tumour scans", calibrate)
+    _step(6, "questionnaires and tumour scans")
     baseline_only = itt["treated"].to_numpy() & ~hrqol & (rng.random(n) < 0.5)
     qol = questionnaires(rng, load_instrument(), tr.first_day, visits, ttd_index, ttd_event,
                          hrqol, baseline_only)
     nominal = tumour_nominal_days(cfg, int(itt["F"].max()))
     tum = assessments(rng, nominal, pfs, bor, itt["measurable"].to_numpy(), itt["F"].to_numpy())
 
-    _step(7, "adverse events and LVEF", calibrate)
+    _step(7, "adverse events and LVEF")
     # 5. safety
     lv, decline = lvef(rng, cfg, itt, tr, factor)
     ae = adverse_events(rng, cfg, itt, tr, os_state.death, os_state.day, decline, factor)
@@ -216,15 +216,11 @@ def build_study(subjects: int, seed: int, cfg: SimulationConfig | None = None,
 _STEPS = 8
 
 
-def _step(index: int, name: str, calibrated: bool) -> None:
+def _step(index: int, name: str, searched: bool = False) -> None:
     """Show the simulation's progress: a counter on a terminal, and with ``--verbose``
-    a line per step (the PFS, TTD and OS steps run their calibration searches)."""
+    a line per step (``searched``: the step runs a calibration search)."""
     progress("simulation steps", index, _STEPS)
-    searched = " (calibration search)" if calibrated and name in _CALIBRATED else ""
-    say(f"  simulate: {name}{searched}", VERBOSE)
-
-
-_CALIBRATED = {"best response and PFS", "time to deterioration", "overall survival"}
+    say(f"  simulate: {name}{' (calibration search)' if searched else ''}", VERBOSE)
 
 
 def _last_activity(tr: Treatment, visits: list[np.ndarray], pfs: PfsState,

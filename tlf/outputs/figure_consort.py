@@ -216,8 +216,9 @@ def _plan(width: float, tiers: list[dict[str, str]], specs: Sequence[Mapping[str
 
 
 def _place(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, Any]],
-           arms: Sequence[str], width: float) -> tuple[list[_Box], list[tuple], float]:
-    """Boxes and arrows in inches from the top (y down to negative), and the height."""
+           arms: Sequence[str], width: float) -> tuple[list[_Box], list[tuple], float, _Plan]:
+    """Boxes and arrows in inches from the top (y down to negative), the height, and the
+    columns."""
     plan = _plan(width, tiers, specs, arms)
     rand = _Box(width / 2, -0.1, min(text_width(top) + 2 * _PAD + 0.4, width), top)
     y = rand.bottom - _GAP
@@ -249,7 +250,7 @@ def _place(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, A
                 edge = box.x + box.width / 2 if box.x < x else box.x - box.width / 2
                 arrows.append(((x, mid), (edge, mid)))
     height = -min(b.bottom for b in placed) + 0.1
-    return placed, arrows, height
+    return placed, arrows, height, plan
 
 
 def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[str, Any]],
@@ -265,7 +266,7 @@ def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[
         diagram would print its text smaller than a reviewer can read.
     """
     width, room = area
-    placed, arrows, height = _place(top, tiers, specs, arms, width)
+    placed, arrows, height, plan = _place(top, tiers, specs, arms, width)
     if height > room + 1e-9:
         raise SpecError("outputs", f"{name}: the flow diagram needs {height:.2f} in of "
                         f"height at {_FONT} pt but its page leaves {room:.2f} in; set "
@@ -278,11 +279,9 @@ def draw_consort(top: str, tiers: list[dict[str, str]], specs: Sequence[Mapping[
     rand = placed[0]
     # The horizontal bar joining the top box to every arm.
     bar = rand.bottom - _GAP / 2
-    starts = [start for start, end in arrows if start[1] == bar]
     ax.plot([width / 2, width / 2], [rand.bottom, bar], color="black", linewidth=0.9)
-    if starts:
-        ax.plot([min(x for x, _ in starts), max(x for x, _ in starts)], [bar, bar],
-                color="black", linewidth=0.9)
+    ax.plot([min(plan.main_x.values()), max(plan.main_x.values())], [bar, bar],
+            color="black", linewidth=0.9)
     for box in placed:
         ax.add_patch(Rectangle((box.x - box.width / 2, box.bottom), box.width, box.height,
                                facecolor="white", edgecolor="black", linewidth=0.9))
