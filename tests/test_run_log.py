@@ -74,3 +74,28 @@ def test_the_run_log_holds_the_provenance_a_reviewer_asks_for(study_build) -> No
     tlf = log.split("[stage tlf]")[1]
     assert "spec: " in tlf and "t_14_1_1_populations.yaml sha256=" in tlf
     assert "sdtm/ae.yaml" not in tlf  # the TLF stage reads its own specs only
+
+
+def test_within_a_run_each_file_is_hashed_once_and_a_changed_file_again(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from trialflow import reuse
+
+    f = tmp_path / "data.txt"
+    f.write_bytes(b"abc")
+    opened = []
+    real_open = Path.open
+
+    def counting_open(self: Path, mode: str = "r", *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if mode == "rb":
+            opened.append(self)
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    with reuse.hashing_once():
+        first, again = sha256_of(f), sha256_of(f)
+        f.write_bytes(b"abcd")  # another size: hashed anew
+        changed = sha256_of(f)
+    outside = sha256_of(f)
+    assert first == again == hashlib.sha256(b"abc").hexdigest()
+    assert changed == outside == hashlib.sha256(b"abcd").hexdigest()
+    assert len(opened) == 3  # read: abc once, abcd in the run, abcd outside it

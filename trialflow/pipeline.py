@@ -33,7 +33,7 @@ from trialflow.console import NORMAL, VERBOSE, say, verbosity
 from trialflow.console import done as _end_progress
 from trialflow.errors import TrialflowError
 from trialflow.findings import Finding, count_errors
-from trialflow.reuse import files_of, sha256_of
+from trialflow.reuse import files_of, hashing_once, sha256_of
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -121,6 +121,15 @@ def run_stages(stages: Sequence[Stage], stream: TextIO | None = None,
     int
         Exit code.
     """
+    # Each file is hashed once in a run (fingerprints, stages.json and run.log read the
+    # same datasets).
+    with hashing_once():
+        return _run_stages(stages, stream, log, relative_to, reuse, provenance)
+
+
+def _run_stages(stages: Sequence[Stage], stream: TextIO | None, log: Path | None,
+                relative_to: Path | None, reuse: Reuse | None,
+                provenance: Mapping[str, Any] | None) -> int:
     from trialflow import reuse as cache
 
     out = stream if stream is not None else sys.stderr

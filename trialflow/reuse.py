@@ -37,7 +37,8 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -46,20 +47,49 @@ from typing import Any
 from trialflow import PACKAGE, ROOT
 from trialflow.findings import Finding
 
-__all__ = ["STATE", "code_hash", "files_of", "fingerprint", "load_state", "reuse_outputs",
-           "sha256_of", "state_of"]
+__all__ = ["STATE", "code_hash", "files_of", "fingerprint", "hashing_once", "load_state",
+           "reuse_outputs", "sha256_of", "state_of"]
 
 #: The record of a run's stages, in the package.
 STATE = Path("reports") / "stages.json"
 _LAYERS = ("trialflow", "crf", "sdtm", "adam", "tlf")
 
 
+#: While a run lasts (:func:`hashing_once`): each file's SHA-256 by path, size and
+#: modification time.
+_KEPT: dict[tuple[str, int, int], str] | None = None
+
+
+@contextmanager
+def hashing_once() -> Iterator[None]:
+    """Within this block each file is hashed once: a run's stages fingerprint the
+    folders they read (the previous stage's outputs), record their outputs, and write
+    all of them into run.log again, which read every dataset six times over (a
+    100-times study's are gigabytes). A file whose size or modification time has
+    changed since is hashed anew."""
+    global _KEPT
+    outer, _KEPT = _KEPT, _KEPT if _KEPT is not None else {}
+    try:
+        yield
+    finally:
+        _KEPT = outer
+
+
 def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB blocks (files may be large)."""
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (files may be large); within
+    :func:`hashing_once`, once per file."""
+    key = None
+    if _KEPT is not None:
+        info = os.stat(path)
+        key = (os.path.abspath(path), info.st_size, info.st_mtime_ns)
+        if key in _KEPT:
+            return _KEPT[key]
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    if key is not None:
+        _KEPT[key] = digest.hexdigest()  # type: ignore[index]
     return digest.hexdigest()
 
 
