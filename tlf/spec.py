@@ -41,7 +41,7 @@ or analysis is one line naming the file, the analysis or output and what is allo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -56,7 +56,7 @@ from trialflow.spec import _flatten, _validate, read_yaml
 
 __all__ = ["ANALYSES_FOLDER", "ANALYSIS_FILE_SCHEMA", "ANALYSIS_SCHEMA", "OUTPUT_SCHEMA",
            "POPULATION_SCHEMA", "TLF_SPECS", "AnalysisPlan", "OutputSpec", "check_document",
-           "load_analyses", "load_analysis", "load_output_spec", "load_output_specs",
+           "find_keys", "load_analyses", "load_analysis", "load_output_spec", "load_output_specs",
            "schema_problem"]
 
 #: Where the output specs live.
@@ -283,20 +283,30 @@ def check_document(doc: Any, schema: Mapping[str, Any], path: Path, where: str
     return validator.document
 
 
-def _conditions(doc: Any, trail: str = "") -> list[str]:
-    """Problems of every ``where`` condition inside ``doc``."""
-    problems: list[str] = []
+def find_keys(doc: Any, match: Callable[[Any, Any], bool], trail: str = ""
+              ) -> list[tuple[str, Any]]:
+    """Every key inside ``doc`` (nested mappings and lists) that ``match(key, value)``
+    accepts, as its path (``a.b[2].where``) and value, in document order; a matched
+    value is not looked into.
+
+    >>> find_keys({"rows": [{"where": {"X": 1}}]}, lambda key, value: key == "where")
+    [('rows[1].where', {'X': 1})]
+    """
+    found: list[tuple[str, Any]] = []
     if isinstance(doc, dict):
         for key, value in doc.items():
             here = f"{trail}.{key}" if trail else str(key)
-            if key == "where":
-                problems += [f"{here}: {p}" for p in validate_condition(value)]
-            else:
-                problems += _conditions(value, here)
+            found += [(here, value)] if match(key, value) else find_keys(value, match, here)
     elif isinstance(doc, list):
         for i, value in enumerate(doc):
-            problems += _conditions(value, f"{trail}[{i + 1}]")
-    return problems
+            found += find_keys(value, match, f"{trail}[{i + 1}]")
+    return found
+
+
+def _conditions(doc: Any) -> list[str]:
+    """Problems of every ``where`` condition inside ``doc``."""
+    return [f"{here}: {p}" for here, value in find_keys(doc, lambda key, _: key == "where")
+            for p in validate_condition(value)]
 
 
 def load_analysis(doc: Any, path: Path) -> AnalysisSpec:

@@ -36,7 +36,7 @@ import pandas as pd
 from tlf.analyses.base import TOTAL
 from tlf.document import Column, Figure, Listing, Table, TitleBlock
 from tlf.outputs.cells import ArdView, At, Text, cat
-from tlf.spec import AnalysisPlan, OutputSpec, check_document
+from tlf.spec import AnalysisPlan, OutputSpec, check_document, find_keys
 from tlf.vector import save_svg
 from trialflow.errors import SpecError
 from trialflow.io import write_atomic
@@ -255,18 +255,7 @@ def check_outputs(specs: Sequence[OutputSpec], plan: AnalysisPlan | None) -> lis
     return checked
 
 
-def _analysis_ids(doc: Any, trail: str = "") -> list[tuple[str, str]]:
+def _analysis_ids(doc: Any) -> list[tuple[str, str]]:
     """Every ``analysis`` (or ``*_analysis``) value inside a parameters document."""
-    found: list[tuple[str, str]] = []
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            here = f"{trail}.{key}" if trail else str(key)
-            if (key == "analysis" or str(key).endswith("_analysis")) and isinstance(
-                    value, str):
-                found.append((here, value))
-            else:
-                found += _analysis_ids(value, here)
-    elif isinstance(doc, list):
-        for i, value in enumerate(doc):
-            found += _analysis_ids(value, f"{trail}[{i + 1}]")
-    return found
+    return find_keys(doc, lambda key, value: isinstance(value, str) and (
+        key == "analysis" or str(key).endswith("_analysis")))
