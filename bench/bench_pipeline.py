@@ -6,15 +6,15 @@ Run from the repository root (``make bench`` does)::
                                              [--out build/bench] [--work DIR]
 
 For each size the study is simulated (fixed seed), then every stage runs in a fresh
-process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``define``, ``tlf``: the
-stages of ``trialflow run``) so that its wall time and peak resident memory (``wait4``
-rusage) are its own; the study is the bundled one without the TLF book's PDF (made
-by LibreOffice: :func:`study_without_book_pdf`). In the same run the I/O floor is timed: reading every raw CSV
-with pandas, and writing the SDTM and ADaM datasets the pipeline produced again with
-trialflow's XPT writer. The pipeline's overhead is its time over that floor. Two more
-rows say what I/O the floor leaves out: reading those XPT files once (``read_xpt``) and
-writing their Dataset-JSON (``write_json``). The growth exponent between consecutive
-sizes is ``log(t2 / t1) / log(n2 / n1)`` (1.0: linear).
+process (``trialflow check-raw``, ``sdtm``, ``adam``, ``validate``, ``define``, ``tlf``:
+the stages of ``trialflow run``) so that its wall time and peak resident memory
+(``wait4`` rusage) are its own; the study is the bundled one without the TLF book's PDF
+(made by LibreOffice: :func:`study_without_book_pdf`). In the same run the I/O floor is
+timed: reading every raw CSV with pandas, and writing the SDTM and ADaM datasets the
+pipeline produced again with trialflow's XPT writer. The pipeline's overhead is its time
+over that floor. Two more rows say what I/O the floor leaves out: reading those XPT
+files once (``read_xpt``) and writing their Dataset-JSON (``write_json``). The growth
+exponent between consecutive sizes is ``log(t2 / t1) / log(n2 / n1)`` (1.0: linear).
 
 Writes ``<out>/bench.csv`` (one row per size and stage), ``<out>/datasets.csv`` (rows per
 dataset) and ``<out>/summary.md`` (the figures against the targets), atomically.
